@@ -1,0 +1,1 @@
+"""The engine: cases, processes, clocks, probes and results. Knows nothing of RBMs."""

@@ -1,0 +1,216 @@
+"""The command line: run, list, env, report."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
+                           TimeElapsedColumn, TimeRemainingColumn)
+from rich.table import Table
+
+from .errors import UserError
+
+# Piped output (CI logs, files) gets a wide table rather than rich's 80-column default.
+out = Console() if sys.stdout.isatty() else Console(width=160)
+err = Console(stderr=True)
+
+SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B?|B)?\s*$", re.IGNORECASE)
+
+
+def parse_size(text: str | None) -> int | None:
+    if text is None:
+        return None
+    m = SIZE_RE.match(text)
+    if not m:
+        raise UserError(f"--max-memory: cannot read {text!r} (e.g. 512MiB, 8GiB)")
+    unit = (m.group(2) or "B").upper().rstrip("B").rstrip("I")
+    scale = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}[unit]
+    return int(float(m.group(1)) * scale)
+
+
+def filters(workload: str | None, framework: str | None, device: str | None,
+            precision: str | None) -> dict[str, list[str] | None]:
+    from .cases import parse_list
+
+    return {"workloads": parse_list("--workload", workload),
+            "frameworks": parse_list("--framework", framework),
+            "devices": parse_list("--device", device),
+            "precisions": parse_list("--precision", precision)}
+
+
+def case_filters(fn: Any) -> Any:
+    """The options every case-selecting command shares."""
+    for name, text in reversed((
+            ("--suite", "built-in suite name or a .toml path [default: quick]"),
+            ("--workload", "comma-separated workloads to keep"),
+            ("--framework", "comma-separated frameworks, e.g. numpy,torch"),
+            ("--device", "comma-separated devices: cpu, cuda, cuda:N"),
+            ("--precision", "comma-separated precisions, e.g. fp32,bf16-mixed"))):
+        extra = {"default": "quick", "show_default": False} if name == "--suite" else {}
+        fn = click.option(name, *(["-s"] if name == "--suite" else []), help=text, **extra)(fn)
+    return fn
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="dbnbench")
+def app() -> None:
+    """Benchmark RBM/DBN workloads across devices, precisions and frameworks."""
+
+
+class RichProgress:
+    """The runner's progress callbacks on a rich progress bar."""
+
+    def __init__(self, console: Console) -> None:
+        self.bar = Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
+                            MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("ETA"),
+                            TimeRemainingColumn(), console=console, transient=False)
+        self.task_id: Any = None
+
+    def start(self, total: int) -> None:
+        self.task_id = self.bar.add_task("starting", total=total)
+
+    def task(self, label: str) -> None:
+        self.bar.update(self.task_id, description=label)
+
+    def done(self, label: str, answer: dict[str, Any]) -> None:
+        status = answer.get("status")
+        if status not in ("ok", "skipped", None):
+            self.bar.console.print(f"[red]{status}[/red] {label}: {answer.get('reason')}")
+        self.bar.advance(self.task_id)
+
+
+@app.command()
+@case_filters
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("results"),
+              show_default=True, help="directory for results")
+@click.option("--timeout", type=click.FloatRange(min=1), help="seconds per case before it is killed")
+@click.option("--rounds", type=click.IntRange(min=1), help="interleaved rounds over all cases")
+@click.option("--repetitions", type=click.IntRange(min=1), help="timed repetitions per round")
+@click.option("--min-time", type=click.FloatRange(min=0.001), help="seconds per repetition")
+@click.option("--threads", type=click.IntRange(min=1), help="threads per framework")
+@click.option("--seed", type=int, help="random seed")
+@click.option("--no-quality", is_flag=True, help="skip the quality procedures")
+@click.option("--max-memory", help="kill a case whose worker exceeds this, e.g. 8GiB "
+              "(default: 90%% of RAM)")
+@click.option("--isolate", is_flag=True, help="a fresh process for every case")
+@click.option("--resume", metavar="RUN_ID", help="resume an interrupted run by its id")
+def run(suite: str, workload: str | None, framework: str | None, device: str | None,
+        precision: str | None, output: Path, timeout: float | None, rounds: int | None,
+        repetitions: int | None, min_time: float | None, threads: int | None,
+        seed: int | None, no_quality: bool, max_memory: str | None, isolate: bool,
+        resume: str | None) -> None:
+    """Run a suite (default: quick) and write results/<run-id>.json."""
+    import psutil
+
+    from .runner import RunInterrupted, RunOptions, execute
+    from ..reports.terminal import render
+
+    settings = {"timeout_s": timeout, "rounds": rounds, "repetitions": repetitions,
+                "min_time_s": min_time, "threads": threads, "seed": seed,
+                "quality": False if no_quality else None}
+    cap = parse_size(max_memory) or int(psutil.virtual_memory().total * 0.9)
+    options = RunOptions(suite=suite, filters=filters(workload, framework, device, precision),
+                         settings=settings, output=output, max_memory=cap,
+                         cases_per_worker=1 if isolate else None)
+    progress = RichProgress(err)
+    try:
+        with progress.bar:
+            doc, path = execute(options, progress, resume_id=resume)  # type: ignore[arg-type]
+    except RunInterrupted as exc:
+        err.print(f"interrupted: partial results in {exc.path}; continue with "
+                  f"[bold]dbnbench run --resume {exc.run_id} -o {output}[/bold]")
+        sys.exit(130)
+    out.print(render(doc))
+    out.print(f"results written to [bold]{path}[/bold]")
+    bad = [c for c in doc["cases"] if c["status"] in ("failed", "timeout")]
+    if bad:
+        sys.exit(1)
+
+
+@app.command("list")
+@case_filters
+def list_cases(suite: str, workload: str | None, framework: str | None, device: str | None,
+               precision: str | None) -> None:
+    """List the cases of a suite and whether each can run here (with the reason if not)."""
+    from .cases import load_suite, select, unavailable
+    from .probes.system import gpus
+
+    s = load_suite(suite)
+    cases = select(s.cases, **filters(workload, framework, device, precision))
+    count = len(gpus())
+    table = Table(title=f"suite {s.name}: {s.description}")
+    table.add_column("case")
+    table.add_column("runs here")
+    for c in cases:
+        why = unavailable(c, count)
+        table.add_row(c.id, "[green]yes[/green]" if why is None else f"[yellow]no[/yellow]: {why}")
+    out.print(table)
+    out.print(f"{len(cases)} cases; settings: {s.settings}")
+
+
+@app.command()
+@click.option("--json", "as_json", is_flag=True, help="machine-readable output")
+def env(as_json: bool) -> None:
+    """Show this machine's fingerprint: CPU, memory, GPUs, framework versions."""
+    from .probes.system import machine
+
+    m = machine()
+    if as_json:
+        sys.stdout.write(json.dumps(m, indent=1) + "\n")
+        return
+    table = Table(title="this machine", show_header=False)
+    table.add_column("what", style="bold")
+    table.add_column("value")
+    table.add_row("host", m["hostname"])
+    table.add_row("os", m["os"])
+    table.add_row("python", m["python"])
+    table.add_row("cpu", f"{m['cpu']['model']} ({m['cpu']['cores']} cores, "
+                  f"{m['cpu']['threads']} threads, {m['usable_cpus']} usable)")
+    table.add_row("memory", f"{m['memory_bytes'] / 2**30:.1f} GiB")
+    for g in m["gpus"] or [{"name": "none found"}]:
+        extra = f" ({g['memory_bytes'] / 2**30:.0f} GiB, driver {g['driver']}, CUDA {g['cuda']})" \
+            if "driver" in g else ""
+        table.add_row("gpu", g["name"] + extra)
+    for name, version in m["frameworks"].items():
+        table.add_row(name, version or "[dim]not installed[/dim]")
+    out.print(table)
+
+
+@app.command()
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--hide-skipped", is_flag=True, help="leave skipped cases out")
+def report(files: tuple[Path, ...], hide_skipped: bool) -> None:
+    """Print the table of one or more result files."""
+    from ..reports.terminal import render
+    from .results import load
+
+    docs = [load(f) for f in files]
+    for doc in docs:
+        out.print(render(doc, show_skipped=not hide_skipped))
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except UserError as exc:
+        err.print(f"dbnbench: error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except click.exceptions.UsageError as exc:
+        err.print(f"dbnbench: error: {exc.format_message()}", markup=False, highlight=False,
+                  soft_wrap=True)
+        sys.exit(2)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.ClickException as exc:
+        err.print(f"dbnbench: error: {exc.format_message()}", markup=False, highlight=False,
+                  soft_wrap=True)
+        sys.exit(2)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        err.print("dbnbench: interrupted")
+        sys.exit(130)

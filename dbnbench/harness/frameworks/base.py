@@ -1,0 +1,88 @@
+"""What every framework adapter offers the worker: device, precision, threads, sync, memory."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.metadata
+import importlib.util
+from typing import Any, ClassVar, Iterator
+
+from ..errors import Skip
+
+GPU_ONLY = "TF32 is a tensor-core mode of NVIDIA GPUs (Ampere and later); CPUs have no TF32"
+
+
+class Framework:
+    """Base adapter. Subclasses import their framework lazily, inside `activate`."""
+
+    name: ClassVar[str]
+    module: ClassVar[str]  # import name, looked up without importing
+    distributions: ClassVar[tuple[str, ...]]  # first installed one gives the version
+    install_hint: ClassVar[str]
+    precisions: ClassVar[dict[str, str | None]]  # precision -> None (supported) or why not
+    gpu: ClassVar[bool] = False
+
+    def __init__(self, device: str, precision: str, threads: int, seed: int) -> None:
+        self.device = device
+        self.precision = precision
+        self.threads = threads
+        self.seed = seed
+
+    # ---- static facts, answered without importing the framework ----
+    @classmethod
+    def installed(cls) -> bool:
+        return importlib.util.find_spec(cls.module) is not None
+
+    @classmethod
+    def version(cls) -> str | None:
+        for dist in cls.distributions:
+            try:
+                return importlib.metadata.version(dist)
+            except importlib.metadata.PackageNotFoundError:
+                continue
+        return None
+
+    @classmethod
+    def supports(cls, device: str, precision: str) -> str | None:
+        """Why this framework cannot run this (device, precision), or None."""
+        if device.startswith("cuda") and not cls.gpu:
+            return f"{cls.name} runs on the CPU only"
+        why = cls.precisions.get(precision, f"{cls.name} has no precision mode '{precision}'")
+        if why is None and precision == "tf32" and device == "cpu":
+            return GPU_ONLY
+        return why
+
+    # ---- inside the worker ----
+    def activate(self) -> None:
+        """Import the framework, fix threads and math flags; raise Skip if this mode cannot run."""
+        why = self.supports(self.device, self.precision)
+        if why:
+            raise Skip(why)
+
+    def sync(self) -> None:
+        """Wait for queued device work; a no-op where work is synchronous."""
+
+    def seed_all(self, seed: int) -> None:
+        """Seed the framework's own generators."""
+
+    def reset_peak_memory(self) -> None:
+        pass
+
+    def peak_device_memory(self) -> tuple[int | None, str | None]:
+        """(bytes, None) or (None, reason it is not measured)."""
+        if self.device == "cpu":
+            return None, "CPU case: device memory is host memory (see peak_host_memory_bytes)"
+        return None, f"{self.name} reports no device memory peak"
+
+    def math_flags(self) -> dict[str, Any]:
+        """The flags in effect for this case, read back from the framework where it can say."""
+        return {"threads": self.threads}
+
+    @contextlib.contextmanager
+    def autocast(self) -> Iterator[None]:
+        """Context for the compute of a step; mixed modes switch on autocasting here."""
+        yield
+
+    def gemm_seconds(self, n: int, repeats: int) -> float:
+        """Seconds for one n×n×n matrix product in this precision, best of `repeats`."""
+        raise NotImplementedError

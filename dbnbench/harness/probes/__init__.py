@@ -1,0 +1,1 @@
+"""Probes: process memory, energy counters, and the machine fingerprint."""

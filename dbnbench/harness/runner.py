@@ -1,0 +1,244 @@
+"""The parent side of a run: plan, calibrate, interleave rounds, journal, resume, merge.
+
+Cases of one (framework, device) share a worker process, so a framework is imported once,
+not once per case; a crash, hang or memory blow-up still costs only the case in flight, after
+which a fresh worker takes the rest. Every answer is appended to a journal before the next
+request, so an interrupted run resumes where it stopped."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import secrets
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from .cases import Case, Suite, load_suite, select, unavailable
+from .errors import UserError
+from .frameworks import FRAMEWORKS
+from .merge import build_result
+from .probes.system import gpus, machine, usable_cpus
+from .results import dump, write_atomic
+from .workers import Worker
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    suite: str
+    filters: dict[str, list[str] | None]
+    settings: dict[str, Any]
+    output: Path
+    max_memory: int | None = None
+    cases_per_worker: int | None = None  # None: a worker keeps going; 1: a process per case
+
+
+@dataclass
+class Progress:
+    """Callbacks the command line fills in; the runner knows nothing of terminals."""
+
+    start: Callable[[int], None] = lambda total: None
+    task: Callable[[str], None] = lambda label: None
+    done: Callable[[str, dict[str, Any]], None] = lambda label, answer: None
+
+
+@dataclass
+class Journal:
+    path: Path
+    header: dict[str, Any]
+    calibration: dict[tuple[str, str, str], dict[str, Any]] = field(default_factory=dict)
+    answers: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
+
+    def append(self, record: dict[str, Any]) -> None:
+        with self.path.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(record) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+
+    @classmethod
+    def read(cls, path: Path) -> Journal:
+        lines = path.read_text(encoding="utf-8").splitlines()
+        header = json.loads(lines[0])
+        journal = cls(path, header)
+        for line in lines[1:]:
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError:
+                break  # a line cut short by the interruption: everything before it stands
+            if rec["kind"] == "calibration":
+                journal.calibration[tuple(rec["key"])] = rec["answer"]
+            elif rec["kind"] == "case":
+                journal.answers[(rec["id"], rec["round"])] = rec["answer"]
+        return journal
+
+
+def now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def new_run_id(suite: str) -> str:
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{suite}-{secrets.token_hex(2)}"
+
+
+def check_output_dir(path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".dbnbench-write-test-{os.getpid()}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise UserError(f"output directory {path} is not writable ({exc.strerror or exc})") from None
+
+
+def plan(options: RunOptions) -> tuple[Suite, list[Case]]:
+    suite = load_suite(options.suite)
+    return suite, select(suite.cases, **{k: v for k, v in options.filters.items()})
+
+
+def calibration_key(case: Case) -> tuple[str, str, str]:
+    fw = FRAMEWORKS[case.framework]
+    return getattr(fw, "calibrate_as", fw.name), case.device, case.precision
+
+
+class Runner:
+    def __init__(self, options: RunOptions, journal: Journal, progress: Progress) -> None:
+        self.options, self.journal, self.progress = options, journal, progress
+        self.settings = options.settings
+        self.workers: dict[tuple[str, str], Worker] = {}
+        self.served: dict[tuple[str, str], int] = {}
+
+    def worker(self, group: tuple[str, str]) -> Worker:
+        w = self.workers.get(group)
+        limit = self.options.cases_per_worker
+        if w is None or not w.alive() or (limit and self.served.get(group, 0) >= limit):
+            if w is not None:
+                w.close()
+            w = self.workers[group] = Worker(self.settings["threads"])
+            self.served[group] = 0
+        self.served[group] += 1
+        return w
+
+    def ask(self, group: tuple[str, str], request: dict[str, Any], timeout_s: float
+            ) -> dict[str, Any]:
+        w = self.worker(group)
+        workload = request.get("case", {}).get("workload")
+        answer = w.prepare(group[0], workload, self.options.max_memory) or \
+            w.ask(request, timeout_s, self.options.max_memory)
+        if answer.pop("restart", False) or not w.alive():
+            w.kill()
+        return answer
+
+    def calibrate(self, cases: Iterable[Case]) -> None:
+        for case in cases:
+            key = calibration_key(case)
+            if key in self.journal.calibration:
+                continue
+            label = f"calibrate GEMM peak {'/'.join(key)}"
+            self.progress.task(label)
+            fw, device, precision = key
+            request = {"op": "calibrate", "framework": fw, "device": device,
+                       "precision": precision, "threads": self.settings["threads"],
+                       "seed": self.settings["seed"]}
+            answer = self.ask(case.group, request, self.settings["timeout_s"])
+            self.journal.calibration[key] = answer
+            self.journal.append({"kind": "calibration", "key": list(key), "answer": answer})
+            self.progress.done(label, answer)
+
+    def run_case(self, case: Case, round_: int) -> None:
+        first = self.journal.answers.get((case.id, 0), {})
+        settings = {k: self.settings[k] for k in ("threads", "seed", "warmup_s", "min_time_s",
+                                                   "repetitions")}
+        request = {"op": "case", "case": case.to_dict() | {"id": case.id}, "settings": settings,
+                   "quality": bool(self.settings["quality"]) and round_ == 0}
+        if first.get("steps_per_repetition"):
+            request["loops"] = first["steps_per_repetition"]
+        label = f"{case.id} (round {round_ + 1}/{self.settings['rounds']})"
+        self.progress.task(label)
+        answer = self.ask(case.group, request, self.settings["timeout_s"])
+        self.journal.answers[(case.id, round_)] = answer
+        self.journal.append({"kind": "case", "id": case.id, "round": round_, "answer": answer})
+        self.progress.done(label, answer)
+
+    def run(self, runnable: list[Case]) -> None:
+        rounds = self.settings["rounds"]
+        todo = [(c, r) for r in range(rounds) for c in runnable
+                if (c.id, r) not in self.journal.answers]
+        calib = {calibration_key(c): c for c in runnable}
+        pending_calib = [c for k, c in calib.items() if k not in self.journal.calibration]
+        self.progress.start(len(todo) + len(pending_calib))
+        try:
+            self.calibrate(pending_calib)
+            for case, round_ in todo:
+                # A case that failed outright in an earlier round is not tried again.
+                earlier = [self.journal.answers.get((case.id, r), {}) for r in range(round_)]
+                if any(a.get("status") in ("failed", "timeout", "skipped") for a in earlier):
+                    self.progress.task(f"{case.id} (round {round_ + 1}/{rounds})")
+                    self.progress.done(case.id, {"status": "skipped"})
+                    continue
+                self.run_case(case, round_)
+        finally:
+            for w in self.workers.values():
+                w.close()
+
+
+def execute(options: RunOptions, progress: Progress | None = None,
+            resume_id: str | None = None) -> tuple[dict[str, Any], Path]:
+    """Run (or resume) a suite; returns the result document and where it was written."""
+    progress = progress or Progress()
+    check_output_dir(options.output)
+    if resume_id:
+        journal = open_journal(options.output, resume_id)
+        h = journal.header
+        options = replace(options, suite=h["suite_source"], filters=h["filters"],
+                          settings=h["settings"])
+    suite, cases = plan(options)
+    settings = {**suite.settings, **{k: v for k, v in options.settings.items() if v is not None}}
+    settings.setdefault("threads", usable_cpus())
+    options = replace(options, settings=settings)
+    if not resume_id:
+        run_id = new_run_id(suite.name)
+        journal = Journal(options.output / f"{run_id}.journal.jsonl", {
+            "kind": "header", "run_id": run_id, "suite": suite.name, "suite_source": suite.source,
+            "filters": options.filters, "settings": settings, "started_at": now(),
+            "machine": machine()})
+        journal.append(journal.header)
+    gpu_count = len(journal.header["machine"]["gpus"]) if resume_id else len(gpus())
+    skipped = {c.id: why for c in cases if (why := unavailable(c, gpu_count))}
+    runnable = [c for c in cases if c.id not in skipped]
+    runner = Runner(options, journal, progress)
+    interrupted = False
+    try:
+        runner.run(runnable)
+    except KeyboardInterrupt:
+        interrupted = True
+    doc = build_result(journal.header, settings, cases, skipped, journal.calibration,
+                       journal.answers, finished_at=now(), complete=not interrupted)
+    path = options.output / f"{journal.header['run_id']}.json"
+    dump(doc, path)
+    if interrupted:
+        raise RunInterrupted(journal.header["run_id"], path)
+    journal.path.unlink(missing_ok=True)
+    return doc, path
+
+
+class RunInterrupted(Exception):
+    def __init__(self, run_id: str, path: Path) -> None:
+        super().__init__(run_id)
+        self.run_id, self.path = run_id, path
+
+
+def open_journal(output: Path, run_id: str) -> Journal:
+    path = output / f"{run_id}.journal.jsonl"
+    if not path.is_file():
+        if (output / f"{run_id}.json").is_file():
+            raise UserError(f"run {run_id} in {output} finished already: nothing to resume")
+        raise UserError(f"no run {run_id} to resume in {output}")
+    try:
+        return Journal.read(path)
+    except (OSError, ValueError, KeyError, IndexError):
+        raise UserError(f"{path}: journal unreadable; the run cannot be resumed") from None
+
+
+__all__ = ["RunOptions", "Progress", "execute", "RunInterrupted", "write_atomic"]

@@ -1,0 +1,173 @@
+"""The child side: runs the cases its parent sends, one at a time, and answers each.
+
+Protocol: one JSON request per line on stdin, one JSON answer per line on the file
+descriptor that was stdout at start (stdout itself is pointed at stderr, so a library that
+prints cannot corrupt the channel). Requests:
+  {"op": "calibrate", "framework", "device", "precision", "threads", "seed"}
+  {"op": "case", "case": {...}, "settings": {...}, "quality": bool}
+This module imports no ML framework itself; the adapters import theirs when activated."""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import sys
+import time
+import traceback
+from types import SimpleNamespace
+from typing import Any, TextIO
+
+from .errors import Skip
+from .frameworks import FRAMEWORKS
+from .probes.energy import EnergyMeter
+from .probes.memory import HostPeak
+from .timing import measure
+
+OOM_NAMES = ("OutOfMemoryError", "ResourceExhaustedError", "MemoryError")
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def failure(exc: BaseException) -> dict[str, Any]:
+    """A Python exception as a case status. Out-of-memory is named as such."""
+    name = type(exc).__name__
+    if any(n in name for n in OOM_NAMES) or "out of memory" in str(exc).lower():
+        return {"status": "failed", "reason": one_line(f"out of memory: {name}: {exc}"),
+                "restart": True}
+    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    where = f" (at {os.path.basename(frame.filename)}:{frame.lineno})" if frame else ""
+    return {"status": "failed", "reason": one_line(f"{name}: {exc}{where}")}
+
+
+def make_framework(framework: str, device: str, precision: str, threads: int, seed: int) -> Any:
+    fw = FRAMEWORKS[framework](device, precision, threads, seed)
+    fw.activate()
+    return fw
+
+
+def do_calibrate(req: dict[str, Any]) -> dict[str, Any]:
+    from .calibrate import calibrate
+
+    try:
+        fw = make_framework(req["framework"], req["device"], req["precision"], req["threads"],
+                            req["seed"])
+        return {"status": "ok", **calibrate(fw, req.get("budget_s", 2.5))}
+    except Skip as exc:
+        return {"status": "skipped", "reason": str(exc)}
+    except Exception as exc:  # contained: calibration failure only loses % of peak
+        return failure(exc)
+
+
+def do_case(req: dict[str, Any]) -> dict[str, Any]:
+    from ..suites.registry import impl_class
+
+    spec, settings = req["case"], req["settings"]
+    case = SimpleNamespace(**spec)
+    host = HostPeak()
+    host.reset()
+    try:
+        fw = make_framework(case.framework, case.device, case.precision, settings["threads"],
+                            settings["seed"])
+    except Skip as exc:
+        return {"status": "skipped", "reason": str(exc)}
+    impl = impl_class(case.workload, case.framework)(case, fw)
+    fw.seed_all(settings["seed"])
+    fw.reset_peak_memory()
+    t0 = time.perf_counter()
+    impl.setup()
+    fw.sync()
+    setup_s = time.perf_counter() - t0
+    meter = EnergyMeter(case.device)
+    meter.start()
+    timing = measure(impl.step, fw.sync, warmup_s=settings["warmup_s"],
+                     min_time_s=settings["min_time_s"], repetitions=settings["repetitions"],
+                     loops=req.get("loops"))
+    joules, window_s = meter.stop()
+    device_peak, device_reason = fw.peak_device_memory()
+    out: dict[str, Any] = {
+        "status": "ok", "reason": None, "setup_s": setup_s,
+        "repetitions_s": list(timing.repetitions_s),
+        "steps_per_repetition": timing.steps_per_repetition,
+        "items_per_step": int(impl.items_per_step),
+        "window_steps": timing.warmup_steps + timing.steps_per_repetition * len(timing.repetitions_s),
+        "window_s": window_s,
+        "energy_j": joules, "energy_source": meter.source, "energy_reason": meter.reason,
+        "peak_host_memory_bytes": host.peak_bytes(), "host_peak_exact": host.exact,
+        "peak_device_memory_bytes": device_peak, "device_memory_reason": device_reason,
+        "math": fw.math_flags(),
+    }
+    if req.get("quality"):
+        try:
+            out["quality"] = impl.quality()
+        except Exception as exc:  # a broken quality run is reported, not fatal to the timing
+            out["quality"] = {"error": failure(exc)["reason"], "passed": False}
+    return out
+
+
+def do_import(req: dict[str, Any]) -> dict[str, Any]:
+    import importlib
+
+    from ..suites.registry import impl_class
+
+    fw = FRAMEWORKS[req["framework"]]
+    if fw.installed():
+        importlib.import_module(fw.module)
+    if req.get("workload"):
+        impl_class(req["workload"], req["framework"])
+    return {"status": "ok"}
+
+
+def handle(req: dict[str, Any]) -> dict[str, Any]:
+    try:
+        if req["op"] == "import":
+            return do_import(req)
+        if req["op"] == "calibrate":
+            return do_calibrate(req)
+        if req["op"] == "case":
+            return do_case(req)
+        return {"status": "failed", "reason": f"unknown request {req['op']!r}"}
+    except Skip as exc:
+        return {"status": "skipped", "reason": str(exc)}
+    except BaseException as exc:  # includes MemoryError; KeyboardInterrupt ends the worker
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        return failure(exc)
+    finally:
+        gc.collect()
+
+
+def finite(value: Any) -> Any:
+    """NaN and infinities become None: JSON has no spelling for them."""
+    if isinstance(value, float):
+        return value if value == value and abs(value) != float("inf") else None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
+
+
+def serve(requests: TextIO, answers: TextIO) -> None:
+    for line in requests:
+        if not line.strip():
+            continue
+        answer = finite(handle(json.loads(line)))
+        answers.write(json.dumps(answer, allow_nan=False, default=str) + "\n")
+        answers.flush()
+
+
+def main() -> None:
+    channel = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    try:
+        serve(sys.stdin, channel)
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

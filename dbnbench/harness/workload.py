@@ -1,0 +1,95 @@
+"""The workload contract: what a workload's spec declares and what an implementation offers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol
+
+PRECISIONS = ("fp64", "fp32", "tf32", "bf16-mixed", "fp16-mixed", "bf16")
+
+
+@dataclass(frozen=True)
+class Param:
+    """One workload parameter: its type, default and bounds, checked when a suite loads."""
+
+    kind: type  # int, float, bool, str or list (a list of ints, e.g. layer sizes)
+    default: Any
+    doc: str
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[Any, ...] | None = None
+
+    def check(self, name: str, value: Any) -> str | None:
+        """Return why `value` is unacceptable for this parameter, or None."""
+        if self.kind is list:
+            ok = isinstance(value, list) and value and all(
+                isinstance(v, int) and not isinstance(v, bool) for v in value)
+            if not ok:
+                return f"field '{name}': must be a non-empty list of integers, got {value!r}"
+            items = value
+        elif self.kind is float:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                return f"field '{name}': must be a number, got {value!r}"
+            items = [value]
+        elif not isinstance(value, self.kind) or (self.kind is int and isinstance(value, bool)):
+            return f"field '{name}': must be {self.kind.__name__}, got {value!r}"
+        else:
+            items = [value]
+        for v in items:
+            if self.minimum is not None and v < self.minimum:
+                return f"field '{name}': must be >= {self.minimum:g}, got {v!r}"
+            if self.maximum is not None and v > self.maximum:
+                return f"field '{name}': must be <= {self.maximum:g}, got {v!r}"
+        if self.choices is not None and value not in self.choices:
+            return f"field '{name}': must be one of {list(self.choices)}, got {value!r}"
+        return None
+
+
+class Spec:
+    """Framework-neutral description of a workload; subclassed once per workload."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    params: ClassVar[dict[str, Param]]
+    item: ClassVar[str] = "samples"  # what items_per_step counts
+
+    def defaults(self) -> dict[str, Any]:
+        return {k: p.default for k, p in self.params.items()}
+
+    def check(self, params: dict[str, Any]) -> str | None:
+        """Why these (complete) parameters make no sense, or None. Extended per workload."""
+        for key, value in params.items():
+            if key not in self.params:
+                return f"unknown field '{key}' (known: {', '.join(self.params)})"
+            why = self.params[key].check(key, value)
+            if why:
+                return why
+        return None
+
+    def tag(self, params: dict[str, Any]) -> str:
+        """The short, stable parameter part of a case id."""
+        raise NotImplementedError
+
+    def items_per_step(self, params: dict[str, Any]) -> int:
+        raise NotImplementedError
+
+    def flops_per_step(self, params: dict[str, Any]) -> float | None:
+        """Floating-point operations one step performs, or None where FLOPs mean little."""
+        return None
+
+    def supports(self, framework: str, device: str, precision: str,
+                 params: dict[str, Any]) -> str | None:
+        """Why this workload cannot run in this mode, or None. Framework limits live elsewhere."""
+        return None
+
+
+class Impl(Protocol):
+    """One implementation per (workload, framework), constructed inside the worker."""
+
+    items_per_step: int
+
+    def setup(self) -> None: ...
+
+    def step(self) -> None: ...
+
+    def quality(self) -> dict[str, Any]: ...

@@ -1,0 +1,1 @@
+"""Pure functions from validated results to text: terminal tables, HTML, Markdown."""

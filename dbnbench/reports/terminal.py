@@ -1,0 +1,79 @@
+"""The terminal table of a result, with rich."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from . import format as fmt
+
+STATUS_STYLE = {"ok": "green", "skipped": "yellow", "failed": "bold red", "timeout": "bold red",
+                "interrupted": "magenta"}
+
+
+def results_table(doc: dict[str, Any], show_skipped: bool = True) -> Table:
+    m = doc["machine"]
+    gpu = ", ".join(g["name"] for g in m["gpus"]) or "no GPU"
+    table = Table(title=f"dbnbench {doc['suite']} · {doc['run_id']}",
+                  caption=f"{m['hostname']} · {m['cpu']['model']} · {gpu} · "
+                          f"{doc['settings']['threads']} threads", expand=False)
+    for name, justify in (("workload", "left"), ("framework", "left"), ("device", "left"),
+                          ("precision", "left"), ("shape", "left"), ("items/s (95% CI)", "right"),
+                          ("% peak", "right"), ("peak mem", "right"), ("quality", "left"),
+                          ("status", "left")):
+        table.add_column(name, justify=justify, overflow="fold")
+    for c in doc["cases"]:
+        if c["status"] == "skipped" and not show_skipped:
+            continue
+        mt = c["metrics"]
+        mem = mt.get("peak_device_memory_bytes") or mt.get("peak_host_memory_bytes")
+        status = Text(c["status"], style=STATUS_STYLE[c["status"]])
+        if c.get("warnings"):
+            status.append(" !", style="yellow")
+        table.add_row(c["workload"], c["framework"], c["device"], c["precision"],
+                      c["id"].rsplit("/", 1)[-1], fmt.rate_with_ci(mt.get("items_per_s")),
+                      fmt.pct(mt.get("pct_of_peak")), fmt.bytes_(mem),
+                      fmt.quality(mt.get("quality")), status)
+    return table
+
+
+def notes(doc: dict[str, Any], show_skipped: bool = True) -> list[Text]:
+    """Reasons and warnings, one line per case, below the table where they have room."""
+    lines = []
+    for c in doc["cases"]:
+        if c["status"] == "skipped" and not show_skipped:
+            continue
+        for text, style in ([(c["reason"], STATUS_STYLE[c["status"]])] if c["reason"] else []) + \
+                [(w, "yellow") for w in c.get("warnings", [])]:
+            line = Text(f"{c['id']}: ", style="dim")
+            line.append(text, style=style)
+            lines.append(line)
+    return lines
+
+
+def calibration_table(doc: dict[str, Any]) -> Table:
+    table = Table(title="GEMM peak (this machine, measured)")
+    for name in ("framework", "device", "precision", "peak FLOP/s"):
+        table.add_column(name)
+    for cal in doc["calibration"]:
+        value = fmt.si(cal["gemm_flops_per_s"], "FLOP/s") if cal["gemm_flops_per_s"] \
+            else f"– ({cal.get('reason')})"
+        table.add_row(cal["framework"], cal["device"], cal["precision"], value)
+    return table
+
+
+def render(doc: dict[str, Any], show_skipped: bool = True) -> Group:
+    parts: list[Any] = [results_table(doc, show_skipped), *notes(doc, show_skipped)]
+    if doc["calibration"]:
+        parts.append(calibration_table(doc))
+    counts: dict[str, int] = {}
+    for c in doc["cases"]:
+        counts[c["status"]] = counts.get(c["status"], 0) + 1
+    summary = ", ".join(f"{n} {s}" for s, n in counts.items())
+    if not doc.get("complete", True):
+        summary += " — run incomplete"
+    parts.append(Text(summary))
+    return Group(*parts)

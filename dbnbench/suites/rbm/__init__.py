@@ -1,0 +1,1 @@
+"""Bernoulli-Bernoulli RBM trained with contrastive divergence (CD-k) or persistent CD."""

@@ -1,0 +1,112 @@
+"""rbm-cdk in NumPy: preallocated buffers, in-place ufuncs, and the two gradient products
+fused into one GEMM over stacked positive and negative statistics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .bench import RBMBench
+
+
+def sigmoid_(x: np.ndarray, bias: np.ndarray) -> None:
+    """x ← σ(x + bias) in place, via tanh: NumPy's SIMD tanh is about six times faster here
+    than scipy.special.expit, and σ(x) = ½ + ½·tanh(x/2) holds exactly in real arithmetic."""
+    x += bias
+    x *= 0.5
+    np.tanh(x, out=x)
+    x *= 0.5
+    x += 0.5
+
+
+def sample_(u: np.ndarray, p: np.ndarray, out: np.ndarray) -> None:
+    """out ← 1.0 where u < p else 0.0, written straight into a float buffer."""
+    np.less(u, p, out=out, casting="unsafe")
+
+
+class NumpyRBM:
+    def __init__(self, fw: Any, visible: int, hidden: int, batch: int, *, k: int,
+                 persistent: bool, lr: float, momentum: float, weight_decay: float,
+                 init: tuple[np.ndarray, ...]) -> None:
+        dt = fw.dtype
+        self.k, self.persistent = k, persistent
+        self.lr, self.momentum, self.decay = lr, momentum, weight_decay
+        # SFC64 draws uniforms about 20 % faster than the default PCG64 here.
+        self.rng = np.random.Generator(np.random.SFC64(fw.seed))
+        self.w = np.ascontiguousarray(init[0], dtype=dt)
+        self.b, self.c = init[1].astype(dt), init[2].astype(dt)
+        self.vw, self.vb, self.vc = (np.zeros_like(a) for a in (self.w, self.b, self.c))
+        self.grad = np.empty_like(self.w)
+        # Rows [0, B) hold the positive phase (v0, p(h|v0)), rows [B, 2B) the negative phase
+        # (v_k, −p(h|v_k)), so Xᵀ·P is v0ᵀ·ph0 − v_kᵀ·ph_k in one product with K = 2B.
+        self.x = np.empty((2 * batch, visible), dt)
+        self.p = np.empty((2 * batch, hidden), dt)
+        self.h = np.empty((batch, hidden), dt)
+        self.pv = np.empty((batch, visible), dt)
+        self.uh = np.empty((k, batch, hidden), dt)
+        self.uv = np.empty((k, batch, visible), dt)
+        self.chain = np.zeros((batch, hidden), dt) if persistent else None
+
+    def to_device(self, x: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(x, dtype=self.w.dtype)
+
+    def train_step(self, v0: np.ndarray) -> None:
+        self.rng.random(out=self.uh, dtype=self.w.dtype)
+        self.rng.random(out=self.uv, dtype=self.w.dtype)
+        self.update(v0, self.uh, self.uv)
+
+    def update(self, v0: np.ndarray, uh: np.ndarray, uv: np.ndarray) -> None:
+        """One CD-k/PCD-k update with the given uniform draws (k×B×H and k×B×V)."""
+        n = len(v0)
+        x0, xk, ph0, phk = self.x[:n], self.x[n:], self.p[:n], self.p[n:]
+        h, pv, w = self.h, self.pv, self.w
+        x0[...] = v0
+        np.matmul(v0, w, out=ph0)
+        sigmoid_(ph0, self.c)
+        if self.persistent:
+            h[...] = self.chain
+        else:
+            sample_(uh[0], ph0, h)
+        for i in range(self.k):
+            np.matmul(h, w.T, out=pv)
+            sigmoid_(pv, self.b)
+            sample_(uv[i], pv, xk)
+            np.matmul(xk, w, out=phk)
+            sigmoid_(phk, self.c)
+            if self.persistent:
+                sample_(uh[i], phk, h)
+            elif i + 1 < self.k:
+                sample_(uh[i + 1], phk, h)
+        if self.persistent:
+            self.chain[...] = h
+        self._apply(n)
+
+    def _apply(self, n: int) -> None:
+        x0, xk, ph0, phk = self.x[:n], self.x[n:], self.p[:n], self.p[n:]
+        scale = self.lr / n
+        # Bias statistics first, while phk still holds +p(h|v_k).
+        self.vb *= self.momentum
+        self.vb += scale * (x0.sum(axis=0) - xk.sum(axis=0))
+        self.vc *= self.momentum
+        self.vc += scale * (ph0.sum(axis=0) - phk.sum(axis=0))
+        np.negative(phk, out=phk)
+        np.matmul(self.x.T, self.p, out=self.grad)
+        vw = self.vw
+        vw *= self.momentum
+        self.grad *= scale
+        vw += self.grad
+        if self.decay:
+            self.grad[...] = self.w
+            self.grad *= self.lr * self.decay
+            vw -= self.grad
+        self.w += vw
+        self.b += self.vb
+        self.c += self.vc
+
+    def weights(self) -> tuple[np.ndarray, ...]:
+        return tuple(np.asarray(a, dtype=np.float64) for a in (self.w, self.b, self.c))
+
+
+class Impl(RBMBench):
+    model_cls = NumpyRBM

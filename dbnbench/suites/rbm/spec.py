@@ -1,0 +1,92 @@
+"""rbm-cdk: the framework-neutral part. Parameters, FLOPs, the quality procedure and its bar."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ...harness.workload import Param, Spec
+
+# Quality: train a fresh 64-visible RBM on the 8×8 digits with this fixed, seeded budget in
+# the case's framework, precision, k and CD/PCD, then score the trained weights in float64.
+QUALITY_BUDGET = {"hidden": 100, "batch": 20, "epochs": 10, "lr": 0.1, "momentum": 0.5,
+                  "weight_decay": 1e-4}
+# Mean squared error of the mean-field reconstruction on the held-out digits. An untrained
+# RBM scores about 0.2 and predicting each pixel's mean about 0.10; fp32 training reaches
+# about 0.02, so the bar leaves room for run-to-run spread but not for a broken update.
+RECON_MSE_BAR = 0.035
+
+
+class RBMSpec(Spec):
+    name = "rbm-cdk"
+    description = "Bernoulli-Bernoulli RBM, one CD-k (or PCD-k) minibatch update per step"
+    params = {
+        "visible": Param(int, 784, "visible units", minimum=1),
+        "hidden": Param(int, 500, "hidden units", minimum=1),
+        "batch": Param(int, 100, "minibatch size", minimum=1),
+        "k": Param(int, 1, "Gibbs steps per update", minimum=1, maximum=1000),
+        "persistent": Param(bool, False, "persistent chain (PCD) instead of CD"),
+        "lr": Param(float, 0.05, "learning rate", minimum=0.0),
+        "momentum": Param(float, 0.5, "momentum", minimum=0.0, maximum=1.0),
+        "weight_decay": Param(float, 2e-4, "L2 weight decay", minimum=0.0),
+    }
+
+    def tag(self, params: dict[str, Any]) -> str:
+        p = params
+        pcd = "-pcd" if p["persistent"] else ""
+        return f"v{p['visible']}-h{p['hidden']}-b{p['batch']}-k{p['k']}{pcd}"
+
+    def items_per_step(self, params: dict[str, Any]) -> int:
+        return params["batch"]
+
+    def flops_per_step(self, params: dict[str, Any]) -> float:
+        return flops_per_update(params["batch"], params["visible"], params["hidden"], params["k"])
+
+    def supports(self, framework: str, device: str, precision: str,
+                 params: dict[str, Any]) -> str | None:
+        if framework == "sklearn" and params["k"] != 1:
+            return "scikit-learn's BernoulliRBM does one Gibbs step per update (k=1 only)"
+        return None
+
+
+def flops_per_update(batch: int, visible: int, hidden: int, k: int) -> float:
+    """Matrix-product FLOPs of one CD-k update: (3 + 2k) products of 2·B·V·H each.
+
+    One for p(h|v0), two per Gibbs step (down and up), two for the gradient statistics:
+    (6 + 4k)·B·V·H, i.e. 10·B·V·H for CD-1. Element-wise work (sigmoids, sampling, the
+    O(V·H) update) is left out, as is usual for GEMM-bound workloads."""
+    return float((6 + 4 * k) * batch * visible * hidden)
+
+
+def init_weights(visible: int, hidden: int, seed: int) -> tuple[np.ndarray, ...]:
+    """Hinton's practical guide: W ~ N(0, 0.01²), zero biases. Float64, cast by each framework."""
+    rng = np.random.default_rng(seed)
+    w = rng.normal(0.0, 0.01, size=(visible, hidden))
+    return w, np.zeros(visible), np.zeros(hidden)
+
+
+def reconstruction_mse(w: np.ndarray, b: np.ndarray, c: np.ndarray, x: np.ndarray) -> float:
+    """Mean-field reconstruction error in float64: x → p(h|x) → p(v|h)."""
+    w, b, c = (np.asarray(a, dtype=np.float64) for a in (w, b, c))
+    h = 1.0 / (1.0 + np.exp(-(x @ w + c)))
+    v = 1.0 / (1.0 + np.exp(-(h @ w.T + b)))
+    return float(np.mean((x - v) ** 2))
+
+
+def quality_report(w: np.ndarray, b: np.ndarray, c: np.ndarray, x_test: np.ndarray,
+                   note: str | None = None) -> dict[str, Any]:
+    finite = bool(np.all(np.isfinite(w)))
+    mse = reconstruction_mse(w, b, c, x_test) if finite else float("nan")
+    report: dict[str, Any] = {
+        "metric": "recon_mse",
+        "recon_mse": mse if finite else None,
+        "bar": RECON_MSE_BAR,
+        "lower_is_better": True,
+        "passed": bool(finite and mse < RECON_MSE_BAR),
+        "data": "sklearn digits 8x8, held-out 20%",
+        "budget": dict(QUALITY_BUDGET),
+    }
+    if note:
+        report["note"] = note
+    return report
