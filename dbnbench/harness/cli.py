@@ -9,16 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
                            TimeElapsedColumn, TimeRemainingColumn)
 from rich.table import Table
 
+from .cli_reports import register_report_commands
+from .console import err, out
 from .errors import UserError
 
-# Piped output (CI logs, files) gets a wide table rather than rich's 80-column default.
-out = Console() if sys.stdout.isatty() else Console(width=160)
-err = Console(stderr=True)
 
 SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B?|B)?\s*$", re.IGNORECASE)
 
@@ -73,7 +71,10 @@ class RichProgress:
         self.task_id: Any = None
 
     def start(self, total: int) -> None:
+        # The live display starts only once the run is planned, so a bad-input error is
+        # printed alone, not under an empty progress bar.
         self.task_id = self.bar.add_task("starting", total=total)
+        self.bar.start()
 
     def task(self, label: str) -> None:
         self.bar.update(self.task_id, description=label)
@@ -120,12 +121,13 @@ def run(suite: str, workload: str | None, framework: str | None, device: str | N
                          cases_per_worker=1 if isolate else None)
     progress = RichProgress(err)
     try:
-        with progress.bar:
-            doc, path = execute(options, progress, resume_id=resume)  # type: ignore[arg-type]
+        doc, path = execute(options, progress, resume_id=resume)  # type: ignore[arg-type]
     except RunInterrupted as exc:
+        progress.bar.stop()
         err.print(f"interrupted: partial results in {exc.path}; continue with "
                   f"[bold]dbnbench run --resume {exc.run_id} -o {output}[/bold]")
         sys.exit(130)
+    progress.bar.stop()
     out.print(render(doc))
     out.print(f"results written to [bold]{path}[/bold]")
     bad = [c for c in doc["cases"] if c["status"] in ("failed", "timeout")]
@@ -182,17 +184,8 @@ def env(as_json: bool) -> None:
     out.print(table)
 
 
-@app.command()
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--hide-skipped", is_flag=True, help="leave skipped cases out")
-def report(files: tuple[Path, ...], hide_skipped: bool) -> None:
-    """Print the table of one or more result files."""
-    from ..reports.terminal import render
-    from .results import load
-
-    docs = [load(f) for f in files]
-    for doc in docs:
-        out.print(render(doc, show_skipped=not hide_skipped))
+# Reporting commands (report, compare, history, publish, export) live in their own module.
+register_report_commands(app)
 
 
 def main() -> None:

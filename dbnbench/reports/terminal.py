@@ -40,11 +40,25 @@ def results_table(doc: dict[str, Any], show_skipped: bool = True) -> Table:
     return table
 
 
+def skipped_summary(doc: dict[str, Any]) -> list[Text]:
+    """Skipped cases grouped by reason: on a CPU-only machine they are most of a suite."""
+    by_reason: dict[str, int] = {}
+    for c in doc["cases"]:
+        if c["status"] == "skipped":
+            by_reason[c["reason"] or "?"] = by_reason.get(c["reason"] or "?", 0) + 1
+    lines = []
+    for reason, n in sorted(by_reason.items(), key=lambda kv: -kv[1]):
+        line = Text(f"skipped ×{n}: ", style="yellow")
+        line.append(reason, style="dim")
+        lines.append(line)
+    return lines
+
+
 def notes(doc: dict[str, Any], show_skipped: bool = True) -> list[Text]:
     """Reasons and warnings, one line per case, below the table where they have room."""
     lines = []
     for c in doc["cases"]:
-        if c["status"] == "skipped" and not show_skipped:
+        if c["status"] == "skipped":
             continue
         for text, style in ([(c["reason"], STATUS_STYLE[c["status"]])] if c["reason"] else []) + \
                 [(w, "yellow") for w in c.get("warnings", [])]:
@@ -65,8 +79,9 @@ def calibration_table(doc: dict[str, Any]) -> Table:
     return table
 
 
-def render(doc: dict[str, Any], show_skipped: bool = True) -> Group:
-    parts: list[Any] = [results_table(doc, show_skipped), *notes(doc, show_skipped)]
+def render(doc: dict[str, Any], show_skipped: bool = False) -> Group:
+    """The table (skipped cases only when asked), notes, skip reasons, calibration, counts."""
+    parts: list[Any] = [results_table(doc, show_skipped), *notes(doc), *skipped_summary(doc)]
     if doc["calibration"]:
         parts.append(calibration_table(doc))
     counts: dict[str, int] = {}

@@ -12,10 +12,12 @@ from ...harness.workload import Param, Spec
 # the case's framework, precision, k and CD/PCD, then score the trained weights in float64.
 QUALITY_BUDGET = {"hidden": 100, "batch": 20, "epochs": 10, "lr": 0.1, "momentum": 0.5,
                   "weight_decay": 1e-4}
-# Mean squared error of the mean-field reconstruction on the held-out digits. An untrained
-# RBM scores about 0.2 and predicting each pixel's mean about 0.10; fp32 training reaches
-# about 0.02, so the bar leaves room for run-to-run spread but not for a broken update.
-RECON_MSE_BAR = 0.035
+# Mean squared error of the mean-field reconstruction on the held-out digits. Measured here:
+# an untrained RBM scores 0.18 and predicting each pixel's training mean 0.073; this budget
+# trains fp32 CD-1 to about 0.038 and scikit-learn's BernoulliRBM (no momentum) to 0.048. The
+# bar, under 70 % of the mean predictor's error, passes any RBM that learned the digits and
+# fails an update that is broken or diverged.
+RECON_MSE_BAR = 0.05
 
 
 class RBMSpec(Spec):
