@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -101,17 +102,23 @@ class RichProgress:
               "(default: 90%% of RAM)")
 @click.option("--isolate", is_flag=True, help="a fresh process for every case")
 @click.option("--resume", metavar="RUN_ID", help="resume an interrupted run by its id")
+@click.option("--data-dir", type=click.Path(path_type=Path),
+              help="directory with MNIST IDX files (else $DBNBENCH_MNIST_DIR); never downloaded")
 def run(suite: str, workload: str | None, framework: str | None, device: str | None,
         precision: str | None, output: Path, timeout: float | None, rounds: int | None,
         repetitions: int | None, min_time: float | None, threads: int | None,
         seed: int | None, no_quality: bool, max_memory: str | None, isolate: bool,
-        resume: str | None) -> None:
+        resume: str | None, data_dir: Path | None) -> None:
     """Run a suite (default: quick) and write results/<run-id>.json."""
     import psutil
 
     from .runner import RunInterrupted, RunOptions, execute
     from ..reports.terminal import render
 
+    if data_dir is not None:
+        from ..suites.data import MNIST_ENV, mnist_dir
+
+        os.environ[MNIST_ENV] = str(mnist_dir(data_dir))  # workers inherit it
     settings = {"timeout_s": timeout, "rounds": rounds, "repetitions": repetitions,
                 "min_time_s": min_time, "threads": threads, "seed": seed,
                 "quality": False if no_quality else None}

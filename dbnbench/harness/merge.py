@@ -92,6 +92,7 @@ def merge_case(case: Case, rounds: list[dict[str, Any] | None], peak: float | No
             "avg_power_w": energy_j / window_s if energy_j is not None and window_s else None,
             "energy_source": ok[0].get("energy_source") if energy_j is not None else None,
             "quality": quality, "unmeasured": unmeasured,
+            "extra": next((a["extra"] for a in ok if a.get("extra") is not None), None),
         },
     })
     return entry

@@ -100,6 +100,13 @@ def do_case(req: dict[str, Any]) -> dict[str, Any]:
         "peak_device_memory_bytes": device_peak, "device_memory_reason": device_reason,
         "math": fw.math_flags(),
     }
+    if hasattr(impl, "metrics"):
+        # Workload-specific measurements outside the timed window (latency percentiles,
+        # per-layer rates, time to target): the impl times these itself, with syncs.
+        try:
+            out["extra"] = impl.metrics()
+        except Exception as exc:
+            out["extra"] = {"error": failure(exc)["reason"]}
     if req.get("quality"):
         try:
             out["quality"] = impl.quality()

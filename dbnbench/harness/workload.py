@@ -84,7 +84,12 @@ class Spec:
 
 
 class Impl(Protocol):
-    """One implementation per (workload, framework), constructed inside the worker."""
+    """One implementation per (workload, framework), constructed inside the worker as
+    `Impl(case, fw)`: `case.params` holds the parameters, `fw` is the activated framework
+    adapter (device, dtype, autocast, sync, seed, generator).
+
+    Optionally, `metrics() -> dict` returns workload-specific measurements taken after the
+    timed window (latency percentiles, per-layer rates); they land in `metrics.extra`."""
 
     items_per_step: int
 
