@@ -1,0 +1,47 @@
+"""Shared fixtures: framework adapters that skip when a framework is absent, and the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dbnbench.harness.errors import Skip
+from dbnbench.harness.frameworks import FRAMEWORKS
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def make_fw(name: str, precision: str = "fp32", device: str = "cpu", threads: int = 2,
+            seed: int = 0) -> Any:
+    """An activated adapter, or a pytest skip naming why it cannot be had here."""
+    cls = FRAMEWORKS[name]
+    if not cls.installed():
+        pytest.skip(f"{name} is not installed")
+    fw = cls(device, precision, threads, seed)
+    try:
+        fw.activate()
+    except Skip as exc:
+        pytest.skip(str(exc))
+    return fw
+
+
+@pytest.fixture
+def fw_factory():
+    return make_fw
+
+
+def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`dbnbench ARGS` in a subprocess, as a user would run it."""
+    return subprocess.run([sys.executable, "-m", "dbnbench", *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=timeout, env={**os.environ, **(env or {})})
+
+
+@pytest.fixture
+def cli():
+    return run_cli
