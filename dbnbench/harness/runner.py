@@ -187,13 +187,13 @@ def execute(options: RunOptions, progress: Progress | None = None,
             resume_id: str | None = None) -> tuple[dict[str, Any], Path]:
     """Run (or resume) a suite; returns the result document and where it was written."""
     progress = progress or Progress()
-    check_output_dir(options.output)
     if resume_id:
         journal = open_journal(options.output, resume_id)
         h = journal.header
         options = replace(options, suite=h["suite_source"], filters=h["filters"],
                           settings=h["settings"])
     suite, cases = plan(options)
+    check_output_dir(options.output)  # after planning: bad input leaves no directory behind
     settings = {**suite.settings, **{k: v for k, v in options.settings.items() if v is not None}}
     settings.setdefault("threads", usable_cpus())
     options = replace(options, settings=settings)

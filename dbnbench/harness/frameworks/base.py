@@ -31,7 +31,10 @@ class Framework:
     # ---- static facts, answered without importing the framework ----
     @classmethod
     def installed(cls) -> bool:
-        return importlib.util.find_spec(cls.module) is not None
+        try:
+            return importlib.util.find_spec(cls.module) is not None
+        except (ImportError, ValueError):  # a broken or blocked install counts as absent
+            return False
 
     @classmethod
     def version(cls) -> str | None:

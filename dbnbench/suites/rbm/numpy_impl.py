@@ -34,7 +34,7 @@ class NumpyRBM:
         self.lr, self.momentum, self.decay = lr, momentum, weight_decay
         # SFC64 draws uniforms about 20 % faster than the default PCG64 here.
         self.rng = np.random.Generator(np.random.SFC64(fw.seed))
-        self.w = np.ascontiguousarray(init[0], dtype=dt)
+        self.w = np.array(init[0], dtype=dt, order="C")  # a copy: never update the caller's array
         self.b, self.c = init[1].astype(dt), init[2].astype(dt)
         self.vw, self.vb, self.vc = (np.zeros_like(a) for a in (self.w, self.b, self.c))
         self.grad = np.empty_like(self.w)

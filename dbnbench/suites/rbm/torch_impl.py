@@ -20,7 +20,8 @@ class TorchRBM:
         self.fw, self.k, self.persistent = fw, k, persistent
         self.lr, self.momentum, self.decay = lr, momentum, weight_decay
         opts = {"device": fw.dev, "dtype": fw.dtype}
-        self.w, self.b, self.c = (t.as_tensor(a, **opts).contiguous() for a in init)
+        # t.tensor copies: as_tensor would share (and update) the caller's float64 arrays.
+        self.w, self.b, self.c = (t.tensor(a, **opts).contiguous() for a in init)
         self.vw, self.vb, self.vc = (t.zeros_like(a) for a in (self.w, self.b, self.c))
         # Rows [0, B) hold (v0, p(h|v0)), rows [B, 2B) hold (v_k, −p(h|v_k)): Xᵀ·P is the
         # whole weight statistic in one product with K = 2B.

@@ -1,0 +1,133 @@
+"""Every bad input: one line on stderr, exit code 2, no traceback, nothing overwritten."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from .conftest import run_cli
+
+GOOD = {"schema_version": 1, "run_id": "x", "suite": "ci", "started_at": "2026-01-01T00:00:00Z",
+        "finished_at": "2026-01-01T00:01:00Z", "tool": {"name": "dbnbench", "version": "0"},
+        "machine": {"hostname": "h", "os": "Linux", "python": "3.11", "memory_bytes": 1,
+                    "cpu": {"model": "c", "cores": 1, "threads": 1}, "gpus": [],
+                    "frameworks": {}},
+        "settings": {"threads": 1, "seed": 0, "min_time_s": 0.1, "repetitions": 1},
+        "calibration": [], "cases": []}
+
+
+def assert_one_line_error(proc, *needles: str) -> None:
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("dbnbench: error:"), lines[0]
+    assert "Traceback" not in proc.stderr + proc.stdout
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["run", "--suite", "nope"], "unknown suite 'nope'"),
+    (["list", "--suite", "nope.toml"], "unknown suite"),
+    (["run", "--workload", "rbm-xyz"], "unknown workload 'rbm-xyz'"),
+    (["run", "--framework", "numpy,jax"], "unknown framework 'jax'"),
+    (["run", "--device", "tpu"], "unknown device 'tpu'"),
+    (["list", "--precision", "fp8"], "unknown precision 'fp8'"),
+    (["run", "--framework", ","], "--framework: empty list"),
+    (["run", "--max-memory", "lots"], "--max-memory"),
+    (["run", "--rounds", "0"], "--rounds"),
+    (["run", "--no-such-option"], "--no-such-option"),
+    (["report"], "FILES"),
+])
+def test_bad_arguments(args, needle, tmp_path):
+    assert_one_line_error(run_cli(*args, cwd=tmp_path), needle)
+    assert not (tmp_path / "results").exists(), "bad input created the output directory"
+
+
+SUITES = {
+    "malformed.toml": ("name = 'x'\n[[cases]\n", "malformed TOML"),
+    "schema.toml": ("name = 'x'\ncases = [{workload = 'rbm-cdk', colour = 'red'}]\n",
+                    "invalid at cases/0"),
+    "nocases.toml": ("name = 'x'\ncases = []\n", "invalid at cases"),
+    "negative.toml": ("name = 'x'\n[[cases]]\nworkload = 'rbm-cdk'\nparams = {hidden = -5}\n",
+                      "case rbm-cdk #1: field 'hidden': must be >= 1"),
+    "badtype.toml": ("name = 'x'\n[[cases]]\nworkload = 'rbm-cdk'\nparams = {batch = 'big'}\n",
+                     "field 'batch': must be int"),
+    "unknownfield.toml": ("name = 'x'\n[[cases]]\nworkload = 'rbm-cdk'\nparams = {hiden = 5}\n",
+                          "unknown field 'hiden'"),
+    "unknownwl.toml": ("name = 'x'\n[[cases]]\nworkload = 'rbm'\n", "unknown workload 'rbm'"),
+    "badfw.toml": ("name = 'x'\n[[cases]]\nworkload = 'rbm-cdk'\nframeworks = ['mxnet']\n",
+                   "unknown framework 'mxnet'"),
+    "dup.toml": ("name = 'x'\n[[cases]]\nworkload = 'rbm-cdk'\n[[cases]]\nworkload = 'rbm-cdk'\n",
+                 "appears twice"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SUITES))
+def test_bad_suite_files(name, tmp_path):
+    text, needle = SUITES[name]
+    path = tmp_path / name
+    path.write_text(text)
+    assert_one_line_error(run_cli("list", "--suite", str(path)), name, needle)
+    assert_one_line_error(run_cli("run", "--suite", str(path), "-o", str(tmp_path / "r")), needle)
+    assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir())
+
+
+RESULTS = {
+    "truncated.json": (json.dumps(GOOD)[:50], "truncated"),
+    "notjson.json": ("this is not json at all", "not valid JSON"),
+    "version.json": (json.dumps({**GOOD, "schema_version": 99}), "schema_version 99"),
+    "foreign.json": (json.dumps({"benchmarks": [], "machine_info": {}}), "not a dbnbench"),
+    "list.json": ("[1, 2]", "not a dbnbench"),
+    "invalid.json": (json.dumps({**GOOD, "cases": [{"id": 3}]}), "invalid at cases/0"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RESULTS))
+def test_bad_result_files(name, tmp_path):
+    text, needle = RESULTS[name]
+    path = tmp_path / name
+    path.write_text(text)
+    assert_one_line_error(run_cli("report", str(path)), name, needle)
+    assert path.read_text() == text, "a bad input file was modified"
+
+
+def test_good_minimal_result_reports(tmp_path):
+    path = tmp_path / "good.json"
+    path.write_text(json.dumps(GOOD))
+    proc = run_cli("report", str(path))
+    assert proc.returncode == 0, proc.stderr
+    assert "dbnbench ci" in proc.stdout
+
+
+def test_unwritable_output_directory(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("I am a file, not a directory")
+    assert_one_line_error(run_cli("run", "-s", "ci", "-o", str(blocker / "sub")),
+                          "is not writable")
+    assert blocker.read_text() == "I am a file, not a directory"
+
+
+def test_resume_of_unknown_run(tmp_path):
+    assert_one_line_error(run_cli("run", "--resume", "nope-123", "-o", str(tmp_path)),
+                          "no run nope-123 to resume")
+
+
+def test_resume_of_finished_run(tmp_path):
+    (tmp_path / "done-1.json").write_text(json.dumps(GOOD))
+    assert_one_line_error(run_cli("run", "--resume", "done-1", "-o", str(tmp_path)),
+                          "finished already")
+
+
+def test_missing_mnist_dir():
+    assert_one_line_error(run_cli("run", "--data-dir", "/no/such/mnist"), "/no/such/mnist")
+
+
+def test_list_and_env_work():
+    proc = run_cli("list", "--suite", "quick", "--framework", "numpy")
+    assert proc.returncode == 0 and "rbm-cdk/numpy/cpu/fp32" in proc.stdout
+    assert "NumPy has no bfloat16" in proc.stdout
+    env = json.loads(run_cli("env", "--json").stdout)
+    assert env["cpu"]["threads"] >= 1 and "numpy" in env["frameworks"]

@@ -1,0 +1,60 @@
+"""`dbnbench run` as a user runs it: the ci suite end to end, and a numpy-only machine."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+from dbnbench.harness import results
+from dbnbench.harness.frameworks import FRAMEWORKS
+
+from .conftest import run_cli
+
+
+def test_ci_suite_end_to_end(tmp_path):
+    proc = run_cli("run", "-s", "ci", "--rounds", "1", "-o", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    [path] = tmp_path.glob("*.json")
+    assert f"results written to {path}" in " ".join(proc.stdout.split())
+    doc = results.load(path)
+    assert doc["suite"] == "ci" and doc["complete"] is True
+    for case in doc["cases"]:
+        if case["device"] == "cpu" and FRAMEWORKS[case["framework"]].installed():
+            assert case["status"] == "ok", (case["id"], case["reason"])
+            assert case["metrics"]["quality"]["passed"], case["id"]
+            assert case["metrics"]["items_per_s"]["median"] > 0
+        else:
+            assert case["status"] == "skipped" and case["reason"]
+    assert "rbm-cdk" in proc.stdout and "items/s" in proc.stdout
+    # The report command reprints the same table from the file.
+    again = run_cli("report", str(path))
+    assert again.returncode == 0 and doc["run_id"] in again.stdout
+
+
+BLOCKER = textwrap.dedent("""
+    import sys
+    BLOCKED = {"torch", "tensorflow", "sklearn"}
+    class Block:
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in BLOCKED:
+                raise ModuleNotFoundError(f"No module named {name!r} (blocked by the test)")
+            return None
+    sys.meta_path.insert(0, Block())
+""")
+
+
+def test_numpy_only_machine(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(BLOCKER)
+    env = {"PYTHONPATH": f"{site}:{__import__('os').environ.get('PYTHONPATH', '')}"}
+    proc = run_cli("run", "-s", "ci", "--workload", "rbm-cdk", "--framework", "numpy,torch,tensorflow",
+                   "--rounds", "1", "--no-quality", "-o", str(tmp_path / "r"), env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    [path] = (tmp_path / "r").glob("*.json")
+    cases = {c["framework"]: c for c in json.loads(path.read_text())["cases"]
+             if c["device"] == "cpu"}
+    assert cases["numpy"]["status"] == "ok"
+    assert cases["torch"]["status"] == "skipped"
+    assert cases["torch"]["reason"] == "torch is not installed (pip install 'dbnbench[torch]')"
+    assert "dbnbench[tensorflow]" in cases["tensorflow"]["reason"]
