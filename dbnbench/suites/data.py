@@ -47,7 +47,7 @@ def digits(seed: int = 0, test_fraction: float = 0.2) -> tuple[np.ndarray, ...]:
     x = data.data.astype(np.float64) / 16.0
     y = data.target.astype(np.int64)
     order = np.random.default_rng(seed).permutation(len(x))
-    n_test = int(round(len(x) * test_fraction))
+    n_test = round(len(x) * test_fraction)
     test, train = order[:n_test], order[n_test:]
     return x[train], y[train], x[test], y[test]
 
@@ -59,7 +59,8 @@ def mnist_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
         raise UserError(f"MNIST needs --data-dir or ${MNIST_ENV} (IDX files; nothing is downloaded)")
     path = Path(where)
     if not path.is_dir():
-        raise UserError(f"MNIST directory {path} does not exist")
+        what = "is not a directory" if path.exists() else "does not exist"
+        raise UserError(f"MNIST directory {path} {what}")
     return path
 
 
@@ -74,8 +75,11 @@ def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
     """Read one IDX file (optionally gzipped) into an array of its stored type and shape."""
     p = Path(path)
     opener = gzip.open if p.suffix == ".gz" else open
-    with opener(p, "rb") as fh:
-        raw = fh.read()
+    try:
+        with opener(p, "rb") as fh:
+            raw = fh.read()
+    except (OSError, EOFError) as exc:  # missing, unreadable, or a broken/truncated gzip stream
+        raise UserError(f"{p}: cannot read ({exc.__class__.__name__}: {exc})") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
         raise UserError(f"{p}: not an IDX file (bad magic)")
     types = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}

@@ -11,16 +11,20 @@ from functools import cache
 from pathlib import Path
 
 from ..harness.workload import Spec
+from .augment.spec import AugmentSpec
 from .rbm.spec import RBMSpec
 from .selftest.spec import SelftestSpec
 
-SPECS: dict[str, Spec] = {s.name: s for s in (RBMSpec(), SelftestSpec())}
+SPECS: dict[str, Spec] = {s.name: s for s in (RBMSpec(), AugmentSpec(), SelftestSpec())}
 
 IMPLS: dict[tuple[str, str], str] = {
     ("rbm-cdk", "numpy"): "dbnbench.suites.rbm.numpy_impl:Impl",
     ("rbm-cdk", "torch"): "dbnbench.suites.rbm.torch_impl:Impl",
     ("rbm-cdk", "tensorflow"): "dbnbench.suites.rbm.tf_impl:Impl",
     ("rbm-cdk", "sklearn"): "dbnbench.suites.rbm.sklearn_impl:Impl",
+    ("augment", "numpy"): "dbnbench.suites.augment.numpy_impl:Impl",
+    ("augment", "torch"): "dbnbench.suites.augment.torch_impl:Impl",
+    ("augment", "tensorflow"): "dbnbench.suites.augment.tf_impl:Impl",
     ("harness-selftest", "numpy"): "dbnbench.suites.selftest.impl:Impl",
 }
 

@@ -1,0 +1,56 @@
+"""The harness-facing side of augment, shared by every framework's model class."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..data import synthetic_images
+from .draws import draw, identity, quality_images
+from .spec import QUALITY_IMAGES, quality_report
+
+POOL_BATCHES = 4  # distinct input batches cycled through, so a step never reuses a hot cache
+
+
+class AugmentBench:
+    """Impl for augment: builds `model_cls` (one per framework) and drives it.
+
+    A model offers to_device/to_numpy, draws(n) with the framework's own generator (the
+    timed path), from_numpy(Draws) (the shared draws of the quality check) and apply()."""
+
+    model_cls: ClassVar[type]
+    quality_note: ClassVar[str | None] = None
+
+    def __init__(self, case: Any, fw: Any) -> None:
+        self.case, self.fw, self.p = case, fw, case.params
+        self.items_per_step = self.p["batch"]
+
+    def setup(self) -> None:
+        p = self.p
+        self.model = self.model_cls(self.fw, p)
+        pool = synthetic_images(POOL_BATCHES * p["batch"], self.fw.seed, p["side"])
+        self.batches = [self.model.to_device(pool[i::POOL_BATCHES]) for i in range(POOL_BATCHES)]
+        self.i = 0
+        self.step()  # first call: kernels, graph tracing and allocator warm here, not in timing
+
+    def step(self) -> None:
+        images = self.batches[self.i % POOL_BATCHES]
+        self.out = self.model.apply(images, self.model.draws(len(images)))
+        self.i += 1
+
+    def quality(self) -> dict[str, Any]:
+        from .numpy_impl import reference
+
+        p, m = self.p, self.model
+        images = quality_images(p["side"], self.fw.seed, QUALITY_IMAGES)
+        d = draw(np.random.default_rng(self.fw.seed), len(images), p)
+        want = reference(images, d, p)
+        got = m.to_numpy(m.apply(m.to_device(images), m.from_numpy(d)))
+        # Identity: compared with the input as the framework holds it (bf16 rounds pixels).
+        held = m.to_device(images)
+        same = m.to_numpy(m.apply(held, m.from_numpy(identity(*images.shape[:2]))))
+        diff = np.abs(got - want)
+        return quality_report(float(diff.max()), float(diff.mean()),
+                              float(np.abs(same - m.to_numpy(held)).max()), self.case.precision,
+                              note=self.quality_note)
