@@ -10,11 +10,12 @@ import itertools
 import json
 import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import jsonschema
 
@@ -142,7 +143,7 @@ def expand(entry: dict[str, Any], where: str) -> list[Case]:
     axes = {k: _axis(spec.params[k].kind, given.get(k, p.default)) for k, p in spec.params.items()}
     cases = []
     for combo in itertools.product(*axes.values()):
-        params = dict(zip(axes, combo))
+        params = dict(zip(axes, combo, strict=True))
         why = spec.check(params)
         if why:
             raise UserError(f"{where}: {why}")

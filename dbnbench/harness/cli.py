@@ -10,14 +10,21 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
-                           TimeElapsedColumn, TimeRemainingColumn)
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from .cli_reports import register_report_commands
 from .console import err, out
 from .errors import UserError
-
 
 SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B?|B)?\s*$", re.IGNORECASE)
 
@@ -112,8 +119,8 @@ def run(suite: str, workload: str | None, framework: str | None, device: str | N
     """Run a suite (default: quick) and write results/<run-id>.json."""
     import psutil
 
-    from .runner import RunInterrupted, RunOptions, execute
     from ..reports.terminal import render
+    from .runner import RunInterrupted, RunOptions, execute
 
     if data_dir is not None:
         from ..suites.data import MNIST_ENV, mnist_dir

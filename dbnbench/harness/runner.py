@@ -11,9 +11,10 @@ import datetime as dt
 import json
 import os
 import secrets
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from .cases import Case, Suite, load_suite, select, unavailable
 from .errors import UserError
@@ -74,11 +75,11 @@ class Journal:
 
 
 def now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def new_run_id(suite: str) -> str:
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     return f"{stamp}-{suite}-{secrets.token_hex(2)}"
 
 
@@ -241,4 +242,4 @@ def open_journal(output: Path, run_id: str) -> Journal:
         raise UserError(f"{path}: journal unreadable; the run cannot be resumed") from None
 
 
-__all__ = ["RunOptions", "Progress", "execute", "RunInterrupted", "write_atomic"]
+__all__ = ["Progress", "RunInterrupted", "RunOptions", "execute", "write_atomic"]

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 MIN_WARMUP_STEPS = 3
 MAX_WARMUP_S = 30.0

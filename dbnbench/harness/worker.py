@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import json
+import math
 import os
 import sys
 import time
@@ -150,7 +151,7 @@ def handle(req: dict[str, Any]) -> dict[str, Any]:
 def finite(value: Any) -> Any:
     """NaN and infinities become None: JSON has no spelling for them."""
     if isinstance(value, float):
-        return value if value == value and abs(value) != float("inf") else None
+        return value if math.isfinite(value) else None
     if isinstance(value, dict):
         return {k: finite(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

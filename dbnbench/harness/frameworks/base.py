@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import importlib.metadata
 import importlib.util
-from typing import Any, ClassVar, Iterator
+from collections.abc import Iterator
+from typing import Any, ClassVar
 
 from ..errors import Skip
 

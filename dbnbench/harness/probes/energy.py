@@ -79,7 +79,7 @@ class EnergyMeter:
         e1 = self._read()
         if isinstance(e1, list):  # RAPL: microjoules per package, with wrap-around
             total = 0
-            for a, b, rng in zip(self._e0, e1, self._ranges):
+            for a, b, rng in zip(self._e0, e1, self._ranges, strict=True):
                 total += b - a if b >= a else b + rng - a
             return total / 1e6, seconds
         return e1 - self._e0, seconds

@@ -29,18 +29,16 @@ class TorchRBM:
         self.p = t.empty((2 * batch, hidden), **opts)
         self.chain = t.zeros((batch, hidden), **opts) if persistent else None
         self.xk_mask = t.empty((batch, visible), device=fw.dev, dtype=t.bool)
-        self.shape_h, self.shape_v = (k, batch, hidden), (k, batch, visible)
+        self.visible, self.hidden = visible, hidden
 
     def to_device(self, x: np.ndarray) -> Any:
         return self.t.as_tensor(np.ascontiguousarray(x), device=self.fw.dev, dtype=self.fw.dtype)
 
     def train_step(self, v0: Any) -> None:
-        t, g = self.t, self.fw.generator
-        n = len(v0)
-        uh = t.rand(self.shape_h[:1] + (n,) + self.shape_h[2:], generator=g,
-                    device=self.fw.dev, dtype=self.fw.dtype)
-        uv = t.rand(self.shape_v[:1] + (n,) + self.shape_v[2:], generator=g,
-                    device=self.fw.dev, dtype=self.fw.dtype)
+        t, fw, n = self.t, self.fw, len(v0)
+        opts = {"generator": fw.generator, "device": fw.dev, "dtype": fw.dtype}
+        uh = t.rand((self.k, n, self.hidden), **opts)
+        uv = t.rand((self.k, n, self.visible), **opts)
         self.update(v0, uh, uv)
 
     def update(self, v0: Any, uh: Any, uv: Any) -> None:
@@ -74,7 +72,6 @@ class TorchRBM:
             out.copy_(self.t.addmm(self.c, v, self.w)).sigmoid_()
 
     def _apply(self, n: int) -> None:
-        t = self.t
         x0, xk, ph0, phk = self.x[:n], self.x[n:], self.p[:n], self.p[n:]
         scale = self.lr / n
         self.vb.mul_(self.momentum).add_(x0.sum(0) - xk.sum(0), alpha=scale)
