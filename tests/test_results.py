@@ -1,0 +1,48 @@
+"""The result file: every schema version ever written still loads; writes are atomic."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dbnbench.harness import results
+from dbnbench.harness.errors import UserError
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def test_every_past_schema_version_has_a_fixture_that_loads():
+    for version in results.SCHEMA_FILES:
+        files = sorted(FIXTURES.glob(f"result-v{version}-*.json"))
+        assert files, f"no fixture written by schema version {version}"
+        for path in files:
+            doc = results.load(path)
+            assert doc["schema_version"] == version
+            assert any(c["status"] == "ok" for c in doc["cases"])
+
+
+def test_atomic_write_never_leaves_half_a_file(tmp_path, monkeypatch):
+    target = tmp_path / "r.json"
+    target.write_text("old")
+
+    class Boom(Exception):
+        pass
+
+    def exploding_fsync(fd):
+        raise Boom
+
+    monkeypatch.setattr("os.fsync", exploding_fsync)
+    with pytest.raises(Boom):
+        results.write_atomic(target, "new content")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"], "temporary file left behind"
+
+
+def test_dump_refuses_an_invalid_document(tmp_path):
+    doc = json.loads((FIXTURES / "result-v1-ci.json").read_text())
+    doc["cases"][0]["status"] = "great"
+    with pytest.raises(UserError, match="invalid at cases/0/status"):
+        results.dump(doc, tmp_path / "x.json")
+    assert not (tmp_path / "x.json").exists()
