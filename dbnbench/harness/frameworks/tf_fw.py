@@ -64,7 +64,10 @@ class TensorflowFramework(Framework):
 
     def seed_all(self, seed: int) -> None:
         self.tf.random.set_seed(seed)
-        self.generator = self.tf.random.Generator.from_seed(seed)
+        # The generator's state lives where it is created: on the case's device, so draws
+        # on a GPU are not made on the CPU and copied over.
+        with self.tf.device(self.tf_device):
+            self.generator = self.tf.random.Generator.from_seed(seed)
 
     def sync(self) -> None:
         # Ops on the CPU run synchronously; on a GPU, reading back a scalar waits for the
