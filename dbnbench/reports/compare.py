@@ -230,6 +230,22 @@ def provenance_warnings(base: dict[str, Any], cand: dict[str, Any]) -> list[str]
         b, c = bm["frameworks"].get(name), cm["frameworks"].get(name)
         if b != c:
             out.append(f"different {name} version: {b} vs {c}")
+    out += calibration_drift(base, cand)
     if base["suite"] != cand["suite"]:
         out.append(f"different suites: {base['suite']} vs {cand['suite']}")
     return out
+
+
+def calibration_drift(base: dict[str, Any], cand: dict[str, Any], limit: float = 0.10
+                      ) -> list[str]:
+    """Each run measures the machine's GEMM peak first: when that moved, so did the machine
+    (load from other processes, clocks), and throughput changes may not be the code's."""
+    def peaks(doc: dict[str, Any]) -> dict[tuple[str, str, str], float]:
+        return {(c["framework"], c["device"], c["precision"]): c["gemm_flops_per_s"]
+                for c in doc["calibration"] if c["gemm_flops_per_s"]}
+
+    b, c = peaks(base), peaks(cand)
+    moved = [f"{'/'.join(k)} {c[k] / b[k]:.2f}×" for k in sorted(b.keys() & c.keys())
+             if abs(c[k] / b[k] - 1) > limit]
+    return [f"the machine's measured GEMM peak changed between the runs ({', '.join(moved)}): "
+            "it was not equally fast; treat throughput verdicts with care"] if moved else []
