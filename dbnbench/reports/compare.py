@@ -7,8 +7,9 @@ plus a minimum factor). Pure: validated documents in, a plain dict out.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -247,5 +248,5 @@ def calibration_drift(base: dict[str, Any], cand: dict[str, Any], limit: float =
     b, c = peaks(base), peaks(cand)
     moved = [f"{'/'.join(k)} {c[k] / b[k]:.2f}×" for k in sorted(b.keys() & c.keys())
              if abs(c[k] / b[k] - 1) > limit]
-    return [f"the machine's measured GEMM peak changed between the runs ({', '.join(moved)}): "
-            "it was not equally fast; treat throughput verdicts with care"] if moved else []
+    return [(f"the machine's measured GEMM peak changed between the runs ({', '.join(moved)}): "
+             "it was not equally fast; treat throughput verdicts with care")] if moved else []

@@ -89,15 +89,15 @@ def render_markdown(result: dict[str, Any]) -> str:
     b, c, t = result["baseline"], result["candidate"], result["thresholds"]
     head = "❌ **Performance regression**" if result["regressions"] else "✅ **No regression**"
     lines = ["## dbnbench compare", "", f"{head}: {md_escape(summary_line(result))}", "",
-             f"Baseline `{md_escape(b['run_id'])}` ({md_escape(b['hostname'])}) → candidate "
-             f"`{md_escape(c['run_id'])}` ({md_escape(c['hostname'])}); threshold "
-             f"{t['speed']:.0%}, memory {t['memory']:.0%}, energy {t['energy']:.0%}, "
-             f"α {t['alpha']} (Holm).", ""]
+             (f"Baseline `{md_escape(b['run_id'])}` ({md_escape(b['hostname'])}) → candidate "
+              f"`{md_escape(c['run_id'])}` ({md_escape(c['hostname'])}); threshold "
+              f"{t['speed']:.0%}, memory {t['memory']:.0%}, energy {t['energy']:.0%}, "
+              f"α {t['alpha']} (Holm)."), ""]
     lines += [f"> ⚠️ {md_escape(w)}" for w in result["warnings"]]
     if result["warnings"]:
         lines.append("")
-    lines += ["| case | baseline items/s | candidate items/s | ratio [95% CI] | p (adj.) | "
-              "memory | energy/item | verdict |", "|---|---:|---:|---:|---:|---:|---:|---|"]
+    lines += [("| case | baseline items/s | candidate items/s | ratio [95% CI] | p (adj.) | "
+               "memory | energy/item | verdict |"), "|---|---:|---:|---:|---:|---:|---:|---|"]
     for row in result["cases"]:
         s = row.get("speed") or {}
         notes = "; ".join(case_notes(row))

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import jinja2
 
-from . import charts, format as fmt
+from . import charts
+from . import format as fmt
 from . import report_data as data
 
 DEFAULT_BASELINE = "numpy/cpu/fp32"

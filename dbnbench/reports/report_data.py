@@ -19,7 +19,7 @@ def machine_label(doc: dict[str, Any], several: bool) -> str:
 def duration(doc: dict[str, Any]) -> str:
     if not doc.get("finished_at"):
         return "unfinished"
-    parse = lambda s: datetime.fromisoformat(s.replace("Z", "+00:00"))  # noqa: E731
+    parse = datetime.fromisoformat  # Python 3.11 reads the trailing Z
     seconds = (parse(doc["finished_at"]) - parse(doc["started_at"])).total_seconds()
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 

@@ -11,8 +11,13 @@ from dbnbench.harness.errors import UserError
 from dbnbench.harness.results import validate
 from dbnbench.reports.compare import Thresholds, adjust, compare_docs, parse_fraction
 from dbnbench.reports.compare_render import render_markdown
-from dbnbench.reports.gate_validation import (Noise, noisy_times, synthetic_case, synthetic_doc,
-                                              verdict_rates)
+from dbnbench.reports.gate_validation import (
+    Noise,
+    noisy_times,
+    synthetic_case,
+    synthetic_doc,
+    verdict_rates,
+)
 
 
 def run_pair(slowdown: float, seed: int, noise: Noise = Noise(), **doc: str) -> dict:

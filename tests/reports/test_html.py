@@ -72,7 +72,7 @@ def test_unmeasured_values_carry_their_reason(page):
 
 def test_charts_are_embedded_as_valid_json_with_error_bars(page):
     islands = re.findall(r'<script type="application/json" id="fig-[^"]+">(.*?)</script>', page,
-                         re.S)
+                         re.DOTALL)
     assert len(islands) == 2  # throughput, % of peak; nothing swept in quick
     bars = json.loads(islands[0])["data"]
     assert {t["name"] for t in bars} >= {"cpu fp32", "cpu bf16-mixed"}
@@ -99,7 +99,7 @@ def test_user_text_is_escaped_everywhere(doc):
     assert "<script>window.pwned" not in html
     assert "&lt;script&gt;window.pwned=1&lt;/script&gt;&#34;&#39;&amp;" in html
     # inside the plotly JSON islands '</' is escaped, so no island closes early
-    for island in re.findall(r'type="application/json"[^>]*>(.*?)</script>', html, re.S):
+    for island in re.findall(r'type="application/json"[^>]*>(.*?)</script>', html, re.DOTALL):
         assert "</" not in island
         json.loads(island)
 
