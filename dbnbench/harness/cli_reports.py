@@ -1,26 +1,89 @@
-"""The reporting commands: report (and, as they arrive, compare, history, publish, export)."""
+"""The reporting commands: report, compare, history, publish, export."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
 from .console import out
+from .errors import UserError
 
 
 def register_report_commands(app: click.Group) -> None:
-    app.add_command(report)
+    from .cli_history import export, history, publish
+
+    for command in (report, compare, history, publish, export):
+        app.add_command(command)
+
+
+def writable(path: Path) -> Path:
+    """Fail before any work when an output file cannot be written (nothing half-done)."""
+    if not path.parent.exists() or path.is_dir():
+        raise UserError(f"{path}: cannot write there (no such directory, or it is a directory)")
+    return path
 
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--show-skipped", is_flag=True, help="list skipped cases in the table too")
-def report(files: tuple[Path, ...], show_skipped: bool) -> None:
-    """Print the table of one or more result files."""
+@click.option("--output", "-o", type=click.Path(path_type=Path),
+              help="also write a self-contained HTML report here")
+@click.option("--baseline", default="numpy/cpu/fp32", show_default=True,
+              help="framework/device/precision the HTML speedup matrix is relative to")
+def report(files: tuple[Path, ...], show_skipped: bool, output: Path | None,
+           baseline: str) -> None:
+    """Print the table of one or more result files (and write an HTML report with -o)."""
     from ..reports.terminal import render
     from .results import load
 
     docs = [load(f) for f in files]
+    if output is not None:
+        from ..reports.html import write_html
+
+        write_html(docs, writable(output), baseline=baseline)
     for doc in docs:
         out.print(render(doc, show_skipped=show_skipped))
+    if output is not None:
+        out.print(f"HTML report written to [bold]{output}[/bold]")
+
+
+@click.command()
+@click.argument("baseline", type=click.Path(path_type=Path))
+@click.argument("candidate", type=click.Path(path_type=Path))
+@click.option("--threshold", default="5%", show_default=True,
+              help="smallest throughput change that counts, e.g. 5% or 0.05")
+@click.option("--memory-threshold", default="10%", show_default=True,
+              help="smallest peak-memory growth that counts")
+@click.option("--energy-threshold", default="10%", show_default=True,
+              help="smallest energy-per-item growth that counts")
+@click.option("--markdown", "markdown", type=click.Path(path_type=Path),
+              help="write a Markdown summary (CI step summary, PR comment)")
+@click.option("--json", "json_path", type=click.Path(path_type=Path),
+              help="write the comparison as JSON")
+@click.option("--fail-on-regression", is_flag=True,
+              help="exit 1 when any case regressed (the CI gate)")
+def compare(baseline: Path, candidate: Path, threshold: str, memory_threshold: str,
+            energy_threshold: str, markdown: Path | None, json_path: Path | None,
+            fail_on_regression: bool) -> None:
+    """Compare CANDIDATE with BASELINE case by case; a regression is beyond the threshold
+    and significant (Mann-Whitney U, Holm-corrected, bootstrap CI of the ratio)."""
+    from ..reports.compare import Thresholds, compare_docs, parse_fraction
+    from ..reports.compare_render import render_json, render_markdown, render_table
+    from .results import load, write_atomic
+
+    limits = Thresholds(parse_fraction(threshold), parse_fraction(memory_threshold,
+                        "--memory-threshold"), parse_fraction(energy_threshold,
+                        "--energy-threshold"))
+    for path in (markdown, json_path):
+        if path is not None:
+            writable(path)
+    result = compare_docs(load(baseline), load(candidate), limits)
+    out.print(render_table(result))
+    if markdown is not None:
+        write_atomic(markdown, render_markdown(result))
+    if json_path is not None:
+        write_atomic(json_path, render_json(result))
+    if fail_on_regression and result["regressions"]:
+        sys.exit(1)

@@ -1,0 +1,129 @@
+"""The history database: every run's machine, run, cases and metrics in SQLite.
+
+WAL mode and one transaction per recorded run, so two runs finishing at once both land
+(the second waits on the lock, up to BUSY_TIMEOUT_S) and a reader never sees half a run.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+from .errors import UserError
+
+DEFAULT_DB = Path("results/history.sqlite")
+BUSY_TIMEOUT_S = 30.0
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS machines (
+    id INTEGER PRIMARY KEY, fingerprint TEXT UNIQUE NOT NULL, hostname TEXT NOT NULL,
+    cpu TEXT NOT NULL, gpus TEXT NOT NULL, info TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, machine_id INTEGER NOT NULL REFERENCES machines(id),
+    suite TEXT NOT NULL, started_at TEXT NOT NULL, finished_at TEXT, tool_version TEXT,
+    document TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cases (
+    run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE, case_id TEXT NOT NULL,
+    workload TEXT, framework TEXT, device TEXT, precision TEXT, status TEXT NOT NULL,
+    reason TEXT, items_per_s REAL, ci_low REAL, ci_high REAL, pct_of_peak REAL,
+    peak_memory_bytes INTEGER, energy_per_item_j REAL, source_hash TEXT,
+    PRIMARY KEY (run_id, case_id));
+CREATE INDEX IF NOT EXISTS cases_by_id ON cases(case_id);
+"""
+
+
+def connect(path: str | Path = DEFAULT_DB) -> sqlite3.Connection:
+    """Open (creating if needed) the database; a file that is not ours is a one-line error."""
+    p = Path(path)
+    if p.is_dir():
+        raise UserError(f"{p}: is a directory, not a history database")
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(p, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.executescript(SCHEMA)
+    except sqlite3.DatabaseError as exc:
+        raise UserError(f"{p}: not a dbnbench history database ({exc})") from None
+    except OSError as exc:
+        raise UserError(f"{p}: cannot open ({exc.strerror})") from None
+    return conn
+
+
+def machine_fingerprint(machine: dict[str, Any]) -> str:
+    gpus = ",".join(g["name"] for g in machine["gpus"])
+    return f"{machine['hostname']}|{machine['cpu']['model']}|{gpus}"
+
+
+def case_row(run_id: str, case: dict[str, Any]) -> tuple[Any, ...]:
+    m = case["metrics"]
+    rate = m.get("items_per_s") or {}
+    return (run_id, case["id"], case["workload"], case["framework"], case["device"],
+            case["precision"], case["status"], case["reason"], rate.get("median"),
+            rate.get("ci_low"), rate.get("ci_high"), m.get("pct_of_peak"),
+            m.get("peak_device_memory_bytes") or m.get("peak_host_memory_bytes"),
+            m.get("energy_per_item_j"), case.get("source_hash"))
+
+
+def record(doc: dict[str, Any], path: str | Path = DEFAULT_DB) -> None:
+    """Store one validated run; recording the same run again replaces it."""
+    m = doc["machine"]
+    with closing(connect(path)) as conn:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("INSERT INTO machines (fingerprint, hostname, cpu, gpus, info) "
+                         "VALUES (?, ?, ?, ?, ?) ON CONFLICT(fingerprint) DO UPDATE SET "
+                         "info=excluded.info", (machine_fingerprint(m), m["hostname"],
+                                                m["cpu"]["model"],
+                                                ",".join(g["name"] for g in m["gpus"]),
+                                                json.dumps(m)))
+            (machine_id,) = conn.execute("SELECT id FROM machines WHERE fingerprint=?",
+                                         (machine_fingerprint(m),)).fetchone()
+            conn.execute("DELETE FROM runs WHERE run_id=?", (doc["run_id"],))
+            conn.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)",
+                         (doc["run_id"], machine_id, doc["suite"], doc["started_at"],
+                          doc["finished_at"], doc["tool"]["version"], json.dumps(doc)))
+            conn.executemany("INSERT INTO cases VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                             [case_row(doc["run_id"], c) for c in doc["cases"]])
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+
+def query(path: str | Path, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+    with closing(connect(path)) as conn:
+        conn.row_factory = sqlite3.Row
+        try:
+            return [dict(r) for r in conn.execute(sql, args)]
+        except sqlite3.DatabaseError as exc:
+            raise UserError(f"{path}: cannot read the history database ({exc})") from None
+
+
+def runs(path: str | Path = DEFAULT_DB) -> list[dict[str, Any]]:
+    """Every run, oldest first, with its machine and case counts."""
+    return query(path, """
+        SELECT r.run_id, r.suite, r.started_at, r.finished_at, r.tool_version, m.hostname,
+               m.cpu, m.gpus, SUM(c.status = 'ok') AS ok, COUNT(c.case_id) AS cases
+        FROM runs r JOIN machines m ON m.id = r.machine_id
+        LEFT JOIN cases c ON c.run_id = r.run_id
+        GROUP BY r.run_id ORDER BY r.started_at, r.run_id""")
+
+
+def trend(case_id: str, path: str | Path = DEFAULT_DB) -> list[dict[str, Any]]:
+    """One case across runs, oldest first (every machine; `hostname` tells them apart)."""
+    return query(path, """
+        SELECT r.run_id, r.started_at, m.hostname, c.status, c.reason, c.items_per_s,
+               c.ci_low, c.ci_high, c.pct_of_peak, c.peak_memory_bytes, c.energy_per_item_j,
+               c.source_hash
+        FROM cases c JOIN runs r ON r.run_id = c.run_id JOIN machines m ON m.id = r.machine_id
+        WHERE c.case_id = ? ORDER BY r.started_at, r.run_id""", (case_id,))
+
+
+def documents(path: str | Path = DEFAULT_DB) -> list[dict[str, Any]]:
+    """The stored result documents, oldest first."""
+    rows = query(path, "SELECT document FROM runs ORDER BY started_at, run_id")
+    return [json.loads(r["document"]) for r in rows]

@@ -1,0 +1,77 @@
+"""The HTML report: validated results in, one self-contained page out (Jinja2 + plotly)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from . import charts
+from . import format as fmt
+from . import report_data as data
+
+DEFAULT_BASELINE = "numpy/cpu/fp32"
+
+
+@cache
+def environment() -> jinja2.Environment:
+    """Autoescape on for every template: hostnames, labels and reasons are user-controlled."""
+    env = jinja2.Environment(loader=jinja2.PackageLoader("dbnbench.reports", "templates"),
+                             autoescape=True, undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True)
+    env.globals.update(si=fmt.si, pct=fmt.pct, bytes_=fmt.bytes_, joules=joules, watts=watts,
+                       measured=measured)
+    return env
+
+
+def joules(value: float | None) -> str:
+    return fmt.si(value, "J")
+
+
+def watts(value: float | None) -> str:
+    return fmt.si(value, "W")
+
+
+def measured(row: dict[str, Any], key: str, reason_key: str,
+             show: Callable[[Any], str]) -> str:
+    """A value, or 'unmeasured' with the reason the result gives (never a blank)."""
+    if row[key] is not None:
+        return show(row[key])
+    return f"unmeasured: {row['unmeasured'].get(reason_key) or 'no reason recorded'}"
+
+
+def context(docs: list[dict[str, Any]], baseline: str) -> dict[str, Any]:
+    rows = data.all_rows(docs)
+    several = len(docs) > 1
+    sections = [{"name": w, "index": i, "figures": charts.workload_figures(rows, w),
+                 "swept": bool(data.swept_params(rows, w))}
+                for i, w in enumerate(data.workloads(data.ok_rows(rows)), start=1)]
+    return {"machines": [data.machine_summary(d, data.machine_label(d, several)) for d in docs],
+            "headline": data.headline(rows), "workload_sections": sections,
+            "speedups": data.speedup_matrix(rows, baseline), "baseline": baseline,
+            "rows": rows, "ok": data.ok_rows(rows)}
+
+
+def render_html(docs: list[dict[str, Any]], baseline: str = DEFAULT_BASELINE,
+                plotly_src: str | None = None, nav: list[tuple[str, str]] | None = None) -> str:
+    """The report of one or more validated result documents.
+
+    plotly_src: a URL of a shared plotly.min.js (the published site); by default the
+    library is inlined so the file opens offline on its own.
+    """
+    title = "dbnbench report · " + ", ".join(f"{d['machine']['hostname']} {d['suite']}"
+                                             for d in docs)
+    return environment().get_template("report.html.j2").render(
+        title=title, plotly_src=plotly_src, nav=nav or [],
+        plotly_inline="" if plotly_src else charts.plotly_js(), **context(docs, baseline))
+
+
+def write_html(docs: list[dict[str, Any]], path: str | Path,
+               baseline: str = DEFAULT_BASELINE) -> None:
+    """Render, then write atomically (a reader never sees half a report)."""
+    from ..harness.results import write_atomic
+
+    write_atomic(path, render_html(docs, baseline))

@@ -1,0 +1,142 @@
+"""What the HTML report shows, computed from validated results: rows, headline, speedups."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from . import format as fmt
+
+PARAM_ORDER = ("visible", "hidden", "batch", "k", "layers")
+
+
+def machine_label(doc: dict[str, Any], several: bool) -> str:
+    """The host alone, or host and run when several files share a report."""
+    return f"{doc['machine']['hostname']} · {doc['run_id']}" if several else \
+        doc["machine"]["hostname"]
+
+
+def duration(doc: dict[str, Any]) -> str:
+    if not doc.get("finished_at"):
+        return "unfinished"
+    parse = datetime.fromisoformat  # Python 3.11 reads the trailing Z
+    seconds = (parse(doc["finished_at"]) - parse(doc["started_at"])).total_seconds()
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def machine_summary(doc: dict[str, Any], label: str) -> dict[str, Any]:
+    m = doc["machine"]
+    gpus = [f"{g['name']} ({fmt.bytes_(g['memory_bytes'])}, driver {g['driver']}, CUDA "
+            f"{g['cuda']})" for g in m["gpus"]]
+    cpu = m["cpu"]
+    return {"label": label, "hostname": m["hostname"], "os": m["os"], "python": m["python"],
+            "cpu": f"{cpu['model']} ({cpu['cores']} cores, {cpu['threads']} threads)",
+            "gpus": gpus or ["none"], "memory": fmt.bytes_(m["memory_bytes"]),
+            "frameworks": {k: v or "not installed" for k, v in m["frameworks"].items()},
+            "suite": doc["suite"], "run_id": doc["run_id"], "started_at": doc["started_at"],
+            "duration": duration(doc), "threads": doc["settings"]["threads"],
+            "complete": doc.get("complete", True)}
+
+
+def shape(case: dict[str, Any]) -> str:
+    return case["id"].rsplit("/", 1)[-1]
+
+
+def case_row(case: dict[str, Any], label: str) -> dict[str, Any]:
+    m = case["metrics"]
+    rate = m.get("items_per_s") or {}
+    q = m.get("quality") or {}
+    return {"machine": label, "id": case["id"], "workload": case["workload"],
+            "framework": case["framework"], "device": case["device"],
+            "kind": "cpu" if case["device"] == "cpu" else "gpu",
+            "precision": case["precision"], "shape": shape(case), "params": case["params"],
+            "status": case["status"], "reason": case["reason"],
+            "items_per_s": rate.get("median"), "ci_low": rate.get("ci_low"),
+            "ci_high": rate.get("ci_high"), "pct_of_peak": m.get("pct_of_peak"),
+            "cv": (m.get("step_s") or {}).get("cv"),
+            "host_mem": m.get("peak_host_memory_bytes"),
+            "device_mem": m.get("peak_device_memory_bytes"),
+            "energy_per_item_j": m.get("energy_per_item_j"), "avg_power_w": m.get("avg_power_w"),
+            "unmeasured": m.get("unmeasured") or {}, "quality": q,
+            "quality_text": fmt.quality(q or None), "quality_passed": q.get("passed"),
+            "latency": ((m.get("extra") or {}).get("latency_ms")),
+            "warnings": case.get("warnings", []), "math": case.get("math") or {},
+            "config": f"{case['framework']}/{case['device']}/{case['precision']}"}
+
+
+def all_rows(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    several = len(docs) > 1
+    return [case_row(c, machine_label(d, several)) for d in docs for c in d["cases"]]
+
+
+def ok_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in rows if r["status"] == "ok" and r["items_per_s"]]
+
+
+def headline(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per workload and machine: fastest configuration, GPU vs CPU, best precision at equal
+    quality (the fastest mode whose quality passed its bar, against fp32 of the same setup)."""
+    out = []
+    for (machine, workload) in dict.fromkeys((r["machine"], r["workload"]) for r in rows):
+        ok = [r for r in ok_rows(rows) if r["machine"] == machine and r["workload"] == workload]
+        if not ok:
+            continue
+        best = max(ok, key=lambda r: r["items_per_s"])
+        cpu = [r for r in ok if r["kind"] == "cpu"]
+        gpu = [r for r in ok if r["kind"] == "gpu"]
+        if cpu and gpu:
+            g, c = max(gpu, key=lambda r: r["items_per_s"]), max(cpu, key=lambda r: r["items_per_s"])
+            speedup = f"{g['items_per_s'] / c['items_per_s']:.1f}× ({g['config']} vs {c['config']})"
+        else:
+            speedup = "not measured: no " + ("GPU" if cpu else "CPU") + " case ran"
+        out.append({"machine": machine, "workload": workload, "fastest": best,
+                    "gpu_vs_cpu": speedup, "precision": best_precision(ok)})
+    return out
+
+
+def best_precision(ok: list[dict[str, Any]]) -> str:
+    passing = [r for r in ok if r["quality_passed"] is True]
+    if not passing:
+        return "no mode passed its quality bar" if any(r["quality"] for r in ok) \
+            else "quality not measured"
+    best = max(passing, key=lambda r: r["items_per_s"])
+    ref = next((r for r in ok if r["precision"] == "fp32" and r["framework"] == best["framework"]
+                and r["device"] == best["device"] and r["shape"] == best["shape"]), None)
+    vs = f", {best['items_per_s'] / ref['items_per_s']:.2f}× its fp32" if ref and ref is not best \
+        else ""
+    return f"{best['precision']} ({best['config']}, {best['quality_text']}{vs})"
+
+
+def matches(row: dict[str, Any], baseline: str) -> bool:
+    fw, device, precision = (baseline.split("/") + ["", "", ""])[:3]
+    return (row["framework"], row["kind"] if device in ("cpu", "gpu") else row["device"],
+            row["precision"]) == (fw, device, precision)
+
+
+def speedup_matrix(rows: list[dict[str, Any]], baseline: str) -> list[dict[str, Any]]:
+    """Per machine × workload × shape: every configuration's items/s over the baseline's."""
+    tables = []
+    ok = ok_rows(rows)
+    for key in dict.fromkeys((r["machine"], r["workload"], r["shape"]) for r in ok):
+        group = [r for r in ok if (r["machine"], r["workload"], r["shape"]) == key]
+        base = next((r for r in group if matches(r, baseline)), None)
+        cells = [{"config": r["config"], "items_per_s": r["items_per_s"],
+                  "speedup": r["items_per_s"] / base["items_per_s"] if base else None}
+                 for r in sorted(group, key=lambda r: -r["items_per_s"])]
+        tables.append({"machine": key[0], "workload": key[1], "shape": key[2],
+                       "baseline": base["config"] if base else None, "cells": cells})
+    return tables
+
+
+def swept_params(rows: list[dict[str, Any]], workload: str) -> list[str]:
+    """Parameters that took more than one value among a workload's measured cases."""
+    ok = [r for r in ok_rows(rows) if r["workload"] == workload]
+    keys = sorted({k for r in ok for k in r["params"]},
+                  key=lambda k: (PARAM_ORDER.index(k) if k in PARAM_ORDER else 99, k))
+    return [k for k in keys
+            if len({repr(r["params"].get(k)) for r in ok}) > 1
+            and all(isinstance(r["params"].get(k), (int, float)) for r in ok)]
+
+
+def workloads(rows: list[dict[str, Any]]) -> list[str]:
+    return list(dict.fromkeys(r["workload"] for r in rows))

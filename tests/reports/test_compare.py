@@ -1,0 +1,135 @@
+"""Known answers of the compare gate on synthetic samples, and the command's exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from dbnbench.harness.errors import UserError
+from dbnbench.harness.results import validate
+from dbnbench.reports.compare import Thresholds, adjust, compare_docs, parse_fraction
+from dbnbench.reports.compare_render import render_markdown
+from dbnbench.reports.gate_validation import (
+    Noise,
+    noisy_times,
+    synthetic_case,
+    synthetic_doc,
+    verdict_rates,
+)
+
+
+def run_pair(slowdown: float, seed: int, noise: Noise = Noise(), **doc: str) -> dict:
+    rng = np.random.default_rng(seed)
+    base = synthetic_doc([synthetic_case("c", noisy_times(rng, 0.01, noise))])
+    cand = synthetic_doc([synthetic_case("c", noisy_times(rng, 0.01 * (1 + slowdown), noise))],
+                         **doc)
+    return compare_docs(validate(base), validate(cand))
+
+
+def test_no_change_is_unchanged():
+    result = run_pair(0.0, seed=5, noise=Noise(jitter=0.01, round_shift=0, outlier_rate=0))
+    assert result["cases"][0]["verdict"] == "unchanged"
+    assert result["regressions"] == [] and result["warnings"] == []
+
+
+def test_ten_percent_slower_is_a_regression_with_an_interval_around_the_ratio():
+    result = run_pair(1 / 0.9 - 1, seed=6, noise=Noise(jitter=0.01, round_shift=0,
+                                                       outlier_rate=0))
+    row = result["cases"][0]
+    assert row["verdict"] == "regressed" and result["regressions"] == ["c"]
+    assert row["speed"]["ci_low"] < 0.9 < row["speed"]["ci_high"] < 0.95
+    assert row["speed"]["p_adjusted"] < 0.05
+
+
+def test_faster_is_improved_not_a_regression():
+    result = run_pair(-0.2, seed=7, noise=Noise(jitter=0.01, round_shift=0, outlier_rate=0))
+    assert result["cases"][0]["verdict"] == "improved" and result["regressions"] == []
+
+
+def test_a_change_within_the_noise_is_noisy_not_regressed():
+    # 30 % jitter: a 10 % slowdown cannot be told apart from chance with 10 samples.
+    result = run_pair(1 / 0.9 - 1, seed=8, noise=Noise(jitter=0.3, round_shift=0.1))
+    assert result["cases"][0]["verdict"] == "noisy"
+    assert result["regressions"] == []
+
+
+def test_false_alarm_and_detection_rates_meet_their_aims():
+    assert verdict_rates(0.0, 120, seed=11).get("regressed", 0) <= 0.01
+    assert verdict_rates(1 / 0.9 - 1, 120, seed=12).get("regressed", 0) >= 0.85
+
+
+def test_holm_correction():
+    assert adjust([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert adjust([]) == []
+
+
+def test_missing_new_changed_source_and_other_machine_are_reported():
+    rng = np.random.default_rng(1)
+    a, b, c = (synthetic_case(i, noisy_times(rng, 0.01)) for i in "abc")
+    changed = dict(synthetic_case("a", noisy_times(rng, 0.01)), source_hash="def")
+    result = compare_docs(synthetic_doc([a, b]), synthetic_doc([changed, c], hostname="other"))
+    verdicts = {r["id"]: r["verdict"] for r in result["cases"]}
+    assert verdicts["b"] == "missing" and verdicts["c"] == "new"
+    assert any("source changed" in f for f in result["cases"][0]["flags"])
+    assert any("hostname" in w for w in result["warnings"])
+    md = render_markdown(result)
+    assert "different hostname: bench-1 vs other" in md and "source changed" in md
+
+
+def test_memory_growth_is_its_own_regression():
+    rng = np.random.default_rng(2)
+    times = noisy_times(rng, 0.01, Noise(0.01, 0, 0))
+    base, cand = synthetic_case("m", times), synthetic_case("m", times)
+    cand["metrics"]["peak_host_memory_bytes"] = 2000
+    result = compare_docs(synthetic_doc([base]), synthetic_doc([cand]),
+                          Thresholds(memory=0.5))
+    assert result["cases"][0]["memory"]["verdict"] == "regressed"
+    assert result["regressions"] == ["m"]
+
+
+def test_markdown_escapes_user_text():
+    rng = np.random.default_rng(3)
+    case = synthetic_case("x|<script>", noisy_times(rng, 0.01))
+    md = render_markdown(compare_docs(synthetic_doc([case]),
+                                      synthetic_doc([case], hostname="<b>h</b>")))
+    assert "<script>" not in md and "<b>" not in md and "x\\|&lt;script&gt;" in md
+
+
+@pytest.mark.parametrize("text, value", [("5%", 0.05), ("0.1", 0.1), ("12.5%", 0.125)])
+def test_parse_fraction(text, value):
+    assert parse_fraction(text) == pytest.approx(value)
+
+
+def test_parse_fraction_rejects_nonsense():
+    with pytest.raises(UserError):
+        parse_fraction("fast")
+
+
+def write(tmp_path, name, doc):
+    path = tmp_path / name
+    path.write_text(json.dumps(validate(doc)))
+    return str(path)
+
+
+def test_cli_exit_codes_and_outputs(tmp_path, cli):
+    rng = np.random.default_rng(4)
+    quiet = Noise(0.01, 0, 0)
+    base = write(tmp_path, "a.json", synthetic_doc([synthetic_case("c", noisy_times(rng, 0.01,
+                                                                                     quiet))]))
+    slow = write(tmp_path, "b.json", synthetic_doc([synthetic_case("c", noisy_times(
+        rng, 0.0125, quiet))]))
+    gate = cli("compare", base, slow, "--fail-on-regression", "--markdown",
+               str(tmp_path / "s.md"), "--json", str(tmp_path / "s.json"))
+    assert gate.returncode == 1, gate.stderr
+    assert "regressed" in gate.stdout
+    assert json.loads((tmp_path / "s.json").read_text())["regressions"] == ["c"]
+    assert "Performance regression" in (tmp_path / "s.md").read_text()
+    assert cli("compare", base, slow).returncode == 0  # reported, but no gate asked for
+    assert cli("compare", base, base, "--fail-on-regression").returncode == 0
+    (tmp_path / "bad.json").write_text('{"tool": {"name": "other"}}')
+    bad = cli("compare", base, str(tmp_path / "bad.json"), "--json", str(tmp_path / "s.json"))
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert bad.stderr.strip().count("\n") == 0 and "dbnbench: error:" in bad.stderr
+    assert json.loads((tmp_path / "s.json").read_text())["regressions"] == ["c"]  # kept
