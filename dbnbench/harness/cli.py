@@ -22,6 +22,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from . import results
 from .cli_reports import register_report_commands
 from .console import err, out
 from .errors import UserError
@@ -111,11 +112,14 @@ class RichProgress:
 @click.option("--resume", metavar="RUN_ID", help="resume an interrupted run by its id")
 @click.option("--data-dir", type=click.Path(path_type=Path),
               help="directory with MNIST IDX files (else $DBNBENCH_MNIST_DIR); never downloaded")
+@click.option("--no-html", is_flag=True, help="do not write the HTML report beside the result")
+@click.option("--db", type=click.Path(path_type=Path),
+              help="history database to record the run in [default: OUTPUT/history.sqlite]")
 def run(suite: str, workload: str | None, framework: str | None, device: str | None,
         precision: str | None, output: Path, timeout: float | None, rounds: int | None,
         repetitions: int | None, min_time: float | None, threads: int | None,
         seed: int | None, no_quality: bool, max_memory: str | None, isolate: bool,
-        resume: str | None, data_dir: Path | None) -> None:
+        resume: str | None, data_dir: Path | None, no_html: bool, db: Path | None) -> None:
     """Run a suite (default: quick) and write results/<run-id>.json."""
     import psutil
 
@@ -138,15 +142,30 @@ def run(suite: str, workload: str | None, framework: str | None, device: str | N
         doc, path = execute(options, progress, resume_id=resume)  # type: ignore[arg-type]
     except RunInterrupted as exc:
         progress.bar.stop()
+        after_run(results.load(exc.path), exc.path, html=not no_html, db=None)
         err.print(f"interrupted: partial results in {exc.path}; continue with "
                   f"[bold]dbnbench run --resume {exc.run_id} -o {output}[/bold]")
         sys.exit(130)
     progress.bar.stop()
     out.print(render(doc))
     out.print(f"results written to [bold]{path}[/bold]")
+    after_run(doc, path, html=not no_html, db=db or output / "history.sqlite")
     bad = [c for c in doc["cases"] if c["status"] in ("failed", "timeout")]
     if bad:
         sys.exit(1)
+
+
+def after_run(doc: dict[str, Any], path: Path, *, html: bool, db: Path | None) -> None:
+    """The HTML report beside the result file, and the run recorded in the history."""
+    if html:
+        from ..reports.html import write_html
+
+        write_html([doc], path.with_suffix(".html"))
+        out.print(f"report written to [bold]{path.with_suffix('.html')}[/bold]")
+    if db is not None:
+        from . import store
+
+        store.record(doc, db)
 
 
 @app.command("list")

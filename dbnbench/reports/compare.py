@@ -189,7 +189,7 @@ def compare_docs(base: dict[str, Any], cand: dict[str, Any],
                 limits.energy, (c["metrics"].get("unmeasured") or {}).get("energy_j"))
         rows.append(row)
     tested = [r for r in rows if r.get("speed", {}).get("p_value") is not None]
-    for r, p in zip(tested, adjust([r["speed"]["p_value"] for r in tested])):
+    for r, p in zip(tested, adjust([r["speed"]["p_value"] for r in tested]), strict=True):
         s = r["speed"]
         s["p_adjusted"] = p
         r["verdict"] = speed_verdict(s["ratio"], s["ci_low"], s["ci_high"], p < limits.alpha,

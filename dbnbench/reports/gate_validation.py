@@ -71,13 +71,15 @@ def synthetic_doc(cases: list[dict[str, Any]], hostname: str = "bench-1",
 
 
 def verdict_rates(slowdown: float, trials: int, cases: int = 1, seed: int = 0,
-                  limits: Thresholds = Thresholds(), noise: Noise = Noise()
+                  limits: Thresholds | None = None, noise: Noise | None = None
                   ) -> dict[str, float]:
     """Share of compared cases given each verdict when the candidate is `slowdown` slower."""
+    limits = limits or Thresholds()
+    noise = noise or Noise()
     rng = np.random.default_rng(seed)
     counts: dict[str, int] = {}
     flagged_runs = 0
-    for t in range(trials):
+    for _ in range(trials):
         base = [synthetic_case(f"c{i}", noisy_times(rng, 0.01, noise)) for i in range(cases)]
         cand = [synthetic_case(f"c{i}", noisy_times(rng, 0.01 * (1 + slowdown), noise))
                 for i in range(cases)]

@@ -108,7 +108,7 @@ def best_precision(ok: list[dict[str, Any]]) -> str:
 
 
 def matches(row: dict[str, Any], baseline: str) -> bool:
-    fw, device, precision = (baseline.split("/") + ["", "", ""])[:3]
+    fw, device, precision = [*baseline.split("/"), "", "", ""][:3]
     return (row["framework"], row["kind"] if device in ("cpu", "gpu") else row["device"],
             row["precision"]) == (fw, device, precision)
 

@@ -20,7 +20,8 @@ from dbnbench.reports.gate_validation import (
 )
 
 
-def run_pair(slowdown: float, seed: int, noise: Noise = Noise(), **doc: str) -> dict:
+def run_pair(slowdown: float, seed: int, noise: Noise | None = None, **doc: str) -> dict:
+    noise = noise or Noise()
     rng = np.random.default_rng(seed)
     base = synthetic_doc([synthetic_case("c", noisy_times(rng, 0.01, noise))])
     cand = synthetic_doc([synthetic_case("c", noisy_times(rng, 0.01 * (1 + slowdown), noise))],
