@@ -9,7 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from test_html import EVIL, FIXTURE, evil_doc
+from .test_html import EVIL, FIXTURE, evil_doc
 
 from dbnbench.harness.results import load
 from dbnbench.reports.html import render_html
