@@ -13,11 +13,12 @@ from pathlib import Path
 from ..harness.workload import Spec
 from .dbn.spec import DBNPretrainSpec
 from .finetune.spec import FinetuneSpec
+from .inference.spec import InferenceSpec
 from .rbm.spec import RBMSpec
 from .selftest.spec import SelftestSpec
 
 SPECS: dict[str, Spec] = {s.name: s for s in (RBMSpec(), DBNPretrainSpec(), FinetuneSpec(),
-                                                    SelftestSpec())}
+                                                    InferenceSpec(), SelftestSpec())}
 
 IMPLS: dict[tuple[str, str], str] = {
     ("rbm-cdk", "numpy"): "dbnbench.suites.rbm.numpy_impl:Impl",
@@ -30,6 +31,9 @@ IMPLS: dict[tuple[str, str], str] = {
     ("dbn-finetune", "numpy"): "dbnbench.suites.finetune.numpy_impl:Impl",
     ("dbn-finetune", "torch"): "dbnbench.suites.finetune.torch_impl:Impl",
     ("dbn-finetune", "tensorflow"): "dbnbench.suites.finetune.tf_impl:Impl",
+    ("dbn-inference", "numpy"): "dbnbench.suites.inference.numpy_impl:Impl",
+    ("dbn-inference", "torch"): "dbnbench.suites.inference.torch_impl:Impl",
+    ("dbn-inference", "tensorflow"): "dbnbench.suites.inference.tf_impl:Impl",
     ("harness-selftest", "numpy"): "dbnbench.suites.selftest.impl:Impl",
 }
 

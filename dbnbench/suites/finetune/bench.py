@@ -55,9 +55,11 @@ class FinetuneBench:
         self.net.train_step(*self.batches[self.i % POOL_BATCHES])
         self.i += 1
 
-    def train_budget(self, init: list[tuple[np.ndarray, np.ndarray]]) -> list[tuple[float, float]]:
-        """Fine-tune on the digits with the quality budget; after each epoch, (cumulative
-        training seconds, test accuracy). Evaluation and host→device copies are off the clock."""
+    def train_budget(self, init: list[tuple[np.ndarray, np.ndarray]]
+                     ) -> tuple[list[tuple[float, float]], Any]:
+        """Fine-tune on the digits with the quality budget: after each epoch, (cumulative
+        training seconds, test accuracy), and the trained network. Evaluation and host→device
+        copies are off the clock."""
         q, fw = QUALITY_BUDGET, self.fw
         x_train, y_train, x_test, y_test = digits(fw.seed)
         net = self.net_cls(fw, init, lr=q["lr"], momentum=q["momentum"])
@@ -76,13 +78,13 @@ class FinetuneBench:
             seconds += time.perf_counter() - t0
             accuracy = float(np.mean(np.argmax(net.logits(test), axis=1) == y_test))
             curve.append((seconds, accuracy))
-        return curve
+        return curve, net
 
     def runs(self) -> dict[str, list[tuple[float, float]]]:
         if self.curves is None:
             seed = self.fw.seed
-            self.curves = {"pretrained": self.train_budget(pretrained_init(seed)),
-                           "random": self.train_budget(random_init(seed))}
+            self.curves = {"pretrained": self.train_budget(pretrained_init(seed))[0],
+                           "random": self.train_budget(random_init(seed))[0]}
         return self.curves
 
     def metrics(self) -> dict[str, Any]:

@@ -15,8 +15,9 @@ class NumpyNet:
                  momentum: float) -> None:
         dt = self.dtype = fw.dtype
         self.lr, self.momentum = lr, momentum
-        self.w = [np.ascontiguousarray(w, dtype=dt) for w, _ in init]
-        self.b = [np.asarray(b, dtype=dt) for _, b in init]
+        # Copies: training updates these in place, and the caller's init must stay as it was.
+        self.w = [np.array(w, dtype=dt, order="C") for w, _ in init]
+        self.b = [np.array(b, dtype=dt) for _, b in init]
         self.vw = [np.zeros_like(w) for w in self.w]
         self.vb = [np.zeros_like(b) for b in self.b]
 

@@ -19,7 +19,10 @@ def build_mlp(fw: Any, init: list[tuple[np.ndarray, np.ndarray]]) -> Any:
     layers = [keras.layers.Dense(w.shape[1], activation="sigmoid" if i + 1 < len(init) else None,
                                  dtype=policy) for i, (w, _) in enumerate(init)]
     with fw.tf.device(fw.tf_device):
-        model = keras.Sequential([keras.Input((init[0][0].shape[0],)), *layers])
+        # The input's dtype is the compute dtype: keras.Input defaults to float32, which
+        # would round fp64 inputs.
+        inputs = keras.Input((init[0][0].shape[0],), dtype=fw.compute_dtype.name)
+        model = keras.Sequential([inputs, *layers])
         for layer, (w, b) in zip(layers, init):
             layer.set_weights([w, b])
     return model
