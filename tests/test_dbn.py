@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 from dbn_helpers import FRAMEWORKS, assert_rejected, make_impl
@@ -21,7 +23,7 @@ def greedy_with_draws(impl, x: np.ndarray, seed: int = 1) -> list[tuple[np.ndarr
     rng = np.random.default_rng(seed)
     models = build_stack(impl.model_cls, impl.fw, SIZES, len(x), HYPER)
     data = models[0].to_device(x)
-    for model, (v, h) in zip(models, zip(SIZES, SIZES[1:])):
+    for model, (v, h) in zip(models, pairwise(SIZES)):
         for _ in range(2):
             uh = model.to_device(rng.random((HYPER["k"], len(x), h)))
             uv = model.to_device(rng.random((HYPER["k"], len(x), v)))

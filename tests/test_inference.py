@@ -60,7 +60,7 @@ def test_unsupported_modes_have_reasons(framework, mode, why):
 
 
 def test_torch_compile_without_a_compiler_is_skipped(fw_factory, monkeypatch):
-    import dbnbench.suites.inference.torch_impl as torch_impl
+    from dbnbench.suites.inference import torch_impl
 
     monkeypatch.setattr(torch_impl.shutil, "which", lambda name: None)
     impl = make_impl("dbn-inference", fw_factory("torch"), layers=[8, 4], mode="compiled")

@@ -11,6 +11,7 @@ layer alone, and the time of one epoch, are measured beside it (metrics.extra)."
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -78,7 +79,7 @@ class DBNPretrainSpec(Spec):
     def flops_per_step(self, params: dict[str, Any]) -> float:
         sizes = params["layers"]
         return sum(flops_per_update(params["batch"], v, h, params["k"])
-                   for v, h in zip(sizes, sizes[1:]))
+                   for v, h in pairwise(sizes))
 
 
 def mean_predictor_mse(x_train: np.ndarray, x_test: np.ndarray) -> float:

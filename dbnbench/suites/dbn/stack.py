@@ -7,7 +7,9 @@ array back as float64 NumPy)."""
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, ClassVar
+from collections.abc import Callable
+from itertools import pairwise
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -28,7 +30,7 @@ def build_stack(model_cls: type, fw: Any, sizes: list[int], batch: int,
     frameworks, so every framework starts from the same weights."""
     return [model_cls(fw, v, h, batch, persistent=False, init=init_weights(v, h, fw.seed + i),
                       **hyper)
-            for i, (v, h) in enumerate(zip(sizes, sizes[1:]))]
+            for i, (v, h) in enumerate(pairwise(sizes))]
 
 
 def greedy_pretrain(models: list[Any], hidden: Callable[[Any, Any], Any],

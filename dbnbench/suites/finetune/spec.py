@@ -6,6 +6,7 @@ cross-entropy. A step is one minibatch update: forward, backward, optimizer step
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -56,7 +57,7 @@ class FinetuneSpec(Spec):
 
 
 def pairs(sizes: list[int]) -> list[tuple[int, int]]:
-    return list(zip(sizes, sizes[1:]))
+    return list(pairwise(sizes))
 
 
 def glorot_init(sizes: list[int], seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
