@@ -1,0 +1,115 @@
+"""dbn-pretrain: the framework-neutral part. Parameters, FLOPs, the quality procedure and its bar.
+
+Greedy layer-wise pretraining (Hinton, Osindero & Teh 2006): RBM 1 is trained on the data,
+RBM 2 on RBM 1's hidden probabilities, and so on. As in Hinton's own code, a trained layer's
+hidden probabilities are computed once and become the next layer's data, so one minibatch
+update of layer l costs exactly one CD-k update of an (n_{l-1} × n_l) RBM.
+
+A timed step is the work greedy pretraining spends on one minibatch: one CD-k update of each
+layer in turn, so items/s is samples per second through the whole stack. The rate of each
+layer alone, and the time of one epoch, are measured beside it (metrics.extra)."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+from typing import Any
+
+import numpy as np
+
+from ...harness.workload import Param, Spec
+from ..rbm.spec import flops_per_update, reconstruction_mse
+
+# Quality: greedy pretraining of a small stack on the 8×8 digits, with the rbm-cdk quality
+# budget per layer, in the case's framework and precision (the case's own shape is for speed).
+QUALITY_BUDGET = {"layers": [64, 128, 64, 128], "batch": 20, "epochs": 10, "lr": 0.1,
+                  "momentum": 0.5, "weight_decay": 1e-4, "k": 1}
+# Each layer's mean-field reconstruction error on the held-out digits (propagated through
+# the layers below) must be under this fraction of the error of predicting every unit's
+# training mean, so the bar means the same for every layer. Measured here (numpy, torch,
+# tensorflow; every precision each offers; generators reseeded before the run): layer 1
+# 0.52-0.60, layer 2 0.28-0.33, layer 3 0.58-0.83 (the top layer's data varies little and CD
+# sampling noise shows most there). An update that is broken or diverged scores 1 or more.
+RECON_RATIO_BAR = 0.85
+MNIST_TRAIN = 60000
+
+
+def layers_error(layers: list[int], field: str = "layers") -> str | None:
+    """Why a layer list is not a network (sizes are checked by Param), or None."""
+    if len(layers) < 2:
+        return (f"field '{field}': needs an input size and at least one hidden size, "
+                f"e.g. [784, 500], got {layers!r}")
+    return None
+
+
+def layers_tag(layers: list[int]) -> str:
+    return "l" + "-".join(str(n) for n in layers)
+
+
+def batch_error(params: dict[str, Any]) -> str | None:
+    if params["batch"] > params["samples"]:
+        return (f"field 'batch': {params['batch']} is larger than the data "
+                f"(samples = {params['samples']})")
+    return None
+
+
+class DBNPretrainSpec(Spec):
+    name = "dbn-pretrain"
+    description = ("greedy layer-wise DBN pretraining; a step is one CD-k minibatch update "
+                   "of each layer in turn")
+    params = {
+        "layers": Param(list, [784, 500, 500, 2000], "layer sizes, input first", minimum=1),
+        "batch": Param(int, 100, "minibatch size", minimum=1),
+        "k": Param(int, 1, "Gibbs steps per update", minimum=1, maximum=1000),
+        "lr": Param(float, 0.05, "learning rate", minimum=0.0),
+        "momentum": Param(float, 0.5, "momentum", minimum=0.0, maximum=1.0),
+        "weight_decay": Param(float, 2e-4, "L2 weight decay", minimum=0.0),
+        "samples": Param(int, MNIST_TRAIN, "training-set size: one epoch, for time per epoch",
+                         minimum=1),
+    }
+
+    def check(self, params: dict[str, Any]) -> str | None:
+        return super().check(params) or layers_error(params["layers"]) or batch_error(params)
+
+    def tag(self, params: dict[str, Any]) -> str:
+        return f"{layers_tag(params['layers'])}-b{params['batch']}-k{params['k']}"
+
+    def items_per_step(self, params: dict[str, Any]) -> int:
+        return params["batch"]
+
+    def flops_per_step(self, params: dict[str, Any]) -> float:
+        sizes = params["layers"]
+        return sum(flops_per_update(params["batch"], v, h, params["k"])
+                   for v, h in pairwise(sizes))
+
+
+def mean_predictor_mse(x_train: np.ndarray, x_test: np.ndarray) -> float:
+    """The error of predicting every unit's training mean: the bar's yardstick."""
+    return float(np.mean((x_test - x_train.mean(axis=0)) ** 2))
+
+
+def layer_report(weights: tuple[np.ndarray, ...], x_train: np.ndarray,
+                 x_test: np.ndarray) -> dict[str, Any]:
+    """One trained layer scored in float64 on its own (held-out) input."""
+    w, b, c = weights
+    finite = bool(np.all(np.isfinite(w)))
+    mse = reconstruction_mse(w, b, c, x_test) if finite else float("nan")
+    base = mean_predictor_mse(x_train, x_test)
+    ratio = mse / base if finite else float("nan")
+    return {"layer": f"{w.shape[0]}-{w.shape[1]}", "recon_mse": mse if finite else None,
+            "mean_predictor_mse": base, "ratio": ratio if finite else None,
+            "passed": bool(finite and ratio < RECON_RATIO_BAR)}
+
+
+def quality_report(layers: list[dict[str, Any]]) -> dict[str, Any]:
+    worst = max((r["ratio"] for r in layers if r["ratio"] is not None), default=None)
+    return {
+        "metric": "worst_recon_ratio",
+        "worst_recon_ratio": worst if len(layers) and all(r["ratio"] is not None
+                                                           for r in layers) else None,
+        "bar": RECON_RATIO_BAR,
+        "lower_is_better": True,
+        "passed": all(r["passed"] for r in layers),
+        "layers": layers,
+        "data": "sklearn digits 8x8, held-out 20%",
+        "budget": dict(QUALITY_BUDGET),
+    }

@@ -1,0 +1,65 @@
+"""dbn-finetune in PyTorch: nn.Sequential, autograd, SGD with momentum. Mixed modes:
+autocast for the forward pass, fp32 master weights, and GradScaler loss scaling for fp16."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .bench import FinetuneBench
+
+
+def build_mlp(fw: Any, init: list[tuple[np.ndarray, np.ndarray]]) -> Any:
+    """Sigmoid hidden layers and a linear output (softmax lives in the loss), weights from
+    float64 (W, b) pairs with W stored in × out (nn.Linear keeps out × in)."""
+    t = fw.torch
+    mods: list[Any] = []
+    for i, (w, b) in enumerate(init):
+        linear = t.nn.Linear(*w.shape, device=fw.dev, dtype=fw.dtype)
+        with t.no_grad():
+            linear.weight.copy_(t.as_tensor(w.T))
+            linear.bias.copy_(t.as_tensor(b))
+        mods.append(linear)
+        if i + 1 < len(init):
+            mods.append(t.nn.Sigmoid())
+    return t.nn.Sequential(*mods)
+
+
+class TorchNet:
+    def __init__(self, fw: Any, init: list[tuple[np.ndarray, np.ndarray]], *, lr: float,
+                 momentum: float) -> None:
+        t = self.t = fw.torch
+        self.fw = fw
+        self.model = build_mlp(fw, init)
+        # torch's default implementation: foreach (multi-tensor) on CUDA, a plain loop on the
+        # CPU. fused=True measured 17.6 ms a step on the CPU here against 0.35 ms for the loop.
+        self.opt = t.optim.SGD(self.model.parameters(), lr=lr, momentum=momentum)
+        # Loss scaling only where fp16 gradients can underflow; bf16 has fp32's range.
+        self.scaler = t.amp.GradScaler(fw.dev.type, enabled=fw.precision == "fp16-mixed")
+
+    def to_device(self, x: np.ndarray, y: np.ndarray) -> tuple[Any, Any]:
+        t = self.t
+        return (t.as_tensor(np.ascontiguousarray(x), device=self.fw.dev, dtype=self.fw.dtype),
+                t.as_tensor(y, device=self.fw.dev, dtype=t.int64))
+
+    def train_step(self, x: Any, y: Any) -> None:
+        with self.fw.autocast():
+            loss = self.t.nn.functional.cross_entropy(self.model(x), y)
+        self.opt.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.opt)
+        self.scaler.update()
+
+    def logits(self, x: Any) -> np.ndarray:
+        with self.t.inference_mode(), self.fw.autocast():
+            return self.model(x).to("cpu", self.t.float64).numpy()
+
+    def weights(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        linears = [m for m in self.model if isinstance(m, self.t.nn.Linear)]
+        return [(m.weight.detach().to("cpu", self.t.float64).numpy().T,
+                 m.bias.detach().to("cpu", self.t.float64).numpy()) for m in linears]
+
+
+class Impl(FinetuneBench):
+    net_cls = TorchNet

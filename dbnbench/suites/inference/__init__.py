@@ -1,0 +1,1 @@
+"""Inference with the fine-tuned DBN: forward-pass throughput and latency."""

@@ -1,0 +1,85 @@
+"""The harness-facing side of dbn-inference, shared by every framework's forward class.
+
+A forward class is built as `forward_cls(fw, init, mode)` from float64 (W, b) pairs, input
+first, and offers `to_device(x)`, `__call__(x)` (class probabilities, on the device) and
+`host(y)` (float64 NumPy)."""
+
+from __future__ import annotations
+
+import time
+from functools import cache
+from types import SimpleNamespace
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..data import digits, synthetic_binary
+from ..finetune.bench import pretrained_init
+from ..finetune.numpy_impl import Impl as NumpyFinetune
+from ..finetune.spec import glorot_init
+from .spec import quality_report, reference_probs
+
+POOL_BATCHES = 4  # distinct batches cycled through, so a step never reuses a hot cache
+# Latency at batch 1: single calls, each synced, until both bounds are met (or the cap).
+LATENCY = {"min_calls": 200, "min_s": 0.5, "max_calls": 5000, "max_s": 5.0}
+
+
+@cache
+def finetuned_digits(seed: int) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """dbn-finetune's quality network, fine-tuned in NumPy float64: the network whose
+    outputs every framework and precision is compared on."""
+    fw = SimpleNamespace(dtype=np.float64, seed=seed, sync=lambda: None)
+    trainer = NumpyFinetune(SimpleNamespace(params={"batch": 1}), fw)
+    return tuple(trainer.train_budget(pretrained_init(seed))[1].weights())
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    p50, p90, p99 = np.percentile(samples, [50, 90, 99])
+    return {"p50": float(p50), "p90": float(p90), "p99": float(p99), "calls": len(samples)}
+
+
+class InferenceBench:
+    forward_cls: ClassVar[type]
+
+    def __init__(self, case: Any, fw: Any) -> None:
+        self.case, self.fw, self.p = case, fw, case.params
+        self.items_per_step = self.p["batch"]
+
+    def setup(self) -> None:
+        p, seed = self.p, self.fw.seed
+        init = glorot_init(p["layers"] + [p["classes"]], seed)
+        self.net = self.forward_cls(self.fw, init, p["mode"])
+        pool = synthetic_binary(POOL_BATCHES * p["batch"], p["layers"][0], seed)
+        self.batches = [self.net.to_device(pool[i::POOL_BATCHES]) for i in range(POOL_BATCHES)]
+        self.i = 0
+        self.step()  # tracing and compilation belong to setup, not to the warm-up
+
+    def step(self) -> None:
+        self.out = self.net(self.batches[self.i % POOL_BATCHES])
+        self.i += 1
+
+    def metrics(self) -> dict[str, Any]:
+        """Latency percentiles of single synced calls, at batch 1 only (larger batches are
+        throughput cases; their per-call time is the step time already measured)."""
+        if self.p["batch"] != 1:
+            return {}
+        sync, samples, start = self.fw.sync, [], time.perf_counter()
+        while len(samples) < LATENCY["max_calls"]:
+            sync()
+            t0 = time.perf_counter()
+            self.step()
+            sync()
+            samples.append(time.perf_counter() - t0)
+            elapsed = time.perf_counter() - start
+            if (len(samples) >= LATENCY["min_calls"] and elapsed >= LATENCY["min_s"]) \
+                    or elapsed >= LATENCY["max_s"]:
+                break
+        return {"latency_batch1_s": percentiles(samples)}
+
+    def quality(self) -> dict[str, Any]:
+        _, _, x_test, y_test = digits(self.fw.seed)
+        weights = [tuple(layer) for layer in finetuned_digits(self.fw.seed)]
+        net = self.forward_cls(self.fw, weights, self.p["mode"])
+        probs = net.host(net(net.to_device(x_test)))
+        return quality_report(probs, reference_probs(weights, x_test), y_test,
+                              self.fw.precision)

@@ -1,0 +1,39 @@
+"""dbn-inference in NumPy: BLAS products and in-place sigmoid and softmax."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..rbm.numpy_impl import sigmoid_
+from .bench import InferenceBench
+
+
+class NumpyForward:
+    def __init__(self, fw: Any, init: list[tuple[np.ndarray, np.ndarray]], mode: str) -> None:
+        self.dtype = fw.dtype
+        self.w = [np.ascontiguousarray(w, dtype=fw.dtype) for w, _ in init]
+        self.b = [np.asarray(b, dtype=fw.dtype) for _, b in init]
+
+    def to_device(self, x: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(x, dtype=self.dtype)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        h = x
+        for w, b in zip(self.w[:-1], self.b[:-1]):
+            h = h @ w
+            sigmoid_(h, b)
+        z = h @ self.w[-1]
+        z += self.b[-1]
+        z -= z.max(axis=1, keepdims=True)
+        np.exp(z, out=z)
+        z /= z.sum(axis=1, keepdims=True)
+        return z
+
+    def host(self, y: np.ndarray) -> np.ndarray:
+        return np.asarray(y, dtype=np.float64)
+
+
+class Impl(InferenceBench):
+    forward_cls = NumpyForward

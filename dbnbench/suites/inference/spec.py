@@ -1,0 +1,89 @@
+"""dbn-inference: the framework-neutral part. Parameters, FLOPs, the quality procedure and bars.
+
+The fine-tuned network's forward pass (sigmoid hidden layers, softmax output) on a batch.
+Execution mode is a case axis: `eager` (op by op), `graph` (tf.function without XLA) and
+`compiled` (torch.compile; tf.function with jit_compile=True, i.e. XLA)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ...harness.workload import Param, Spec
+from ..dbn.spec import layers_error, layers_tag
+from ..finetune.spec import CLASSES, pairs
+
+MODES = ("eager", "graph", "compiled")
+# Quality: the digits network fine-tuned in NumPy float64 runs forward in the case's
+# framework, precision and mode on the held-out digits; its class probabilities are compared
+# with a float64 reference. Error per sample is normwise, max|p − p_ref| / max|p_ref| (a
+# probability row's largest entry is at least 1/10, so the ratio is well defined); the metric
+# is its maximum over the test set. Bars are a few times the error measured here (see
+# tests/test_inference.py): each precision's cost is visible, a wrong forward pass is not.
+REL_ERROR_BAR = {"fp64": 1e-12, "fp32": 1e-5, "tf32": 5e-3, "bf16-mixed": 5e-2,
+                 "fp16-mixed": 1e-2, "bf16": 1e-1}
+TOP1_BAR = 0.98  # top-1 agreement with the reference over the test set
+
+
+class InferenceSpec(Spec):
+    name = "dbn-inference"
+    description = "forward pass of the fine-tuned DBN (sigmoid layers, softmax) on one batch"
+    params = {
+        "layers": Param(list, [784, 500, 500, 2000], "layer sizes, input first", minimum=1),
+        "classes": Param(int, CLASSES, "softmax outputs", minimum=2),
+        "batch": Param(int, 64, "samples per forward pass", minimum=1),
+        "mode": Param(str, "eager", "eager | graph (tf.function) | compiled (torch.compile, "
+                      "XLA)", choices=MODES),
+    }
+
+    def check(self, params: dict[str, Any]) -> str | None:
+        return super().check(params) or layers_error(params["layers"])
+
+    def tag(self, params: dict[str, Any]) -> str:
+        return (f"{layers_tag(params['layers'])}-c{params['classes']}-b{params['batch']}"
+                f"-{params['mode']}")
+
+    def items_per_step(self, params: dict[str, Any]) -> int:
+        return params["batch"]
+
+    def flops_per_step(self, params: dict[str, Any]) -> float:
+        sizes = params["layers"] + [params["classes"]]
+        return float(2 * params["batch"] * sum(a * b for a, b in pairs(sizes)))
+
+    def supports(self, framework: str, device: str, precision: str,
+                 params: dict[str, Any]) -> str | None:
+        mode = params["mode"]
+        if framework == "numpy" and mode != "eager":
+            return f"NumPy executes eagerly only: it has no {mode} mode"
+        if framework == "torch" and mode == "graph":
+            return ("graph mode is tf.function without XLA; torch's graph compiler is "
+                    "mode 'compiled' (torch.compile)")
+        return None
+
+
+def reference_probs(weights: list[tuple[np.ndarray, np.ndarray]], x: np.ndarray) -> np.ndarray:
+    """The float64 forward pass, written plainly (independent of every implementation)."""
+    h = np.asarray(x, dtype=np.float64)
+    for w, b in weights[:-1]:
+        h = 1.0 / (1.0 + np.exp(-(h @ w + b)))
+    z = h @ weights[-1][0] + weights[-1][1]
+    z = np.exp(z - z.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+
+def quality_report(probs: np.ndarray, reference: np.ndarray, y: np.ndarray,
+                   precision: str) -> dict[str, Any]:
+    finite = bool(np.all(np.isfinite(probs)))
+    rows = np.abs(probs - reference).max(axis=1) / np.abs(reference).max(axis=1)
+    error = float(rows.max()) if finite else None
+    top1 = float(np.mean(probs.argmax(axis=1) == reference.argmax(axis=1)))
+    bar = REL_ERROR_BAR[precision]
+    return {
+        "metric": "max_rel_error", "max_rel_error": error, "bar": bar, "lower_is_better": True,
+        "top1_agreement": top1, "top1_bar": TOP1_BAR,
+        "accuracy": float(np.mean(probs.argmax(axis=1) == y)),
+        "reference_accuracy": float(np.mean(reference.argmax(axis=1) == y)),
+        "passed": bool(finite and error < bar and top1 >= TOP1_BAR),
+        "data": "sklearn digits 8x8, held-out 20%; network fine-tuned in NumPy float64",
+    }

@@ -1,0 +1,39 @@
+"""Helpers shared by the DBN workload tests: building an Impl, loading a one-case suite."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from dbnbench.harness.cases import load_suite
+from dbnbench.suites.registry import SPECS, impl_class
+
+FRAMEWORKS = ("numpy", "torch", "tensorflow")
+
+
+def make_impl(workload: str, fw: Any, **params: Any) -> Any:
+    """The workload's Impl for an activated adapter, with the spec's defaults under `params`."""
+    full = {**SPECS[workload].defaults(), **params}
+    return impl_class(workload, fw.name)(SimpleNamespace(params=full), fw)
+
+
+def write_suite(tmp_path: Path, workload: str, params: str) -> str:
+    path = tmp_path / "bad.toml"
+    path.write_text(f'name = "bad"\n[[cases]]\nworkload = "{workload}"\n'
+                    f'frameworks = ["numpy"]\nparams = {params}\n')
+    return str(path)
+
+
+def assert_rejected(tmp_path: Path, workload: str, params: str, field: str) -> None:
+    """Loading a suite with these parameters fails with one line naming the case and field."""
+    from dbnbench.harness.errors import UserError
+
+    try:
+        load_suite(write_suite(tmp_path, workload, params))
+    except UserError as exc:
+        message = str(exc)
+        assert f"case {workload} #1" in message and field in message, message
+        assert "\n" not in message
+        return
+    raise AssertionError("suite loaded without error")

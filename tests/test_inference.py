@@ -1,0 +1,85 @@
+"""dbn-inference: outputs against the fp64 reference, conformance, latency, modes, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from dbn_helpers import FRAMEWORKS, assert_rejected, make_impl
+
+from dbnbench.harness.errors import Skip
+from dbnbench.suites.finetune.spec import glorot_init
+from dbnbench.suites.inference.spec import REL_ERROR_BAR, InferenceSpec, reference_probs
+
+
+@pytest.mark.parametrize("name,precision,mode", [
+    ("numpy", "fp64", "eager"), ("numpy", "fp32", "eager"), ("torch", "fp64", "eager"),
+    ("torch", "fp32", "eager"), ("torch", "bf16-mixed", "eager"), ("torch", "bf16", "eager"),
+    ("tensorflow", "fp32", "graph"), ("tensorflow", "fp16-mixed", "eager"),
+])
+def test_outputs_against_fp64_reference(fw_factory, name, precision, mode):
+    q = make_impl("dbn-inference", fw_factory(name, precision), mode=mode).quality()
+    assert q["passed"], q
+    assert q["max_rel_error"] < REL_ERROR_BAR[precision]
+    if precision == "fp64":
+        assert q["max_rel_error"] < 1e-12
+    else:  # a lower precision costs something measurable, not exactly nothing
+        assert q["max_rel_error"] > 1e-9
+    assert q["accuracy"] >= 0.95 and q["top1_agreement"] >= 0.98
+
+
+def test_frameworks_agree_in_fp64(fw_factory):
+    init = glorot_init([12, 9, 5], seed=2)
+    x = np.random.default_rng(0).random((7, 12))
+    want = reference_probs(init, x)
+    for name in FRAMEWORKS:
+        impl = make_impl("dbn-inference", fw_factory(name, "fp64"))
+        net = impl.forward_cls(impl.fw, init, "eager")
+        np.testing.assert_allclose(net.host(net(net.to_device(x))), want, rtol=1e-12,
+                                   err_msg=name)
+
+
+def test_latency_percentiles_at_batch_one(fw_factory):
+    impl = make_impl("dbn-inference", fw_factory("numpy"), layers=[16, 8], batch=1)
+    impl.setup()
+    lat = impl.metrics()["latency_batch1_s"]
+    assert 0 < lat["p50"] <= lat["p90"] <= lat["p99"] and lat["calls"] >= 200
+    big = make_impl("dbn-inference", fw_factory("numpy"), layers=[16, 8], batch=4)
+    big.setup()
+    assert big.metrics() == {}
+
+
+@pytest.mark.parametrize("framework,mode,why", [
+    ("numpy", "graph", "NumPy executes eagerly only"),
+    ("numpy", "compiled", "NumPy executes eagerly only"),
+    ("torch", "graph", "torch's graph compiler is mode 'compiled'"),
+])
+def test_unsupported_modes_have_reasons(framework, mode, why):
+    params = {**InferenceSpec().defaults(), "mode": mode}
+    assert why in InferenceSpec().supports(framework, "cpu", "fp32", params)
+    assert InferenceSpec().supports("tensorflow", "cpu", "fp32", params) is None
+
+
+def test_torch_compile_without_a_compiler_is_skipped(fw_factory, monkeypatch):
+    from dbnbench.suites.inference import torch_impl
+
+    monkeypatch.setattr(torch_impl.shutil, "which", lambda name: None)
+    impl = make_impl("dbn-inference", fw_factory("torch"), layers=[8, 4], mode="compiled")
+    with pytest.raises(Skip, match="needs a C\\+\\+ compiler"):
+        impl.setup()
+
+
+def test_tf_xla_mode_runs(fw_factory):
+    impl = make_impl("dbn-inference", fw_factory("tensorflow"), layers=[8, 6], batch=3,
+                     mode="compiled")
+    impl.setup()
+    assert impl.out.shape == (3, 10)
+    np.testing.assert_allclose(impl.net.host(impl.out).sum(axis=1), 1.0, rtol=1e-5)
+
+
+@pytest.mark.parametrize("params,field", [
+    ('{ mode = "jit" }', "field 'mode': must be one of"),
+    ("{ batch = -1 }", "field 'batch'"),
+    ("{ layers = [784] }", "field 'layers'"),
+])
+def test_bad_parameters_rejected_at_load(tmp_path, params, field):
+    assert_rejected(tmp_path, "dbn-inference", params, field)
