@@ -6,12 +6,13 @@ from itertools import pairwise
 
 import numpy as np
 import pytest
-from dbn_helpers import FRAMEWORKS, assert_rejected, make_impl
 
 from dbnbench.harness.cases import Case, unavailable
 from dbnbench.suites.dbn.spec import RECON_RATIO_BAR, DBNPretrainSpec
 from dbnbench.suites.dbn.stack import build_stack
 from dbnbench.suites.rbm.spec import flops_per_update
+
+from .dbn_helpers import FRAMEWORKS, assert_rejected, make_impl
 
 SIZES = [12, 9, 7]
 HYPER = {"k": 2, "lr": 0.1, "momentum": 0.5, "weight_decay": 1e-3}
@@ -23,7 +24,7 @@ def greedy_with_draws(impl, x: np.ndarray, seed: int = 1) -> list[tuple[np.ndarr
     rng = np.random.default_rng(seed)
     models = build_stack(impl.model_cls, impl.fw, SIZES, len(x), HYPER)
     data = models[0].to_device(x)
-    for model, (v, h) in zip(models, pairwise(SIZES)):
+    for model, (v, h) in zip(models, pairwise(SIZES), strict=True):
         for _ in range(2):
             uh = model.to_device(rng.random((HYPER["k"], len(x), h)))
             uv = model.to_device(rng.random((HYPER["k"], len(x), v)))
@@ -39,7 +40,7 @@ def test_stack_matches_numpy_in_fp64(fw_factory):
         impl = make_impl("dbn-pretrain", fw_factory(name, "fp64"), layers=SIZES, batch=6)
         results[name] = greedy_with_draws(impl, x)
     for name in FRAMEWORKS[1:]:
-        for got, want in zip(results[name], results["numpy"]):
+        for got, want in zip(results[name], results["numpy"], strict=True):
             np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12, err_msg=name)
     # The stack moved from its initial weights, so the comparison above compared something.
     assert not np.allclose(results["numpy"][0], build_stack(
@@ -53,7 +54,7 @@ def test_step_trains_every_layer_and_metrics_add_up(fw_factory, name):
     impl.setup()
     before = [m.weights()[0] for m in impl.models]
     impl.step()
-    assert all(not np.allclose(b, m.weights()[0]) for b, m in zip(before, impl.models))
+    assert all(not np.allclose(b, m.weights()[0]) for b, m in zip(before, impl.models, strict=True))
     extra = impl.metrics()
     assert [layer["layer"] for layer in extra["layers"]] == ["20-16", "16-8"]
     stack_s = sum(layer["step_s"] for layer in extra["layers"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import textwrap
 
 from dbnbench.harness import results
@@ -26,6 +27,10 @@ def test_ci_suite_end_to_end(tmp_path):
         else:
             assert case["status"] == "skipped" and case["reason"]
     assert "rbm-cdk" in proc.stdout and "items/s" in proc.stdout
+    # Beside the result: the HTML report (with batch-1 latency percentiles) and the history.
+    html = path.with_suffix(".html").read_text()
+    assert re.search(r"<td>[\d.]+ / [\d.]+ / [\d.]+</td>", html), "no latency percentiles"
+    assert (tmp_path / "history.sqlite").is_file()
     # The report command reprints the same table from the file.
     again = run_cli("report", str(path))
     assert again.returncode == 0 and doc["run_id"] in again.stdout

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from dbn_helpers import FRAMEWORKS, assert_rejected, make_impl
 
 from dbnbench.suites.finetune.spec import ACCURACY_BAR, FinetuneSpec, glorot_init, time_to_target
+
+from .dbn_helpers import FRAMEWORKS, assert_rejected, make_impl
 
 
 # fp64 everywhere. lr and momentum are exact binary fractions: Keras keeps its optimizer's
@@ -26,7 +27,7 @@ def test_updates_match_numpy_in_fp64(fw_factory):
     results = {name: train_three_steps(make_impl("dbn-finetune", fw_factory(name, "fp64")), init)
                for name in FRAMEWORKS}
     for name in FRAMEWORKS[1:]:
-        for (w, b), (w0, b0) in zip(results[name], results["numpy"]):
+        for (w, b), (w0, b0) in zip(results[name], results["numpy"], strict=True):
             np.testing.assert_allclose(w, w0, rtol=1e-9, atol=1e-12, err_msg=name)
             np.testing.assert_allclose(b, b0, rtol=1e-9, atol=1e-12, err_msg=name)
     assert not np.allclose(results["numpy"][0][0], init[0][0])  # the steps changed weights

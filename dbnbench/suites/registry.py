@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import re
 from functools import cache
 from pathlib import Path
 
@@ -47,13 +48,35 @@ def impl_class(workload: str, framework: str) -> type:
     return getattr(importlib.import_module(module), name)
 
 
+SIBLING_IMPORT = re.compile(r"^from \.\.(\w+)", re.MULTILINE)
+
+
+def source_files(workload: str) -> list[Path]:
+    """The workload's folder plus every sibling module it imports (transitively): a change to
+    the RBM code changes the hash of the DBN workloads built on it."""
+    module = type(SPECS[workload]).__module__
+    root = Path(importlib.import_module(module).__file__).parent
+    suites, seen, todo = root.parent, {root}, [root]
+    files: set[Path] = set()
+    while todo:
+        folder = todo.pop()
+        for path in folder.glob("*.py"):
+            files.add(path)
+            for name in SIBLING_IMPORT.findall(path.read_text(encoding="utf-8")):
+                if (suites / f"{name}.py").is_file():
+                    files.add(suites / f"{name}.py")
+                elif (suites / name).is_dir() and suites / name not in seen:
+                    seen.add(suites / name)
+                    todo.append(suites / name)
+    return sorted(files)
+
+
 @cache
 def source_hash(workload: str) -> str:
-    """Hash of the workload's folder, so a changed workload is never silently compared."""
-    module = type(SPECS[workload]).__module__
-    folder = Path(importlib.import_module(module).__file__).parent
+    """Hash of the workload's sources, so a changed workload is never silently compared."""
+    suites = Path(__file__).parent
     digest = hashlib.sha256()
-    for path in sorted(folder.glob("*.py")):
-        digest.update(path.name.encode())
+    for path in source_files(workload):
+        digest.update(str(path.relative_to(suites)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]

@@ -9,10 +9,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from .test_html import EVIL, FIXTURE, evil_doc
 
 from dbnbench.harness.results import load
 from dbnbench.reports.html import render_html
+
+from .test_html import EVIL, FIXTURE, evil_doc
 
 CHROMIUM = os.environ.get("DBNBENCH_CHROMIUM") or shutil.which("chromium")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

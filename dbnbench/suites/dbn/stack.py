@@ -82,7 +82,7 @@ class PretrainBench:
 
     def step(self) -> None:
         j = self.i % POOL_BATCHES
-        for model, xs in zip(self.models, self.inputs):
+        for model, xs in zip(self.models, self.inputs, strict=True):
             model.train_step(xs[j])
         self.i += 1
 

@@ -31,7 +31,7 @@ def pretrained_init(seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
 
 
 def random_init(seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    return glorot_init(DIGITS_STACK + [CLASSES], seed)
+    return glorot_init([*DIGITS_STACK, CLASSES], seed)
 
 
 class FinetuneBench:

@@ -28,7 +28,7 @@ class NumpyNet:
         """Every layer's output, input first; the last is the logits."""
         acts = [x]
         last = len(self.w) - 1
-        for i, (w, b) in enumerate(zip(self.w, self.b)):
+        for i, (w, b) in enumerate(zip(self.w, self.b, strict=True)):
             z = acts[-1] @ w
             if i < last:
                 sigmoid_(z, b)
@@ -63,7 +63,7 @@ class NumpyNet:
         return np.asarray(self.forward(x)[-1], dtype=np.float64)
 
     def weights(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        return [(w.astype(np.float64), b.astype(np.float64)) for w, b in zip(self.w, self.b)]
+        return [(w.astype(np.float64), b.astype(np.float64)) for w, b in zip(self.w, self.b, strict=True)]
 
 
 class Impl(FinetuneBench):

@@ -84,7 +84,7 @@ def quality_report(pretrained: list[tuple[float, float]],
                    random: list[tuple[float, float]]) -> dict[str, Any]:
     acc = pretrained[-1][1]
     return {
-        "metric": "accuracy", "accuracy": acc, "bar": ACCURACY_BAR,
+        "metric": "accuracy", "accuracy": acc, "bar": ACCURACY_BAR, "lower_is_better": False,
         "passed": bool(acc >= ACCURACY_BAR),
         "accuracy_random_init": random[-1][1],
         "pretraining_gain": acc - random[-1][1],

@@ -23,7 +23,7 @@ def build_mlp(fw: Any, init: list[tuple[np.ndarray, np.ndarray]]) -> Any:
         # would round fp64 inputs.
         inputs = keras.Input((init[0][0].shape[0],), dtype=fw.compute_dtype.name)
         model = keras.Sequential([inputs, *layers])
-        for layer, (w, b) in zip(layers, init):
+        for layer, (w, b) in zip(layers, init, strict=True):
             layer.set_weights([w, b])
     return model
 
@@ -60,7 +60,7 @@ class KerasNet:
                 tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
             # Identity for a plain optimizer; multiplies by the dynamic scale for fp16.
             scaled = self.opt.scale_loss(loss)
-        self.opt.apply_gradients(zip(tape.gradient(scaled, variables), variables))
+        self.opt.apply_gradients(zip(tape.gradient(scaled, variables), variables, strict=True))
 
     def logits(self, x: Any) -> np.ndarray:
         with self.tf.device(self.fw.tf_device):

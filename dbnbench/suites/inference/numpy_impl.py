@@ -21,7 +21,7 @@ class NumpyForward:
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         h = x
-        for w, b in zip(self.w[:-1], self.b[:-1]):
+        for w, b in zip(self.w[:-1], self.b[:-1], strict=True):
             h = h @ w
             sigmoid_(h, b)
         z = h @ self.w[-1]
