@@ -46,3 +46,21 @@ def test_dump_refuses_an_invalid_document(tmp_path):
     with pytest.raises(UserError, match="invalid at cases/0/status"):
         results.dump(doc, tmp_path / "x.json")
     assert not (tmp_path / "x.json").exists()
+
+
+def test_terminal_report_flags_a_slow_reduced_precision():
+    """A bf16 GEMM 140× slower than fp32 (seen on a CPU without bf16 units) is called out."""
+    from rich.console import Console
+
+    from dbnbench.reports.terminal import render
+
+    doc = json.loads((FIXTURES / "result-v1-ci.json").read_text())
+    doc["calibration"] = [
+        {"framework": "torch", "device": "cpu", "precision": "fp32", "gemm_flops_per_s": 1.4e11},
+        {"framework": "torch", "device": "cpu", "precision": "bf16", "gemm_flops_per_s": 1e9},
+        {"framework": "torch", "device": "cpu", "precision": "fp64", "gemm_flops_per_s": 7e10}]
+    console = Console(width=200, record=True)
+    console.print(render(doc))
+    text = console.export_text()
+    assert "finding: torch on cpu: bf16 matrix products run 140.0× slower than fp32" in text
+    assert "fp64" not in text.split("finding:")[-1], "fp64 at half of fp32 is no finding"

@@ -68,15 +68,46 @@ def notes(doc: dict[str, Any], show_skipped: bool = True) -> list[Text]:
     return lines
 
 
+def peak_vs_fp32(doc: dict[str, Any]) -> dict[tuple[str, str, str], float]:
+    """Each calibrated mode's GEMM peak as a multiple of fp32's on the same framework and
+    device: where a CPU lacks native bf16/fp16 units a 'faster' mode can be far slower, and
+    the reader should see that before any workload number."""
+    peaks = {(c["framework"], c["device"], c["precision"]): c["gemm_flops_per_s"]
+             for c in doc["calibration"] if c["gemm_flops_per_s"]}
+    return {key: value / peaks[(key[0], key[1], "fp32")] for key, value in peaks.items()
+            if (key[0], key[1], "fp32") in peaks}
+
+
 def calibration_table(doc: dict[str, Any]) -> Table:
     table = Table(title="GEMM peak (this machine, measured)")
-    for name in ("framework", "device", "precision", "peak FLOP/s"):
-        table.add_column(name)
+    for name in ("framework", "device", "precision", "peak FLOP/s", "× fp32"):
+        table.add_column(name, justify="right" if name == "× fp32" else "left")
+    ratios = peak_vs_fp32(doc)
     for cal in doc["calibration"]:
         value = fmt.si(cal["gemm_flops_per_s"], "FLOP/s") if cal["gemm_flops_per_s"] \
             else f"– ({cal.get('reason')})"
-        table.add_row(cal["framework"], cal["device"], cal["precision"], value)
+        key = (cal["framework"], cal["device"], cal["precision"])
+        ratio = Text("–") if key not in ratios else Text(
+            f"{ratios[key]:.2f}×", style="bold" if ratios[key] > 1.2 else "")
+        table.add_row(cal["framework"], cal["device"], cal["precision"], value, ratio)
     return table
+
+
+def slow_modes(doc: dict[str, Any]) -> list[Text]:
+    """Findings a reader must not miss: a reduced-precision mode whose products are slower
+    than fp32's (no native bf16/fp16 units, or a library that does not use them), or fp64
+    under a third of fp32 (native fp64 SIMD gives about half)."""
+    lines = []
+    for (framework, device, precision), ratio in sorted(peak_vs_fp32(doc).items()):
+        if precision == "fp64" and ratio < 0.3:
+            text = f"fp64 matrix products run at {ratio:.2f}× fp32 (native fp64 gives about 0.5×)"
+        elif precision not in ("fp64", "fp32") and ratio < 0.8:
+            text = (f"{precision} matrix products run {1 / ratio:.1f}× slower than fp32 "
+                    "(no native support on this device, or the library does not use it)")
+        else:
+            continue
+        lines.append(Text(f"finding: {framework} on {device}: {text}", style="bold red"))
+    return lines
 
 
 def render(doc: dict[str, Any], show_skipped: bool = False) -> Group:
@@ -84,6 +115,7 @@ def render(doc: dict[str, Any], show_skipped: bool = False) -> Group:
     parts: list[Any] = [results_table(doc, show_skipped), *notes(doc), *skipped_summary(doc)]
     if doc["calibration"]:
         parts.append(calibration_table(doc))
+        parts.extend(slow_modes(doc))
     counts: dict[str, int] = {}
     for c in doc["cases"]:
         counts[c["status"]] = counts.get(c["status"], 0) + 1
