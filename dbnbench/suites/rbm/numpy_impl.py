@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.linalg import blas
 
 from .bench import RBMBench
 
@@ -39,7 +38,6 @@ class NumpyRBM:
         self.b, self.c = init[1].astype(dt), init[2].astype(dt)
         self.vw, self.vb, self.vc = (np.zeros_like(a) for a in (self.w, self.b, self.c))
         self.grad = np.empty_like(self.w)
-        self.gemm = blas.dgemm if dt == np.float64 else blas.sgemm
         # Rows [0, B) hold the positive phase (v0, p(h|v0)), rows [B, 2B) the negative phase
         # (v_k, −p(h|v_k)), so Xᵀ·P is v0ᵀ·ph0 − v_kᵀ·ph_k in one product with K = 2B.
         self.x = np.empty((2 * batch, visible), dt)
@@ -93,16 +91,18 @@ class NumpyRBM:
         self.vc *= self.momentum
         self.vc += scale * (ph0.sum(axis=0) - phk.sum(axis=0))
         np.negative(phk, out=phk)
+        # NumPy's own matmul, not scipy.linalg.blas with beta-accumulation: SciPy links a second
+        # OpenBLAS, and two BLAS thread pools alternating on the same cores made the whole step
+        # about twice as slow here, far more than the extra element-wise passes cost.
+        np.matmul(self.x.T, self.p, out=self.grad)
         vw = self.vw
+        vw *= self.momentum
+        self.grad *= scale
+        vw += self.grad
         if self.decay:
-            np.multiply(self.w, -self.lr * self.decay / self.momentum if self.momentum else 0.0,
-                        out=self.grad)
-            vw += self.grad
-        # vw ← momentum·vw + scale·XᵀP in one BLAS call that accumulates in place: vwᵀ is a
-        # Fortran-ordered view of the C-ordered vw, and Pᵀ, Xᵀ are Fortran views too, so the
-        # wrapper copies nothing (this operand order was also the fastest kernel here).
-        self.gemm(scale, self.p.T, self.x.T, beta=self.momentum, c=vw.T, trans_b=1,
-                  overwrite_c=1)
+            self.grad[...] = self.w
+            self.grad *= self.lr * self.decay
+            vw -= self.grad
         self.w += vw
         self.b += self.vb
         self.c += self.vc
