@@ -179,7 +179,14 @@ class Runner:
                       for c in one_per_mode for r in range(rounds))
         self.progress.start(len(todo) + pending)
         try:
+            current = None
             for case, round_ in todo:
+                if round_ != current:
+                    # Every round in fresh worker processes: a process can settle into a
+                    # fast or a slow state (thread placement, which BLAS pool wins), and
+                    # rounds only sample that variation if they do not share processes.
+                    self.close_workers()
+                    current = round_
                 self.calibrate(one_per_mode, round_)
                 # A case that failed outright in an earlier round is not tried again.
                 earlier = [self.journal.answers.get((case.id, r), {}) for r in range(round_)]
@@ -189,8 +196,12 @@ class Runner:
                     continue
                 self.run_case(case, round_)
         finally:
-            for w in self.workers.values():
-                w.close()
+            self.close_workers()
+
+    def close_workers(self) -> None:
+        for w in self.workers.values():
+            w.close()
+        self.workers.clear()
 
 
 def execute(options: RunOptions, progress: Progress | None = None,

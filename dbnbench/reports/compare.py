@@ -80,6 +80,17 @@ def noise_of(samples: np.ndarray) -> float:
     return float(stats.median_abs_deviation(samples, scale="normal") / np.median(samples))
 
 
+def round_spread(samples: np.ndarray, per_round: int | None) -> float:
+    """Relative spread between the medians of a run's rounds. Rounds run minutes apart (and
+    in fresh worker processes), so this is the machine's drift over the time a run takes:
+    two runs that differ by no more than one run's rounds differ among themselves show
+    nothing a gate can attribute to the code."""
+    if not per_round or len(samples) < 2 * per_round or len(samples) % per_round:
+        return 0.0
+    medians = np.median(samples.reshape(-1, per_round), axis=1)
+    return float((medians.max() - medians.min()) / np.median(samples))
+
+
 def speed_verdict(ratio: float, low: float, high: float, significant: bool,
                   threshold: float, noise: float = 0.0) -> str:
     """Beyond the threshold, beyond the runs' own spread and significant: a change. Beyond the
@@ -122,8 +133,10 @@ def peak_memory(case: dict[str, Any]) -> float | None:
     return m.get("peak_device_memory_bytes") or m.get("peak_host_memory_bytes")
 
 
-def speed_change(base: dict[str, Any], cand: dict[str, Any]) -> dict[str, Any]:
-    """Ratio, interval and raw p-value of one case; the verdict waits for the correction."""
+def speed_change(base: dict[str, Any], cand: dict[str, Any],
+                 per_round: tuple[int | None, int | None] = (None, None)) -> dict[str, Any]:
+    """Ratio, interval and raw p-value of one case; the verdict waits for the correction.
+    `per_round`: repetitions per round in each run, to measure the drift between rounds."""
     b, c = rate_samples(base), rate_samples(cand)
     bm, cm = base["metrics"].get("items_per_s") or {}, cand["metrics"].get("items_per_s") or {}
     out: dict[str, Any] = {"baseline_items_per_s": bm.get("median"),
@@ -136,7 +149,8 @@ def speed_change(base: dict[str, Any], cand: dict[str, Any]) -> dict[str, Any]:
     out["ratio"] = float(np.median(c) / np.median(b))
     out["ci_low"], out["ci_high"] = ratio_ci(b, c)
     out["p_value"] = rank_p(b, c)
-    out["noise"] = max(noise_of(b), noise_of(c))
+    out["noise"] = max(noise_of(b), noise_of(c), round_spread(b, per_round[0]),
+                       round_spread(c, per_round[1]))
     return out
 
 
@@ -182,7 +196,8 @@ def compare_docs(base: dict[str, Any], cand: dict[str, Any],
     for row, b, c in pair_cases(base, cand):
         if row["verdict"] is None and b is not None and c is not None:
             row["flags"] = case_flags(b, c)
-            row["speed"] = speed_change(b, c)
+            row["speed"] = speed_change(b, c, (base["settings"].get("repetitions"),
+                                               cand["settings"].get("repetitions")))
             row["memory"] = scalar_change(peak_memory(b), peak_memory(c), limits.memory)
             row["energy"] = scalar_change(
                 b["metrics"].get("energy_per_item_j"), c["metrics"].get("energy_per_item_j"),
