@@ -21,7 +21,7 @@ from .errors import UserError
 from .frameworks import FRAMEWORKS
 from .merge import build_result
 from .probes.system import gpus, machine, usable_cpus
-from .results import dump, write_atomic
+from .results import dump
 from .workers import Worker
 
 
@@ -262,4 +262,4 @@ def open_journal(output: Path, run_id: str) -> Journal:
         raise UserError(f"{path}: journal unreadable; the run cannot be resumed") from None
 
 
-__all__ = ["Progress", "RunInterrupted", "RunOptions", "execute", "write_atomic"]
+__all__ = ["Progress", "RunInterrupted", "RunOptions", "execute"]
