@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -41,14 +42,35 @@ def connect(path: str | Path = DEFAULT_DB) -> sqlite3.Connection:
         raise UserError(f"{p}: is a directory, not a history database")
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(p, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    except OSError as exc:
+        raise UserError(f"{p}: cannot open ({exc.strerror})") from None
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            return _open(p)
+        except sqlite3.OperationalError as exc:
+            # Two processes creating the file at once: switching to WAL can answer "locked"
+            # without waiting on the busy timeout, so wait and try again ourselves.
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise UserError(f"{p}: not a dbnbench history database ({exc})") from None
+            if time.monotonic() > deadline:
+                raise UserError(f"{p}: database stayed locked for {BUSY_TIMEOUT_S:g} s") from None
+            time.sleep(0.05)
+        except sqlite3.DatabaseError as exc:
+            raise UserError(f"{p}: not a dbnbench history database ({exc})") from None
+        except OSError as exc:
+            raise UserError(f"{p}: cannot open ({exc.strerror})") from None
+
+
+def _open(p: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(p, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    try:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.executescript(SCHEMA)
-    except sqlite3.DatabaseError as exc:
-        raise UserError(f"{p}: not a dbnbench history database ({exc})") from None
-    except OSError as exc:
-        raise UserError(f"{p}: cannot open ({exc.strerror})") from None
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 
