@@ -7,13 +7,12 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..data import synthetic_images
+from ..pool import POOL_BATCHES, PooledBench, split
 from .draws import draw, identity, quality_images
 from .spec import QUALITY_IMAGES, quality_report
 
-POOL_BATCHES = 4  # distinct input batches cycled through, so a step never reuses a hot cache
 
-
-class AugmentBench:
+class AugmentBench(PooledBench):
     """Impl for augment: builds `model_cls` (one per framework) and drives it.
 
     A model offers to_device/to_numpy, draws(n) with the framework's own generator (the
@@ -22,22 +21,16 @@ class AugmentBench:
     model_cls: ClassVar[type]
     quality_note: ClassVar[str | None] = None
 
-    def __init__(self, case: Any, fw: Any) -> None:
-        self.case, self.fw, self.p = case, fw, case.params
-        self.items_per_step = self.p["batch"]
-
     def setup(self) -> None:
         p = self.p
         self.model = self.model_cls(self.fw, p)
         pool = synthetic_images(POOL_BATCHES * p["batch"], self.fw.seed, p["side"])
-        self.batches = [self.model.to_device(pool[i::POOL_BATCHES]) for i in range(POOL_BATCHES)]
-        self.i = 0
+        self.batches = split(pool, self.model.to_device)
         self.step()  # first call: kernels, graph tracing and allocator warm here, not in timing
 
     def step(self) -> None:
-        images = self.batches[self.i % POOL_BATCHES]
+        images = self.batches[self.next_index()]
         self.out = self.model.apply(images, self.model.draws(len(images)))
-        self.i += 1
 
     def quality(self) -> dict[str, Any]:
         from .numpy_impl import reference

@@ -15,10 +15,10 @@ import numpy as np
 
 from ...harness.timing import measure
 from ..data import digits, synthetic_binary
+from ..pool import POOL_BATCHES, PooledBench, split
 from ..rbm.spec import init_weights
 from .spec import QUALITY_BUDGET, layer_report, quality_report
 
-POOL_BATCHES = 4  # distinct minibatches cycled through, so a step never reuses a hot cache
 # Per-layer timing in metrics(): short, because the main window already measured the stack.
 LAYER_TIMING = {"warmup_s": 0.05, "min_time_s": 0.05, "repetitions": 3}
 HYPER = ("k", "lr", "momentum", "weight_decay")
@@ -51,14 +51,10 @@ def greedy_pretrain(models: list[Any], hidden: Callable[[Any, Any], Any],
     return reports
 
 
-class PretrainBench:
+class PretrainBench(PooledBench):
     """Impl for dbn-pretrain; subclasses set `model_cls` and define `hidden` and `host`."""
 
     model_cls: ClassVar[type]
-
-    def __init__(self, case: Any, fw: Any) -> None:
-        self.case, self.fw, self.p = case, fw, case.params
-        self.items_per_step = self.p["batch"]
 
     def hidden(self, model: Any, x: Any) -> Any:
         raise NotImplementedError
@@ -73,18 +69,15 @@ class PretrainBench:
         pool = synthetic_binary(POOL_BATCHES * p["batch"], p["layers"][0], self.fw.seed)
         # Each layer's data is the layer below's hidden probabilities, computed once, as
         # greedy training does once the layer below is trained.
-        self.inputs = [[self.models[0].to_device(pool[i::POOL_BATCHES])
-                        for i in range(POOL_BATCHES)]]
+        self.inputs = [split(pool, self.models[0].to_device)]
         for model in self.models[:-1]:
             self.inputs.append([self.hidden(model, x) for x in self.inputs[-1]])
-        self.i = 0
         self.step()  # first call of every layer (graph tracing in TensorFlow) out of warm-up
 
     def step(self) -> None:
-        j = self.i % POOL_BATCHES
+        j = self.next_index()
         for model, xs in zip(self.models, self.inputs, strict=True):
             model.train_step(xs[j])
-        self.i += 1
 
     def layer_step_s(self, index: int) -> float:
         """Median seconds of one minibatch update of layer `index` alone."""

@@ -15,13 +15,13 @@ import numpy as np
 from ..data import digits, synthetic_binary
 from ..dbn.reference import pretrained_digits
 from ..dbn.spec import QUALITY_BUDGET as DBN_QUALITY
+from ..pool import POOL_BATCHES, PooledBench
 from .spec import ACCURACY_BAR, CLASSES, QUALITY_BUDGET, glorot_init, quality_report, time_to_target
 
 DIGITS_STACK: list[int] = DBN_QUALITY["layers"]
 # The digits runs are a fixed, seeded budget: once per worker process and mode, not again in
 # every round (they cost seconds, and the quick suite's time is counted).
 _RUNS: dict[tuple[Any, ...], dict[str, list[tuple[float, float]]]] = {}
-POOL_BATCHES = 4  # distinct minibatches cycled through, so a step never reuses a hot cache
 
 
 def pretrained_init(seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -34,12 +34,8 @@ def random_init(seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
     return glorot_init([*DIGITS_STACK, CLASSES], seed)
 
 
-class FinetuneBench:
+class FinetuneBench(PooledBench):
     net_cls: ClassVar[type]
-
-    def __init__(self, case: Any, fw: Any) -> None:
-        self.case, self.fw, self.p = case, fw, case.params
-        self.items_per_step = self.p["batch"]
 
     def setup(self) -> None:
         p, seed = self.p, self.fw.seed
@@ -50,12 +46,10 @@ class FinetuneBench:
         y = np.random.default_rng(seed).integers(0, p["classes"], n)
         self.batches = [self.net.to_device(x[i::POOL_BATCHES], y[i::POOL_BATCHES])
                         for i in range(POOL_BATCHES)]
-        self.i = 0
         self.step()  # first call (graph tracing, optimizer slots) out of the warm-up
 
     def step(self) -> None:
-        self.net.train_step(*self.batches[self.i % POOL_BATCHES])
-        self.i += 1
+        self.net.train_step(*self.batches[self.next_index()])
 
     def train_budget(self, init: list[tuple[np.ndarray, np.ndarray]]
                      ) -> tuple[list[tuple[float, float]], Any]:

@@ -17,9 +17,9 @@ from ..data import digits, synthetic_binary
 from ..finetune.bench import pretrained_init
 from ..finetune.numpy_impl import Impl as NumpyFinetune
 from ..finetune.spec import glorot_init
+from ..pool import POOL_BATCHES, PooledBench, split
 from .spec import quality_report, reference_probs
 
-POOL_BATCHES = 4  # distinct batches cycled through, so a step never reuses a hot cache
 # Latency at batch 1: single calls, each synced, until both bounds are met (or the cap).
 LATENCY = {"min_calls": 200, "min_s": 0.5, "max_calls": 5000, "max_s": 5.0}
 
@@ -39,25 +39,19 @@ def percentiles_ms(samples_s: list[float]) -> dict[str, float]:
     return {"p50": float(p50), "p90": float(p90), "p99": float(p99), "calls": len(samples_s)}
 
 
-class InferenceBench:
+class InferenceBench(PooledBench):
     forward_cls: ClassVar[type]
-
-    def __init__(self, case: Any, fw: Any) -> None:
-        self.case, self.fw, self.p = case, fw, case.params
-        self.items_per_step = self.p["batch"]
 
     def setup(self) -> None:
         p, seed = self.p, self.fw.seed
         init = glorot_init(p["layers"] + [p["classes"]], seed)
         self.net = self.forward_cls(self.fw, init, p["mode"])
         pool = synthetic_binary(POOL_BATCHES * p["batch"], p["layers"][0], seed)
-        self.batches = [self.net.to_device(pool[i::POOL_BATCHES]) for i in range(POOL_BATCHES)]
-        self.i = 0
+        self.batches = split(pool, self.net.to_device)
         self.step()  # tracing and compilation belong to setup, not to the warm-up
 
     def step(self) -> None:
-        self.out = self.net(self.batches[self.i % POOL_BATCHES])
-        self.i += 1
+        self.out = self.net(self.batches[self.next_index()])
 
     def metrics(self) -> dict[str, Any]:
         """Latency percentiles of single synced calls, at batch 1 only (larger batches are

@@ -7,20 +7,15 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..data import digits, synthetic_binary
+from ..pool import POOL_BATCHES, PooledBench, split
 from .spec import QUALITY_BUDGET, init_weights, quality_report
 
-POOL_BATCHES = 4  # distinct minibatches cycled through, so a step never reuses a hot cache
 
-
-class RBMBench:
+class RBMBench(PooledBench):
     """Impl for rbm-cdk: builds `model_cls` (one per framework) and drives it."""
 
     model_cls: ClassVar[type]
     quality_note: ClassVar[str | None] = None
-
-    def __init__(self, case: Any, fw: Any) -> None:
-        self.case, self.fw, self.p = case, fw, case.params
-        self.items_per_step = self.p["batch"]
 
     def build(self, visible: int, hidden: int, batch: int, **overrides: Any) -> Any:
         hyper = {key: overrides.get(key, self.p[key])
@@ -32,12 +27,10 @@ class RBMBench:
         p = self.p
         self.model = self.build(p["visible"], p["hidden"], p["batch"])
         pool = synthetic_binary(POOL_BATCHES * p["batch"], p["visible"], self.fw.seed)
-        self.batches = [self.model.to_device(pool[i::POOL_BATCHES]) for i in range(POOL_BATCHES)]
-        self.i = 0
+        self.batches = split(pool, self.model.to_device)
 
     def step(self) -> None:
-        self.model.train_step(self.batches[self.i % POOL_BATCHES])
-        self.i += 1
+        self.model.train_step(self.batches[self.next_index()])
 
     def quality(self) -> dict[str, Any]:
         x_train, _, x_test, _ = digits(self.fw.seed)

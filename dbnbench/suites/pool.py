@@ -1,0 +1,31 @@
+"""What every workload's harness-facing class shares: the case, its framework adapter, and a
+small pool of distinct input batches cycled through, so a timed step never reuses a hot cache."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+POOL_BATCHES = 4
+
+
+def split(pool: np.ndarray, to_device: Callable[[np.ndarray], Any]) -> list[Any]:
+    """POOL_BATCHES interleaved slices of `pool`, each moved to the device."""
+    return [to_device(pool[i::POOL_BATCHES]) for i in range(POOL_BATCHES)]
+
+
+class PooledBench:
+    """Base of the Impl classes whose step consumes one batch of `batch` items."""
+
+    def __init__(self, case: Any, fw: Any) -> None:
+        self.case, self.fw, self.p = case, fw, case.params
+        self.items_per_step = self.p["batch"]
+        self.i = 0
+
+    def next_index(self) -> int:
+        """The pool slot the next step uses."""
+        j = self.i % POOL_BATCHES
+        self.i += 1
+        return j
