@@ -18,9 +18,11 @@ def test_every_past_schema_version_has_a_fixture_that_loads():
         files = sorted(FIXTURES.glob(f"result-v{version}-*.json"))
         assert files, f"no fixture written by schema version {version}"
         for path in files:
-            doc = results.load(path)
-            assert doc["schema_version"] == version
+            assert json.loads(path.read_text())["schema_version"] == version
+            doc = results.load(path)  # validated as written, then upgraded to the current
+            assert doc["schema_version"] == results.SCHEMA_VERSION
             assert any(c["status"] == "ok" for c in doc["cases"])
+            results.check_schema(doc, results.SCHEMA_VERSION, str(path))
 
 
 def test_atomic_write_never_leaves_half_a_file(tmp_path, monkeypatch):
@@ -41,7 +43,7 @@ def test_atomic_write_never_leaves_half_a_file(tmp_path, monkeypatch):
 
 
 def test_dump_refuses_an_invalid_document(tmp_path):
-    doc = json.loads((FIXTURES / "result-v1-ci.json").read_text())
+    doc = results.load(FIXTURES / "result-v1-ci.json")
     doc["cases"][0]["status"] = "great"
     with pytest.raises(UserError, match="invalid at cases/0/status"):
         results.dump(doc, tmp_path / "x.json")
@@ -52,13 +54,15 @@ def test_terminal_report_flags_a_slow_reduced_precision():
     """A bf16 GEMM 140× slower than fp32 (seen on a CPU without bf16 units) is called out."""
     from rich.console import Console
 
+    from dbnbench.harness.findings import findings
     from dbnbench.reports.terminal import render
 
-    doc = json.loads((FIXTURES / "result-v1-ci.json").read_text())
+    doc = results.load(FIXTURES / "result-v1-ci.json")
     doc["calibration"] = [
         {"framework": "torch", "device": "cpu", "precision": "fp32", "gemm_flops_per_s": 1.4e11},
         {"framework": "torch", "device": "cpu", "precision": "bf16", "gemm_flops_per_s": 1e9},
         {"framework": "torch", "device": "cpu", "precision": "fp64", "gemm_flops_per_s": 7e10}]
+    doc["findings"] = findings(doc)
     console = Console(width=200, record=True)
     console.print(render(doc))
     text = console.export_text()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -49,8 +51,8 @@ def test_degenerate_samples():
     assert any("under 1 ms" in w for w in warnings)
 
 
-def test_loop_count_reaches_min_time():
-    assert loops_for(0.01, 0.1) == 10
+def test_loop_count_reaches_min_time_with_margin():
+    assert loops_for(0.01, 0.1) == 11
     assert loops_for(1.0, 0.1) == 1
     assert loops_for(0.0, 0.1) == 1
 
@@ -68,5 +70,20 @@ def test_measure_counts_steps_and_syncs():
     assert len(t.repetitions_s) == 4
     assert calls["step"] == t.warmup_steps + 4 * t.steps_per_repetition
     assert calls["sync"] >= 2 * 4  # every repetition is synchronised before and after
-    fixed = measure(step, sync, warmup_s=0.0, min_time_s=1.0, repetitions=2, loops=7)
-    assert fixed.steps_per_repetition == 7
+
+
+def test_a_slow_warm_up_never_yields_short_repetitions():
+    """The warm-up's steps are slow (a cold cache, a first-call compilation), the timed ones
+    fast: the loop count chosen from the warm-up is too small, and every repetition that
+    falls short of min_time_s is thrown away and the loop count raised until they all last."""
+    calls = {"n": 0}
+
+    def step():
+        calls["n"] += 1
+        time.sleep(0.02 if calls["n"] <= 5 else 0.0002)
+
+    t = measure(step, lambda: None, warmup_s=0.0, min_time_s=0.01, repetitions=5)
+    assert len(t.repetitions_s) == 5
+    assert min(t.repetitions_s) >= 0.01
+    assert t.steps_per_repetition > 10  # the warm-up alone suggested 1
+    assert t.discarded >= 1

@@ -1,28 +1,109 @@
-"""The machine's own measured peak: square GEMMs per (framework, device, precision).
+"""The machine's own measured roofs: GEMM rate per (framework, device, precision), a
+STREAM-style triad bandwidth per device, and GEMMs at a case's own shapes.
 
-Sizes grow while the next one fits the time budget, and the best rate wins. Small sizes
-under-fill the cores and large ones can fall out of cache, so the peak is the maximum over
-sizes, each the best of several products after an untimed first one."""
+The GEMM sweep grows square sizes (×1.5 and ×4/3 steps between powers of two) until the
+rate stops improving: it ends when two sizes in a row fail to beat the best rate by
+IMPROVEMENT, not when a time budget runs out, so a slow mode is not cut short at a small
+size. Each size's rate is the median of REPEATS timings after an untimed product. The only
+other limits are memory (three n×n operands within MEMORY_SHARE of what is available) and a
+single product's time (PRODUCT_LIMIT_S), both recorded as the reason the sweep stopped."""
 
 from __future__ import annotations
 
-import time
+import math
+import statistics
+from collections.abc import Iterable
 from typing import Any
 
-SIZES = (256, 512, 1024, 2048, 4096, 8192, 16384)
-REPEATS = 3
-BUDGET_S = 2.5
+import psutil
+
+START = 128
+IMPROVEMENT = 0.03
+PATIENCE = 2          # sizes in a row without improvement before the sweep stops
+REPEATS = 5
+LONG_REPEATS = 3      # for products over LONG_S: their timings vary less, and cost more
+LONG_S = 0.05
+MIN_TIMING_S = 2e-3   # one timing of small products loops until it lasts this long
+PRODUCT_LIMIT_S = 1.0
+MEMORY_SHARE = 0.25
+ITEMSIZE = {"fp64": 8, "fp32": 4, "tf32": 4, "bf16-mixed": 4, "fp16-mixed": 4, "bf16": 2}
+TRIAD_BYTES = 3 * 2**27  # three 128 MiB arrays: far beyond any last-level cache
 
 
-def calibrate(fw: Any, budget_s: float = BUDGET_S) -> dict[str, Any]:
-    start = time.perf_counter()
+def sizes(start: int = START) -> Iterable[int]:
+    """128, 192, 256, 384, 512, 768, 1024, 1536, ...: steps of ×1.5 then ×4/3."""
+    n = start
+    while True:
+        yield n
+        yield n * 3 // 2
+        n *= 2
+
+
+def rate_at(fw: Any, m: int, n: int, k: int, first_s: float | None = None) -> tuple[float, float]:
+    """(median FLOP/s, median seconds per product) of an (m×k)·(k×n) product."""
+    loops = 1 if first_s is None or first_s >= MIN_TIMING_S else \
+        math.ceil(MIN_TIMING_S / max(first_s, 1e-7))
+    repeats = LONG_REPEATS if first_s is not None and first_s > LONG_S else REPEATS
+    seconds = statistics.median(fw.gemm_times(m, n, k, repeats, loops))
+    return 2.0 * m * n * k / seconds, seconds
+
+
+def available_bytes(fw: Any) -> int:
+    device_free = getattr(fw, "device_free_bytes", lambda: None)()
+    return device_free if device_free is not None else int(psutil.virtual_memory().available)
+
+
+def calibrate(fw: Any, start: int = START, patience: int = PATIENCE) -> dict[str, Any]:
+    """Sweep square GEMMs from `start` until the rate stops improving for `patience` sizes
+    in a row; the best size's rate is this framework's peak in this mode. Later rounds
+    start at the best size found so far, with a patience of one: the curve below it was
+    measured in the first round."""
     rates: dict[str, float] = {}
-    for n in SIZES:
-        seconds = fw.gemm_seconds(n, REPEATS)
-        rates[str(n)] = 2.0 * n**3 / seconds
-        spent = time.perf_counter() - start
-        # The next size costs about 8× per product, (REPEATS + 1) products.
-        if spent + 8 * seconds * (REPEATS + 1) > budget_s:
+    best, best_n, flat = 0.0, start, 0
+    last: tuple[int, float] | None = None  # (size, seconds per product) of the last size
+    memory = MEMORY_SHARE * available_bytes(fw)
+    stop = "the rate stopped improving"
+    for n in sizes(start):
+        if 3 * n * n * ITEMSIZE[fw.precision] > memory:
+            stop = f"memory: three {n}×{n} operands would pass {MEMORY_SHARE:.0%} of free memory"
             break
-    best = max(rates.values())
-    return {"gemm_flops_per_s": best, "by_size": rates}
+        estimate = last[1] * (n / last[0]) ** 3 if last else None
+        if estimate is not None and estimate > PRODUCT_LIMIT_S:
+            stop = f"time: one {n}×{n} product would take about {estimate:.0f} s"
+            break
+        rate, seconds = rate_at(fw, n, n, n, estimate)
+        last = (n, seconds)
+        rates[str(n)] = rate
+        if rate > best * (1 + IMPROVEMENT):
+            best_n, flat = n, 0
+        else:
+            flat += 1
+        best = max(best, rate)
+        if flat >= patience:
+            break
+    return {"gemm_flops_per_s": best, "best_size": best_n, "by_size": rates, "stopped": stop}
+
+
+def shapes_rate(fw: Any, shapes: list[tuple[int, int, int, int]]) -> float:
+    """The GEMM rate of a case's own products: total FLOPs of one step's products over their
+    summed median times, each product (count, m, n, k) timed at its own shape."""
+    flops = seconds = 0.0
+    for count, m, n, k in shapes:
+        first = statistics.median(fw.gemm_times(m, n, k, 1, 1))
+        _, per = rate_at(fw, m, n, k, first)
+        flops += count * 2.0 * m * n * k
+        seconds += count * per
+    return flops / seconds
+
+
+def bandwidth(fw: Any, total_bytes: int = TRIAD_BYTES) -> dict[str, Any] | None:
+    """STREAM-style triad bandwidth in bytes/s (median of REPEATS passes), or None where the
+    adapter has no triad."""
+    n = max(1, total_bytes // 12)
+    if 12 * n > MEMORY_SHARE * available_bytes(fw):
+        n = int(MEMORY_SHARE * available_bytes(fw) // 12)
+    answer = fw.triad_times(n, REPEATS)
+    if answer is None:
+        return None
+    times, moved = answer
+    return {"bytes_per_s": moved / statistics.median(times), "array_bytes": 4 * n}

@@ -21,6 +21,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from . import results
 from .cli_reports import register_report_commands
@@ -87,6 +88,9 @@ class RichProgress:
 
     def task(self, label: str) -> None:
         self.bar.update(self.task_id, description=label)
+
+    def warn(self, text: str) -> None:
+        self.bar.console.print(Text(f"warning: {text}", style="bold yellow"))
 
     def done(self, label: str, answer: dict[str, Any]) -> None:
         status = answer.get("status")

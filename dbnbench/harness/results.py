@@ -14,10 +14,28 @@ import jsonschema
 
 from .errors import UserError
 
-SCHEMA_VERSION = 1
-# Every schema version this tool has ever written, so old files keep loading.
-SCHEMA_FILES = {1: "result-v1.schema.json"}
+SCHEMA_VERSION = 2
+# Every schema version this tool has ever written, so old files keep loading: each is
+# validated against its own schema, then upgraded step by step to the current one.
+SCHEMA_FILES = {1: "result-v1.schema.json", 2: "result-v2.schema.json"}
 STATUSES = ("ok", "skipped", "failed", "timeout", "interrupted")
+
+
+def upgrade_v1(doc: dict[str, Any]) -> dict[str, Any]:
+    """v1 → v2. Loop counts became per repetition (each round chooses its own); the machine
+    roofline, findings and contention are new, and v1 did not measure them: they stay empty
+    (no roofline, no contention record) rather than being guessed."""
+    out = {**doc, "schema_version": 2, "roofline": [], "findings": []}
+    cases = []
+    for case in doc["cases"]:
+        steps = case.get("steps_per_repetition")
+        cases.append({**case, "steps_per_repetition": [steps] * len(case["repetitions_s"])
+                      if steps else [], "contention": None})
+    out["cases"] = cases
+    return out
+
+
+UPGRADES = {1: upgrade_v1}
 
 
 @cache
@@ -27,7 +45,8 @@ def schema(version: int = SCHEMA_VERSION) -> dict[str, Any]:
 
 
 def validate(doc: Any, origin: str = "result") -> dict[str, Any]:
-    """Check that `doc` is a dbnbench result of a known schema version; one-line error if not."""
+    """Check that `doc` is a dbnbench result of a known schema version (one-line error if
+    not) and return it in the current version."""
     if not isinstance(doc, dict):
         raise UserError(f"{origin}: not a dbnbench result file (top level is not an object)")
     tool = doc.get("tool")
@@ -39,12 +58,19 @@ def validate(doc: Any, origin: str = "result") -> dict[str, Any]:
         raise UserError(
             f"{origin}: schema_version {version!r} is not supported (this dbnbench reads {known})"
         )
+    check_schema(doc, version, origin)
+    while version in UPGRADES:
+        doc = UPGRADES[version](doc)
+        version = doc["schema_version"]
+    return doc
+
+
+def check_schema(doc: dict[str, Any], version: int, origin: str) -> None:
     validator = jsonschema.Draft202012Validator(schema(version))
     error = jsonschema.exceptions.best_match(validator.iter_errors(doc))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
         raise UserError(f"{origin}: invalid at {where}: {error.message[:200]}")
-    return doc
 
 
 def load(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -88,6 +114,6 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
 
 
 def dump(doc: dict[str, Any], path: str | os.PathLike[str]) -> None:
-    """Validate, then write a result file atomically."""
-    validate(doc, str(path))
+    """Validate against the current schema, then write a result file atomically."""
+    check_schema(doc, SCHEMA_VERSION, str(path))
     write_atomic(path, json.dumps(doc, indent=1, allow_nan=False) + "\n")

@@ -16,12 +16,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from .calibrate import START
 from .cases import Case, Suite, load_suite, select, unavailable
 from .errors import UserError
-from .frameworks import FRAMEWORKS
-from .merge import build_result
+from .merge import build_result, calibration_key
+from .probes.contention import busy_now
 from .probes.system import gpus, machine, usable_cpus
 from .results import dump
+from .roofline import round_roofs
 from .workers import Worker
 
 
@@ -42,6 +44,7 @@ class Progress:
     start: Callable[[int], None] = lambda total: None
     task: Callable[[str], None] = lambda label: None
     done: Callable[[str, dict[str, Any]], None] = lambda label, answer: None
+    warn: Callable[[str], None] = lambda text: None
 
 
 @dataclass
@@ -99,14 +102,6 @@ def plan(options: RunOptions) -> tuple[Suite, list[Case]]:
     return suite, select(suite.cases, **{k: v for k, v in options.filters.items()})
 
 
-CALIBRATION_BUDGET_S = 1.5  # per mode and round
-
-
-def calibration_key(case: Case) -> tuple[str, str, str]:
-    fw = FRAMEWORKS[case.framework]
-    return getattr(fw, "calibrate_as", fw.name), case.device, case.precision
-
-
 class Runner:
     def __init__(self, options: RunOptions, journal: Journal, progress: Progress) -> None:
         self.options, self.journal, self.progress = options, journal, progress
@@ -136,9 +131,10 @@ class Runner:
         return answer
 
     def calibrate(self, cases: Iterable[Case], round_: int) -> None:
-        """The GEMM peak of each mode, measured again at the start of every round: a machine
-        that was busy during one calibration would otherwise under-state the peak for the
-        whole run, and cases would report more than 100 % of it. The best round counts."""
+        """The roofs, measured again at the start of every round: each mode's GEMM sweep and,
+        once per (framework, device), a triad. A case's % of peak is taken against its own
+        round's roof, so a machine that was slower in one round is compared with itself."""
+        bandwidth_done: set[tuple[str, str]] = set()
         for case in cases:
             key = calibration_key(case)
             if (*key, round_) in self.journal.calibration:
@@ -146,9 +142,15 @@ class Runner:
             label = f"calibrate GEMM peak {'/'.join(key)} (round {round_ + 1})"
             self.progress.task(label)
             fw, device, precision = key
+            earlier = [self.journal.calibration.get((*key, r), {}) for r in range(round_)]
+            best = max((a.get("best_size") or 0 for a in earlier), default=0)
             request = {"op": "calibrate", "framework": fw, "device": device,
                        "precision": precision, "threads": self.settings["threads"],
-                       "seed": self.settings["seed"], "budget_s": CALIBRATION_BUDGET_S}
+                       "seed": self.settings["seed"],
+                       # Later rounds start the sweep at the best size found so far.
+                       "start": max(START, best), "patience": 1 if best else None,
+                       "bandwidth": (fw, device) not in bandwidth_done}
+            bandwidth_done.add((fw, device))
             answer = self.ask(case.group, request, self.settings["timeout_s"])
             self.journal.calibration[(*key, round_)] = answer
             self.journal.append({"kind": "calibration", "key": list(key), "round": round_,
@@ -156,13 +158,13 @@ class Runner:
             self.progress.done(label, answer)
 
     def run_case(self, case: Case, round_: int) -> None:
-        first = self.journal.answers.get((case.id, 0), {})
         settings = {k: self.settings[k] for k in ("threads", "seed", "warmup_s", "min_time_s",
                                                    "repetitions")}
+        roofs = round_roofs(self.journal.calibration, round_)
         request = {"op": "case", "case": case.to_dict() | {"id": case.id}, "settings": settings,
-                   "quality": bool(self.settings["quality"]) and round_ == 0}
-        if first.get("steps_per_repetition"):
-            request["loops"] = first["steps_per_repetition"]
+                   "quality": bool(self.settings["quality"]) and round_ == 0,
+                   "roof_flops_per_s": roofs["gemm"].get((case.device, case.precision)),
+                   "roof_bytes_per_s": roofs["bandwidth"].get(case.device)}
         label = f"{case.id} (round {round_ + 1}/{self.settings['rounds']})"
         self.progress.task(label)
         answer = self.ask(case.group, request, self.settings["timeout_s"])
@@ -223,8 +225,14 @@ def execute(options: RunOptions, progress: Progress | None = None,
         journal = Journal(options.output / f"{run_id}.journal.jsonl", {
             "kind": "header", "run_id": run_id, "suite": suite.name, "suite_source": suite.source,
             "filters": options.filters, "settings": settings, "started_at": now(),
-            "machine": machine()})
+            "machine": machine(), "start_load": busy_now()})
         journal.append(journal.header)
+    load = journal.header.get("start_load")
+    if load and load["contended"]:
+        top = ", ".join(f"{p['name']} (pid {p['pid']}, {p['cpu']:.0%} of a CPU)" for p in load["top"])
+        progress.warn(f"the machine is busy before the run starts: other processes use "
+                      f"{load['other_cpu_share']:.0%} of its CPU time"
+                      + (f" ({top})" if top else "") + "; cases measured now will be flagged")
     gpu_count = len(journal.header["machine"]["gpus"]) if resume_id else len(gpus())
     skipped = {c.id: why for c in cases if (why := unavailable(c, gpu_count))}
     runnable = [c for c in cases if c.id not in skipped]

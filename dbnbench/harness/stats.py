@@ -27,11 +27,12 @@ def bootstrap_ci(samples: Sequence[float], statistic: Any = np.median,
     return float(res.confidence_interval.low), float(res.confidence_interval.high)
 
 
-def summarize(repetitions_s: Sequence[float], steps_per_repetition: int,
+def summarize(repetitions_s: Sequence[float], steps_per_repetition: Sequence[int] | int,
               items_per_step: int) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
-    """(step_s summary, items_per_s summary, warnings) from raw repetition times."""
+    """(step_s summary, items_per_s summary, warnings) from raw repetition times and each
+    repetition's loop count (one count for all, or one per repetition)."""
     reps = np.asarray(repetitions_s, dtype=float)
-    step = reps / steps_per_repetition
+    step = reps / np.asarray(steps_per_repetition, dtype=float)
     rate = items_per_step / step
     step_s = {"median": float(np.median(step)), "iqr": float(stats.iqr(step)),
               "min": float(step.min()), "max": float(step.max()),

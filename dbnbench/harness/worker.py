@@ -3,8 +3,11 @@
 Protocol: one JSON request per line on stdin, one JSON answer per line on the file
 descriptor that was stdout at start (stdout itself is pointed at stderr, so a library that
 prints cannot corrupt the channel). Requests:
-  {"op": "calibrate", "framework", "device", "precision", "threads", "seed"}
-  {"op": "case", "case": {...}, "settings": {...}, "quality": bool}
+  {"op": "import", "framework", "workload"}   import a framework (and workload) up front
+  {"op": "calibrate", "framework", "device", "precision", "threads", "seed", "start",
+   "bandwidth"}                              GEMM sweep (+ triad bandwidth) of one mode
+  {"op": "case", "case": {...}, "settings": {...}, "quality": bool, "roof_flops_per_s",
+   "roof_bytes_per_s"}                       one case: probe, timed window, roof check
 This module imports no ML framework itself; the adapters import theirs when activated."""
 
 from __future__ import annotations
@@ -13,17 +16,21 @@ import gc
 import json
 import math
 import os
+import statistics
 import sys
 import time
 import traceback
 from types import SimpleNamespace
 from typing import Any, TextIO
 
+from .calibrate import ITEMSIZE
 from .errors import Skip
 from .frameworks import FRAMEWORKS
+from .probes.contention import ContentionMeter
 from .probes.energy import EnergyMeter
 from .probes.memory import HostPeak
-from .timing import measure
+from .products import contradiction
+from .timing import TimingError, measure
 
 OOM_NAMES = ("OutOfMemoryError", "ResourceExhaustedError", "MemoryError")
 
@@ -36,6 +43,8 @@ def one_line(text: str, limit: int = 300) -> str:
 def failure(exc: BaseException) -> dict[str, Any]:
     """A Python exception as a case status. Out-of-memory is named as such."""
     name = type(exc).__name__
+    if isinstance(exc, TimingError):
+        return {"status": "failed", "reason": one_line(f"timing: {exc}")}
     if any(n in name for n in OOM_NAMES) or "out of memory" in str(exc).lower():
         return {"status": "failed", "reason": one_line(f"out of memory: {name}: {exc}"),
                 "restart": True}
@@ -51,16 +60,71 @@ def make_framework(framework: str, device: str, precision: str, threads: int, se
 
 
 def do_calibrate(req: dict[str, Any]) -> dict[str, Any]:
-    from .calibrate import calibrate
+    from .calibrate import PATIENCE, START, bandwidth, calibrate
 
     try:
         fw = make_framework(req["framework"], req["device"], req["precision"], req["threads"],
                             req["seed"])
-        return {"status": "ok", **calibrate(fw, req.get("budget_s", 2.5))}
+        answer = {"status": "ok", **calibrate(fw, req.get("start") or START,
+                                              req.get("patience") or PATIENCE)}
+        if req.get("bandwidth"):
+            answer["bandwidth"] = bandwidth(fw)
+        return answer
     except Skip as exc:
         return {"status": "skipped", "reason": str(exc)}
     except Exception as exc:  # contained: calibration failure only loses % of peak
         return failure(exc)
+
+
+def observe(impl: Any, fw: Any, case: Any) -> tuple[dict[str, Any], str | None]:
+    """One step probed outside the timed window: the products that ran, and why they
+    contradict the case's mode (None when they agree)."""
+    from ..suites.registry import SPECS
+
+    hook = getattr(impl, "observe_products", None)
+    obs = hook() if hook is not None else fw.observe_products(impl)
+    has_flops = SPECS[case.workload].flops_per_step(case.params) is not None
+    return obs.to_dict(), contradiction(case.precision, obs, has_flops)
+
+
+def roof_check(impl: Any, fw: Any, case: Any, step_s: float, req: dict[str, Any]
+               ) -> dict[str, Any]:
+    """A case faster than this round's roof is measured again against GEMMs at its own
+    shapes (or a triad over its own bytes) before anything is reported: the roof may have
+    been measured at a slower moment, or the count of work is wrong (the parent decides)."""
+    from ..suites.registry import SPECS
+    from .calibrate import bandwidth, shapes_rate
+
+    spec, out = SPECS[case.workload], {}
+    flops = spec.flops_per_step(case.params)
+    roof = req.get("roof_flops_per_s")
+    if flops and roof and flops / step_s > roof:
+        out["shape_gemm_flops_per_s"] = shapes_rate(fw, spec.gemm_shapes(case.params))
+    size = spec.bytes_per_step(case.params, ITEMSIZE[case.precision])
+    roof_bw = req.get("roof_bytes_per_s")
+    if size and roof_bw and size / step_s > roof_bw:
+        local = bandwidth(fw, int(size))
+        out["local_bytes_per_s"] = local["bytes_per_s"] if local else None
+    return out
+
+
+def timed_window(impl: Any, fw: Any, case: Any, settings: dict[str, Any]) -> dict[str, Any]:
+    """Warm-up and timed repetitions, with the energy and contention probes around them."""
+    meter, quiet = EnergyMeter(case.device), ContentionMeter()
+    meter.start()
+    quiet.start()
+    timing = measure(impl.step, fw.sync, warmup_s=settings["warmup_s"],
+                     min_time_s=settings["min_time_s"], repetitions=settings["repetitions"])
+    contention = quiet.stop()
+    joules, window_s = meter.stop()
+    return {
+        "repetitions_s": list(timing.repetitions_s),
+        "steps_per_repetition": timing.steps_per_repetition,
+        "discarded_repetitions": timing.discarded,
+        "window_steps": timing.warmup_steps + timing.steps_per_repetition * len(timing.repetitions_s),
+        "window_s": window_s, "contention": contention,
+        "energy_j": joules, "energy_source": meter.source, "energy_reason": meter.reason,
+    }
 
 
 def do_case(req: dict[str, Any]) -> dict[str, Any]:
@@ -82,25 +146,20 @@ def do_case(req: dict[str, Any]) -> dict[str, Any]:
     impl.setup()
     fw.sync()
     setup_s = time.perf_counter() - t0
-    meter = EnergyMeter(case.device)
-    meter.start()
-    timing = measure(impl.step, fw.sync, warmup_s=settings["warmup_s"],
-                     min_time_s=settings["min_time_s"], repetitions=settings["repetitions"],
-                     loops=req.get("loops"))
-    joules, window_s = meter.stop()
+    observed, wrong = observe(impl, fw, case)
+    math_flags = {**fw.math_flags(), **observed}
+    if wrong:
+        return {"status": "failed", "reason": one_line(wrong, 400), "math": math_flags}
+    out: dict[str, Any] = {"status": "ok", "reason": None, "setup_s": setup_s,
+                           **timed_window(impl, fw, case, settings)}
     device_peak, device_reason = fw.peak_device_memory()
-    out: dict[str, Any] = {
-        "status": "ok", "reason": None, "setup_s": setup_s,
-        "repetitions_s": list(timing.repetitions_s),
-        "steps_per_repetition": timing.steps_per_repetition,
+    step_s = statistics.median(out["repetitions_s"]) / out["steps_per_repetition"]
+    out.update({
         "items_per_step": int(impl.items_per_step),
-        "window_steps": timing.warmup_steps + timing.steps_per_repetition * len(timing.repetitions_s),
-        "window_s": window_s,
-        "energy_j": joules, "energy_source": meter.source, "energy_reason": meter.reason,
         "peak_host_memory_bytes": host.peak_bytes(), "host_peak_exact": host.exact,
         "peak_device_memory_bytes": device_peak, "device_memory_reason": device_reason,
-        "math": fw.math_flags(),
-    }
+        "math": math_flags, **roof_check(impl, fw, case, step_s, req),
+    })
     if hasattr(impl, "metrics"):
         # Workload-specific measurements outside the timed window (latency percentiles,
         # per-layer rates, time to target): the impl times these itself, with syncs.

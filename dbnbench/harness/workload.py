@@ -73,8 +73,22 @@ class Spec:
     def items_per_step(self, params: dict[str, Any]) -> int:
         raise NotImplementedError
 
+    def gemm_shapes(self, params: dict[str, Any]) -> list[tuple[int, int, int, int]]:
+        """The matrix products of one step as (count, m, n, k), each an (m×k)·(k×n) product:
+        what the FLOP count is made of, and the shapes a case's own-shape GEMM roof is
+        measured at. Empty where the workload is not made of products."""
+        return []
+
     def flops_per_step(self, params: dict[str, Any]) -> float | None:
-        """Floating-point operations one step performs, or None where FLOPs mean little."""
+        """Matrix-product FLOPs of one step (2·m·n·k per product), or None where FLOPs mean
+        little. Element-wise work is left out, as is usual for GEMM-bound workloads."""
+        shapes = self.gemm_shapes(params)
+        return float(sum(c * 2 * m * n * k for c, m, n, k in shapes)) if shapes else None
+
+    def bytes_per_step(self, params: dict[str, Any], itemsize: int) -> float | None:
+        """The least memory traffic of one step in bytes, counting every array the step must
+        read or write once per pass over it (caches ignored), or None where not defined. It
+        places the case against the bandwidth roof (arithmetic intensity = FLOPs / bytes)."""
         return None
 
     def supports(self, framework: str, device: str, precision: str,

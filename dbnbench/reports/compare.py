@@ -49,7 +49,7 @@ def rate_samples(case: dict[str, Any]) -> np.ndarray:
     reps = np.asarray(case.get("repetitions_s") or [], dtype=float)
     if not items or not steps or case["status"] != "ok":
         return np.empty(0)
-    return items * steps / reps
+    return items * np.asarray(steps, dtype=float) / reps
 
 
 def ratio_ci(base: np.ndarray, cand: np.ndarray, seed: int = 0) -> tuple[float, float]:

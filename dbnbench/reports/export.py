@@ -34,7 +34,8 @@ def step_stats(step_s: np.ndarray) -> dict[str, Any]:
 
 
 def benchmark_entry(doc: dict[str, Any], case: dict[str, Any]) -> dict[str, Any]:
-    step_s = np.asarray(case["repetitions_s"], dtype=float) / case["steps_per_repetition"]
+    step_s = np.asarray(case["repetitions_s"], dtype=float) / np.asarray(
+        case["steps_per_repetition"], dtype=float)
     m = case["metrics"]
     extra = {"items_per_s": (m.get("items_per_s") or {}).get("median"),
              "items_per_step": case.get("items_per_step"), "pct_of_peak": m.get("pct_of_peak"),

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from ..harness.results import SCHEMA_VERSION
 from .compare import Thresholds, compare_docs
 
 ROUNDS, REPETITIONS = 2, 5   # the ci suite's settings
@@ -45,12 +46,12 @@ def noisy_times(rng: np.random.Generator, step_s: float, noise: Noise = Noise())
 
 
 def synthetic_case(case_id: str, times: list[float], **extra: Any) -> dict[str, Any]:
-    """A valid ok case (schema v1) of one step per repetition and 100 items per step."""
+    """A valid ok case (current schema) of one step per repetition and 100 items per step."""
     rates = 100 / np.asarray(times)
     return {"id": case_id, "workload": "synthetic", "framework": "numpy", "device": "cpu",
             "precision": "fp32", "params": {}, "status": "ok", "reason": None, "setup_s": 0.01,
-            "repetitions_s": times, "steps_per_repetition": 1, "items_per_step": 100,
-            "source_hash": "abc", "math": {}, "warnings": [],
+            "repetitions_s": times, "steps_per_repetition": [1] * len(times), "items_per_step": 100,
+            "source_hash": "abc", "math": {}, "warnings": [], "contention": None,
             "metrics": {"items_per_s": {"median": float(np.median(rates)), "ci_low": None,
                                         "ci_high": None},
                         "peak_host_memory_bytes": 1000, "energy_per_item_j": None,
@@ -59,15 +60,15 @@ def synthetic_case(case_id: str, times: list[float], **extra: Any) -> dict[str, 
 
 def synthetic_doc(cases: list[dict[str, Any]], hostname: str = "bench-1",
                   run_id: str = "synthetic") -> dict[str, Any]:
-    """A valid result document around `cases` (schema v1)."""
-    return {"schema_version": 1, "run_id": run_id, "suite": "ci",
+    """A valid result document around `cases` (current schema)."""
+    return {"schema_version": SCHEMA_VERSION, "run_id": run_id, "suite": "ci",
             "started_at": "2026-01-01T00:00:00Z", "finished_at": "2026-01-01T00:01:00Z",
             "tool": {"name": "dbnbench", "version": "0.1.0"},
             "machine": {"hostname": hostname, "os": "Linux", "python": "3.11.7",
                         "cpu": {"model": "Test CPU", "cores": 2, "threads": 2},
                         "memory_bytes": 2**33, "gpus": [], "frameworks": {"numpy": "2.0"}},
             "settings": {"threads": 2, "seed": 0, "min_time_s": 0.1, "repetitions": 5},
-            "calibration": [], "cases": cases}
+            "calibration": [], "roofline": [], "findings": [], "cases": cases}
 
 
 def verdict_rates(slowdown: float, trials: int, cases: int = 1, seed: int = 0,

@@ -93,21 +93,13 @@ def calibration_table(doc: dict[str, Any]) -> Table:
     return table
 
 
-def slow_modes(doc: dict[str, Any]) -> list[Text]:
-    """Findings a reader must not miss: a reduced-precision mode whose products are slower
-    than fp32's (no native bf16/fp16 units, or a library that does not use them), or fp64
-    under a third of fp32 (native fp64 SIMD gives about half)."""
-    lines = []
-    for (framework, device, precision), ratio in sorted(peak_vs_fp32(doc).items()):
-        if precision == "fp64" and ratio < 0.3:
-            text = f"fp64 matrix products run at {ratio:.2f}× fp32 (native fp64 gives about 0.5×)"
-        elif precision not in ("fp64", "fp32") and ratio < 0.8:
-            text = (f"{precision} matrix products run {1 / ratio:.1f}× slower than fp32 "
-                    "(no native support on this device, or the library does not use it)")
-        else:
-            continue
-        lines.append(Text(f"finding: {framework} on {device}: {text}", style="bold red"))
-    return lines
+SEVERITY_STYLE = {"error": "bold red", "warning": "bold red", "info": "bold"}
+
+
+def finding_lines(doc: dict[str, Any]) -> list[Text]:
+    """The result's findings, each on its own line: what a reader must not miss."""
+    return [Text(f"finding: {f['message']}", style=SEVERITY_STYLE.get(f["severity"], "bold"))
+            for f in doc.get("findings", [])]
 
 
 def render(doc: dict[str, Any], show_skipped: bool = False) -> Group:
@@ -115,7 +107,7 @@ def render(doc: dict[str, Any], show_skipped: bool = False) -> Group:
     parts: list[Any] = [results_table(doc, show_skipped), *notes(doc), *skipped_summary(doc)]
     if doc["calibration"]:
         parts.append(calibration_table(doc))
-        parts.extend(slow_modes(doc))
+    parts.extend(finding_lines(doc))
     counts: dict[str, int] = {}
     for c in doc["cases"]:
         counts[c["status"]] = counts.get(c["status"], 0) + 1

@@ -20,7 +20,7 @@ def test_every_ok_case_becomes_a_benchmark_with_consistent_stats():
     ok = [c for c in doc["cases"] if c["status"] == "ok"]
     assert [b["name"] for b in out["benchmarks"]] == [c["id"] for c in ok]
     first, case = out["benchmarks"][0], ok[0]
-    step = [r / case["steps_per_repetition"] for r in case["repetitions_s"]]
+    step = [r / n for r, n in zip(case["repetitions_s"], case["steps_per_repetition"], strict=True)]
     assert first["stats"]["min"] == min(step) and first["stats"]["rounds"] == len(step)
     assert first["stats"]["ops"] == 1 / first["stats"]["mean"]
 

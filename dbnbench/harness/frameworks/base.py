@@ -5,12 +5,30 @@ from __future__ import annotations
 import contextlib
 import importlib.metadata
 import importlib.util
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 from ..errors import Skip
+from ..products import Observation
 
 GPU_ONLY = "TF32 is a tensor-core mode of NVIDIA GPUs (Ampere and later); CPUs have no TF32"
+
+
+def timed_repeats(op: Callable[[], Any], sync: Callable[[], None], repeats: int,
+                  loops: int) -> list[float]:
+    """Seconds per call of `op`: one untimed call, then `repeats` timings of `loops` calls,
+    each synchronised at both ends and divided by `loops`."""
+    op()
+    sync()
+    out = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(loops):
+            op()
+        sync()
+        out.append((time.perf_counter() - t0) / loops)
+    return out
 
 
 class Framework:
@@ -82,11 +100,22 @@ class Framework:
         """The flags in effect for this case, read back from the framework where it can say."""
         return {"threads": self.threads}
 
+    def observe_products(self, impl: Any) -> Observation:
+        """Run one step of `impl` and report the matrix products that actually ran."""
+        return Observation("none", reason=f"the {self.name} adapter cannot observe products")
+
     @contextlib.contextmanager
     def autocast(self) -> Iterator[None]:
         """Context for the compute of a step; mixed modes switch on autocasting here."""
         yield
 
-    def gemm_seconds(self, n: int, repeats: int) -> float:
-        """Seconds for one n×n×n matrix product in this precision, best of `repeats`."""
+    def gemm_times(self, m: int, n: int, k: int, repeats: int, loops: int) -> list[float]:
+        """Seconds per (m×k)·(k×n) product in this precision: `repeats` timings, each of
+        `loops` back-to-back products (synchronised) divided by `loops`, after one untimed
+        product."""
         raise NotImplementedError
+
+    def triad_times(self, n: int, repeats: int) -> tuple[list[float], int] | None:
+        """STREAM's triad a = b + s·c over n float32 elements: seconds per pass, and the bytes
+        one pass moves as STREAM counts them. None where the adapter has no triad."""
+        return None

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from .base import GPU_ONLY, Framework
+from ..products import Observation
+from .base import GPU_ONLY, Framework, timed_repeats
 
 NO_MIXED = "NumPy has no bfloat16 type and no mixed-precision matrix product"
 NO_FP16 = "NumPy's float16 matrix product is not BLAS-accelerated (software loop)"
@@ -35,18 +35,31 @@ class NumpyFramework(Framework):
     def math_flags(self) -> dict[str, Any]:
         from threadpoolctl import threadpool_info
 
-        blas = [f"{i.get('internal_api')}:{i.get('num_threads')}" for i in threadpool_info()
-                if i.get("user_api") == "blas"]
+        # Read back from the loaded libraries: which BLAS, its kernel and its thread count.
+        blas = [f"{i.get('internal_api')} {i.get('architecture') or ''}:{i.get('num_threads')}"
+                .replace(" :", ":") for i in threadpool_info() if i.get("user_api") == "blas"]
         return {"threads": self.threads, "dtype": self.np.dtype(self.dtype).name,
                 "blas": ",".join(blas)}
 
-    def gemm_seconds(self, n: int, repeats: int) -> float:
-        a = self.rng.random((n, n), dtype=self.dtype)
-        b = self.rng.random((n, n), dtype=self.dtype)
-        out = self.np.empty((n, n), dtype=self.dtype)
-        best = float("inf")
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            self.np.matmul(a, b, out=out)
-            best = min(best, time.perf_counter() - t0)
-        return best
+    def observe_products(self, impl: Any) -> Observation:
+        from .numpy_probe import observe
+
+        return observe(impl)
+
+    def gemm_times(self, m: int, n: int, k: int, repeats: int, loops: int) -> list[float]:
+        a = self.rng.random((m, k), dtype=self.dtype)
+        b = self.rng.random((k, n), dtype=self.dtype)
+        out = self.np.empty((m, n), dtype=self.dtype)
+        return timed_repeats(lambda: self.np.matmul(a, b, out=out), lambda: None, repeats, loops)
+
+    def triad_times(self, n: int, repeats: int) -> tuple[list[float], int] | None:
+        np = self.np
+        a, b, c = (np.full(n, v, dtype=np.float32) for v in (0.0, 1.0, 2.0))
+
+        def triad() -> None:
+            # NumPy has no fused triad: two passes, moving 5 arrays' worth of bytes (read c,
+            # write a; read a and b, write a), which is what is counted.
+            np.multiply(c, 3.0, out=a)
+            np.add(a, b, out=a)
+
+        return timed_repeats(triad, lambda: None, repeats, 1), 5 * 4 * n

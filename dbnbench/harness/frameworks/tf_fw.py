@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import time
 from collections.abc import Iterator
 from typing import Any
 
 from ..errors import Skip
-from .base import Framework
+from ..products import Observation
+from .base import Framework, timed_repeats
 
 COMPUTE = {"fp64": "float64", "fp32": "float32", "tf32": "float32", "bf16-mixed": "bfloat16",
            "fp16-mixed": "float16", "bf16": "bfloat16"}
@@ -70,8 +70,8 @@ class TensorflowFramework(Framework):
             self.generator = self.tf.random.Generator.from_seed(seed)
 
     def sync(self) -> None:
-        # Ops on the CPU run synchronously; on a GPU, reading back a scalar waits for the
-        # stream, which `sync_tensor` in the implementations already forces.
+        # Ops on the CPU run synchronously (an eager op returns when its kernel is done);
+        # on a GPU the device queues work, so wait for it explicitly.
         if self.tf_device != "/CPU:0":
             self.tf.test.experimental.sync_devices()
 
@@ -91,29 +91,39 @@ class TensorflowFramework(Framework):
             yield
 
     def math_flags(self) -> dict[str, Any]:
+        """Read back from TensorFlow where it can say (threads, TF32, whether this build runs
+        oneDNN); the dtypes the adapter asked for are labelled as requests: what the products
+        really ran in is `observed_products`."""
         tf = self.tf
+        try:
+            from tensorflow.python.util import _pywrap_util_port
+
+            onednn: bool | str = bool(_pywrap_util_port.IsMklEnabled())
+        except (ImportError, AttributeError) as exc:
+            onednn = f"unknown ({exc.__class__.__name__})"
         return {
             "threads": tf.config.threading.get_intra_op_parallelism_threads(),
             "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
-            "compute_dtype": self.compute_dtype.name,
+            "requested_compute_dtype": self.compute_dtype.name,
             "variable_dtype": self.dtype.name,
-            "keras_policy": self.keras_policy,
+            "requested_keras_policy": self.keras_policy,
             "tf32": bool(tf.config.experimental.tensor_float_32_execution_enabled()),
-            "onednn_opts": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default (on for x86 Linux)"),
+            "onednn": onednn,
+            "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
         }
 
-    def gemm_seconds(self, n: int, repeats: int) -> float:
+    def observe_products(self, impl: Any) -> Observation:
+        from .tf_probe import observe
+
+        return observe(self.tf, self.tf_device, impl.step)
+
+    def gemm_times(self, m: int, n: int, k: int, repeats: int, loops: int) -> list[float]:
         tf = self.tf
         with self.autocast():
-            a = tf.cast(self.generator.uniform((n, n)), self.compute_dtype)
-            b = tf.cast(self.generator.uniform((n, n)), self.compute_dtype)
-            # Reduce to a scalar inside the graph: reading it back waits for the product
-            # without copying n×n to the host; the n² sum is noise beside the n³ product.
+            a = tf.cast(self.generator.uniform((m, k)), self.compute_dtype)
+            b = tf.cast(self.generator.uniform((k, n)), self.compute_dtype)
+            # Reduced to a scalar inside the graph: the m·n sum is noise beside the m·n·k
+            # product, and nothing m×n is copied out. A function call runs synchronously on
+            # the CPU; on a GPU, sync() waits for the queued products.
             product = tf.function(lambda x, y: tf.reduce_sum(tf.cast(tf.matmul(x, y), tf.float32)))
-            product(a, b).numpy()
-            best = float("inf")
-            for _ in range(repeats):
-                t0 = time.perf_counter()
-                product(a, b).numpy()
-                best = min(best, time.perf_counter() - t0)
-        return best
+            return timed_repeats(lambda: product(a, b), self.sync, repeats, loops)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import time
 import warnings
 from collections.abc import Iterator
 from typing import Any
 
 from ..errors import Skip
-from .base import Framework
+from ..products import Observation
+from .base import Framework, timed_repeats
 
 AUTOCAST = {"bf16-mixed": "bfloat16", "fp16-mixed": "float16"}
 
@@ -61,6 +61,12 @@ class TorchFramework(Framework):
         if self.dev.type == "cuda":
             self.torch.cuda.synchronize(self.dev)
 
+    def device_free_bytes(self) -> int | None:
+        """Free memory on the case's GPU (None on the CPU: host memory is psutil's)."""
+        if self.dev.type == "cuda":
+            return int(self.torch.cuda.mem_get_info(self.dev)[0])
+        return None
+
     def reset_peak_memory(self) -> None:
         if self.dev.type == "cuda":
             self.torch.cuda.reset_peak_memory_stats(self.dev)
@@ -79,30 +85,58 @@ class TorchFramework(Framework):
             yield
 
     def math_flags(self) -> dict[str, Any]:
-        t = self.torch
-        flags: dict[str, Any] = {
-            "threads": t.get_num_threads(),
-            "dtype": str(self.dtype).removeprefix("torch."),
-            "autocast_dtype": str(self.autocast_dtype).removeprefix("torch.")
-            if self.autocast_dtype else None,
-            "float32_matmul_precision": t.get_float32_matmul_precision(),
-            "tf32_matmul": bool(t.backends.cuda.matmul.allow_tf32),
-            "tf32_cudnn": bool(t.backends.cudnn.allow_tf32),
-        }
-        if self.dev.type == "cuda":
+        """Read back from torch, not echoed from what activate() asked for: the autocast
+        state as seen inside the step's context, the matmul precision switches, the CPU
+        kernel level and oneDNN."""
+        t, kind = self.torch, self.dev.type
+        with self.autocast():
+            autocast_on = t.is_autocast_enabled(kind)
+            autocast_dtype = str(t.get_autocast_dtype(kind)).removeprefix("torch.") \
+                if autocast_on else None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            flags: dict[str, Any] = {
+                "threads": t.get_num_threads(),
+                "dtype": str(self.dtype).removeprefix("torch."),
+                "autocast_dtype": autocast_dtype,
+                "float32_matmul_precision": t.get_float32_matmul_precision(),
+                "tf32_matmul": bool(t.backends.cuda.matmul.allow_tf32),
+                "tf32_cudnn": bool(t.backends.cudnn.allow_tf32),
+                "cpu_capability": t.backends.cpu.get_cpu_capability(),
+                "mkldnn": bool(t.backends.mkldnn.is_available() and t.backends.mkldnn.enabled),
+            }
+            for name, obj in (("fp32_precision_cuda_matmul", t.backends.cuda.matmul),
+                              ("fp32_precision_mkldnn_matmul", getattr(t.backends.mkldnn,
+                                                                       "matmul", None))):
+                value = getattr(obj, "fp32_precision", None)
+                if value is not None:
+                    flags[name] = str(value)
+        if kind == "cuda":
             flags["gpu"] = t.cuda.get_device_name(self.dev)
+            flags["bf16_reduced_precision_reduction"] = bool(
+                t.backends.cuda.matmul.allow_bf16_reduced_precision_reduction)
+            flags["fp16_reduced_precision_reduction"] = bool(
+                t.backends.cuda.matmul.allow_fp16_reduced_precision_reduction)
         return flags
 
-    def gemm_seconds(self, n: int, repeats: int) -> float:
+    def observe_products(self, impl: Any) -> Observation:
+        from .torch_probe import observe
+
+        def step() -> None:
+            impl.step()
+            self.sync()
+
+        return observe(self.torch, step, getattr(impl, "wide_products", {}))
+
+    def gemm_times(self, m: int, n: int, k: int, repeats: int, loops: int) -> list[float]:
         t = self.torch
-        a = t.rand((n, n), generator=self.generator, device=self.dev, dtype=self.dtype)
-        b = t.rand((n, n), generator=self.generator, device=self.dev, dtype=self.dtype)
-        best = float("inf")
+        a = t.rand((m, k), generator=self.generator, device=self.dev, dtype=self.dtype)
+        b = t.rand((k, n), generator=self.generator, device=self.dev, dtype=self.dtype)
         with t.inference_mode(), self.autocast():
-            for _ in range(repeats):
-                self.sync()
-                t0 = time.perf_counter()
-                t.mm(a, b)
-                self.sync()
-                best = min(best, time.perf_counter() - t0)
-        return best
+            return timed_repeats(lambda: t.mm(a, b), self.sync, repeats, loops)
+
+    def triad_times(self, n: int, repeats: int) -> tuple[list[float], int] | None:
+        t = self.torch
+        a, b, c = (t.full((n,), v, device=self.dev, dtype=t.float32) for v in (0.0, 1.0, 2.0))
+        # One fused pass (a ← b + 3·c): STREAM's count, 2 reads and 1 write per element.
+        return timed_repeats(lambda: t.add(b, c, alpha=3.0, out=a), self.sync, repeats, 1), 12 * n

@@ -80,6 +80,13 @@ class AugmentSpec(Spec):
     def items_per_step(self, params: dict[str, Any]) -> int:
         return params["batch"]
 
+    def bytes_per_step(self, params: dict[str, Any], itemsize: int) -> float:
+        """Per image and pixel: the input read; the draws (two field channels and the noise)
+        written and read; the two source coordinates written and read; the output written.
+        Augmentation has no FLOP count that means much: it is placed against the bandwidth
+        roof alone."""
+        return float(itemsize * params["batch"] * params["side"] ** 2 * (1 + 2 * 3 + 2 * 2 + 1))
+
     def supports(self, framework: str, device: str, precision: str,
                  params: dict[str, Any]) -> str | None:
         if precision == "bf16":

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ...harness.workload import Param, Spec
-from ..rbm.spec import flops_per_update, reconstruction_mse
+from ..rbm.spec import reconstruction_mse, update_bytes, update_shapes
 
 # Quality: greedy pretraining of a small stack on the 8×8 digits, with the rbm-cdk quality
 # budget per layer, in the case's framework and precision (the case's own shape is for speed).
@@ -76,10 +76,13 @@ class DBNPretrainSpec(Spec):
     def items_per_step(self, params: dict[str, Any]) -> int:
         return params["batch"]
 
-    def flops_per_step(self, params: dict[str, Any]) -> float:
-        sizes = params["layers"]
-        return sum(flops_per_update(params["batch"], v, h, params["k"])
-                   for v, h in pairwise(sizes))
+    def gemm_shapes(self, params: dict[str, Any]) -> list[tuple[int, int, int, int]]:
+        return [shape for v, h in pairwise(params["layers"])
+                for shape in update_shapes(params["batch"], v, h, params["k"])]
+
+    def bytes_per_step(self, params: dict[str, Any], itemsize: int) -> float:
+        return sum(update_bytes(params["batch"], v, h, params["k"], itemsize)
+                   for v, h in pairwise(params["layers"]))
 
 
 def mean_predictor_mse(x_train: np.ndarray, x_test: np.ndarray) -> float:

@@ -49,11 +49,20 @@ class FinetuneSpec(Spec):
     def items_per_step(self, params: dict[str, Any]) -> int:
         return params["batch"]
 
-    def flops_per_step(self, params: dict[str, Any]) -> float:
-        """Forward 2·B·in·out per layer; backward 2·B·in·out for each weight gradient and
-        2·B·in·out for each input gradient except the first layer's (nothing needs it)."""
-        mac = [a * b for a, b in pairs(params["layers"] + [params["classes"]])]
-        return float(params["batch"] * (4 * sum(mac) + 2 * sum(mac[1:])))
+    def gemm_shapes(self, params: dict[str, Any]) -> list[tuple[int, int, int, int]]:
+        """Per layer the forward product (B×in)·(in×out) and the weight gradient
+        (in×B)·(B×out); the input gradient (B×out)·(out×in) for every layer but the first
+        (nothing needs the gradient of the data): 2·B·in·out FLOPs each."""
+        b, layers = params["batch"], pairs(params["layers"] + [params["classes"]])
+        return ([(1, b, o, i) for i, o in layers] + [(1, i, o, b) for i, o in layers]
+                + [(1, b, i, o) for i, o in layers[1:]])
+
+    def bytes_per_step(self, params: dict[str, Any], itemsize: int) -> float:
+        """Weights and momentum read and written; each layer's activations written in the
+        forward pass and read back, and its gradient written and read, in the backward."""
+        b, sizes = params["batch"], params["layers"] + [params["classes"]]
+        weights = sum(i * o for i, o in pairs(sizes))
+        return float(itemsize * (4 * weights + 4 * b * sum(sizes)))
 
 
 def pairs(sizes: list[int]) -> list[tuple[int, int]]:

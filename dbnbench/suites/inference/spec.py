@@ -47,9 +47,13 @@ class InferenceSpec(Spec):
     def items_per_step(self, params: dict[str, Any]) -> int:
         return params["batch"]
 
-    def flops_per_step(self, params: dict[str, Any]) -> float:
-        sizes = params["layers"] + [params["classes"]]
-        return float(2 * params["batch"] * sum(a * b for a, b in pairs(sizes)))
+    def gemm_shapes(self, params: dict[str, Any]) -> list[tuple[int, int, int, int]]:
+        return [(1, params["batch"], o, i) for i, o in pairs(params["layers"] + [params["classes"]])]
+
+    def bytes_per_step(self, params: dict[str, Any], itemsize: int) -> float:
+        """Every weight read once; every layer's activations written and read once."""
+        b, sizes = params["batch"], params["layers"] + [params["classes"]]
+        return float(itemsize * (sum(i * o for i, o in pairs(sizes)) + 2 * b * sum(sizes)))
 
     def supports(self, framework: str, device: str, precision: str,
                  params: dict[str, Any]) -> str | None:

@@ -42,8 +42,12 @@ class RBMSpec(Spec):
     def items_per_step(self, params: dict[str, Any]) -> int:
         return params["batch"]
 
-    def flops_per_step(self, params: dict[str, Any]) -> float:
-        return flops_per_update(params["batch"], params["visible"], params["hidden"], params["k"])
+    def gemm_shapes(self, params: dict[str, Any]) -> list[tuple[int, int, int, int]]:
+        return update_shapes(params["batch"], params["visible"], params["hidden"], params["k"])
+
+    def bytes_per_step(self, params: dict[str, Any], itemsize: int) -> float:
+        return update_bytes(params["batch"], params["visible"], params["hidden"], params["k"],
+                            itemsize)
 
     def supports(self, framework: str, device: str, precision: str,
                  params: dict[str, Any]) -> str | None:
@@ -52,13 +56,28 @@ class RBMSpec(Spec):
         return None
 
 
-def flops_per_update(batch: int, visible: int, hidden: int, k: int) -> float:
-    """Matrix-product FLOPs of one CD-k update: (3 + 2k) products of 2·B·V·H each.
+def update_shapes(batch: int, visible: int, hidden: int, k: int) -> list[tuple[int, int, int, int]]:
+    """The products of one CD-k update as (count, m, n, k): p(h|v) for v0 and each v_i, p(v|h)
+    per Gibbs step, and both weight statistics in one product over the stacked phases
+    ([v0; v_k]ᵀ·[p(h|v0); −p(h|v_k)], inner size 2B). Their FLOPs are (6 + 4k)·B·V·H."""
+    b, v, h = batch, visible, hidden
+    return [(1 + k, b, h, v), (k, b, v, h), (1, v, h, 2 * b)]
 
-    One for p(h|v0), two per Gibbs step (down and up), two for the gradient statistics:
-    (6 + 4k)·B·V·H, i.e. 10·B·V·H for CD-1. Element-wise work (sigmoids, sampling, the
-    O(V·H) update) is left out, as is usual for GEMM-bound workloads."""
-    return float((6 + 4 * k) * batch * visible * hidden)
+
+def flops_per_update(batch: int, visible: int, hidden: int, k: int) -> float:
+    """Matrix-product FLOPs of one CD-k update: (6 + 4k)·B·V·H, i.e. 10·B·V·H for CD-1.
+    Element-wise work (sigmoids, sampling, the O(V·H) update) is left out, as is usual for
+    GEMM-bound workloads."""
+    return float(sum(c * 2 * m * n * kk for c, m, n, kk in update_shapes(batch, visible, hidden, k)))
+
+
+def update_bytes(batch: int, visible: int, hidden: int, k: int, itemsize: int) -> float:
+    """Least traffic of one update: the batch read; uniform draws written and read; the
+    weights and their momentum read and written; and per phase the hidden and visible
+    activations written and read."""
+    b, v, h = batch, visible, hidden
+    elements = b * v + 2 * k * b * (v + h) + 4 * v * h + 2 * (1 + k) * b * (v + h)
+    return float(elements * itemsize)
 
 
 def init_weights(visible: int, hidden: int, seed: int) -> tuple[np.ndarray, ...]:

@@ -26,5 +26,6 @@ class SelftestSpec(Spec):
     def items_per_step(self, params: dict[str, Any]) -> int:
         return 1
 
-    def flops_per_step(self, params: dict[str, Any]) -> float:
-        return 2.0 * params["size"] ** 3
+    def gemm_shapes(self, params: dict[str, Any]) -> list[tuple[int, int, int, int]]:
+        n = params["size"]
+        return [(1, n, n, n)]

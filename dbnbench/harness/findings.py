@@ -1,0 +1,145 @@
+"""Findings: what a reader must not miss, drawn from a whole result document.
+
+A finding is a sentence with its evidence, not a verdict on the code: a reduced precision
+slower than fp32 for a workload or in its matrix products, a framework far below the
+machine's roof, cases measured while the machine was busy, a library held to an older kernel
+than the CPU supports, cases whose products ran in another dtype than their mode says."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+REDUCED = ("tf32", "bf16-mixed", "fp16-mixed", "bf16")
+SLOWER = 0.95          # a reduced mode below this × fp32 (with separated intervals) is slower
+GEMM_SLOW = 0.8        # a reduced mode's GEMM below this × fp32's
+FP64_SLOW = 0.3        # native fp64 SIMD gives about 0.5× fp32
+FAR_BELOW_ROOF = 0.5   # a framework's own GEMM under half the machine's best, same mode
+FAR_BEHIND = 1 / 3     # a framework under a third of the best framework on the same case
+
+
+def finding(kind: str, message: str, cases: list[str] | None = None,
+            severity: str = "warning", **extra: Any) -> dict[str, Any]:
+    return {"kind": kind, "severity": severity, "message": message, "cases": cases or [],
+            **extra}
+
+
+def ok_cases(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    return [c for c in doc["cases"] if c["status"] == "ok"
+            and (c["metrics"].get("items_per_s") or {}).get("median")]
+
+
+def shape(case: dict[str, Any]) -> str:
+    return case["id"].rsplit("/", 1)[-1]
+
+
+def slower_precisions(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """A reduced mode slower than fp32 on the same workload, framework, device and shape,
+    by more than both intervals allow."""
+    fp32 = {(c["workload"], c["framework"], c["device"], shape(c)): c for c in ok_cases(doc)
+            if c["precision"] == "fp32"}
+    out = []
+    for c in ok_cases(doc):
+        base = fp32.get((c["workload"], c["framework"], c["device"], shape(c)))
+        if c["precision"] not in REDUCED or base is None:
+            continue
+        mine, ref = c["metrics"]["items_per_s"], base["metrics"]["items_per_s"]
+        ratio = mine["median"] / ref["median"]
+        apart = mine.get("ci_high") is None or ref.get("ci_low") is None or \
+            mine["ci_high"] < ref["ci_low"]
+        if ratio < SLOWER and apart:
+            out.append(finding(
+                "precision-slower",
+                f"{c['framework']} {c['workload']} {shape(c)} on {c['device']}: {c['precision']} "
+                f"runs at {ratio:.2f}× fp32 ({mine['median']:.3g} vs {ref['median']:.3g} items/s)",
+                [c["id"], base["id"]]))
+    return out
+
+
+def slow_gemm_modes(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """A mode whose matrix products are slower than fp32's on the same framework and device
+    (no native units, or a library that does not use them), or fp64 far under half of fp32."""
+    peaks = {(c["framework"], c["device"], c["precision"]): c["gemm_flops_per_s"]
+             for c in doc["calibration"] if c.get("gemm_flops_per_s")}
+    out = []
+    for (fw, device, precision), rate in sorted(peaks.items()):
+        ref = peaks.get((fw, device, "fp32"))
+        if not ref or precision == "fp32":
+            continue
+        ratio = rate / ref
+        if precision == "fp64" and ratio < FP64_SLOW:
+            text = f"fp64 matrix products run at {ratio:.2f}× fp32 (native fp64 gives about 0.5×)"
+        elif precision in REDUCED and ratio < GEMM_SLOW:
+            text = (f"{precision} matrix products run {1 / ratio:.1f}× slower than fp32 (no "
+                    "native support on this device, or the library does not use it)")
+        else:
+            continue
+        out.append(finding("gemm-slower", f"{fw} on {device}: {text}", framework=fw,
+                           device=device, precision=precision))
+    return out
+
+
+def below_roof(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """A framework whose own GEMM reaches under half of the machine's best in the same mode:
+    its '% of peak' would otherwise compare it with itself."""
+    out = []
+    for roof in doc.get("roofline", []):
+        best = roof.get("best_framework")
+        for fw, rate in sorted((roof.get("frameworks") or {}).items()):
+            if fw != best and rate < FAR_BELOW_ROOF * roof["gemm_flops_per_s"]:
+                out.append(finding(
+                    "below-roof",
+                    f"{fw}'s {roof['precision']} GEMM on {roof['device']} reaches "
+                    f"{rate / roof['gemm_flops_per_s']:.0%} of the machine's best ({best}, "
+                    f"{roof['gemm_flops_per_s'] / 1e9:.3g} GFLOP/s)",
+                    framework=fw, device=roof["device"], precision=roof["precision"]))
+    return out
+
+
+def far_behind(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """On the same workload, device, precision and shape, a framework under a third of the
+    fastest framework's throughput."""
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for c in ok_cases(doc):
+        groups[(c["workload"], c["device"], c["precision"], shape(c))].append(c)
+    out = []
+    for (workload, device, precision, tag), cs in sorted(groups.items()):
+        best = max(cs, key=lambda c: c["metrics"]["items_per_s"]["median"])
+        top = best["metrics"]["items_per_s"]["median"]
+        for c in cs:
+            ratio = c["metrics"]["items_per_s"]["median"] / top
+            if ratio < FAR_BEHIND:
+                out.append(finding(
+                    "far-behind",
+                    f"{workload} {tag} {device} {precision}: {c['framework']} runs at "
+                    f"{ratio:.2f}× {best['framework']}", [c["id"], best["id"]]))
+    return out
+
+
+def contended(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    cases = [c for c in doc["cases"] if (c.get("contention") or {}).get("contended")]
+    if not cases:
+        return []
+    worst = max(cases, key=lambda c: c["contention"]["other_cpu_share"])
+    return [finding("contended",
+                    f"{len(cases)} case(s) were timed while other processes used the CPU (worst: "
+                    f"{worst['id']}, {worst['contention']['other_cpu_share']:.0%} of the CPU "
+                    "time); their numbers are not the machine's, and compare treats them as "
+                    "inconclusive", [c["id"] for c in cases])]
+
+
+def wrong_products(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    cases = [c for c in doc["cases"] if c["status"] == "failed"
+             and (c.get("reason") or "").startswith("observed products contradict")]
+    return [finding("products-contradict-mode",
+                    f"{c['id']}: {c['reason']}", [c["id"]], severity="error") for c in cases]
+
+
+def kernel(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Libraries held to an older kernel than the CPU supports, found when the run started."""
+    return [dict(f) for f in doc["machine"].get("findings", [])]
+
+
+def findings(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    return (wrong_products(doc) + kernel(doc) + contended(doc) + slow_gemm_modes(doc)
+            + below_roof(doc) + slower_precisions(doc) + far_behind(doc))

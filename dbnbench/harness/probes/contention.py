@@ -1,0 +1,145 @@
+"""How quiet the machine was during a timed window: other processes' CPU and hypervisor steal.
+
+System-wide CPU time comes from psutil.cpu_times() (/proc/stat on Linux); the benchmark's
+own share is the worker process tree plus the parent that drives it. What is left of the
+busy time was spent by other processes, and it is reported as a share of the CPU time the
+machine had in the window (elapsed × logical CPUs). Steal is time the hypervisor gave this
+VM's virtual CPUs to someone else: a share of all CPU time, whoever would have used it."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import psutil
+
+# A case is contended when other processes used more than this share of the machine's CPU
+# time during its timed window (on 2 cores, one busy neighbour is 0.5), or the hypervisor
+# stole more than STEAL_LIMIT. Both limits are documented in README ("How quiet").
+OTHER_CPU_LIMIT = 0.10
+STEAL_LIMIT = 0.05
+
+
+def _busy_and_total(t: Any) -> tuple[float, float, float]:
+    """(busy seconds, all seconds, steal seconds) of a psutil cpu_times() sample. Guest time
+    is already counted inside user on Linux, so it is not added twice."""
+    fields = t._asdict()
+    busy = sum(fields.get(f, 0.0) for f in ("user", "nice", "system", "irq", "softirq"))
+    total = sum(v for k, v in fields.items() if k not in ("guest", "guest_nice"))
+    return busy, total, fields.get("steal", 0.0)
+
+
+def _own_cpu(tree: int, alone: list[int]) -> float:
+    """CPU seconds (user + system) of process `tree` with all its children, plus the
+    processes in `alone` without theirs (the parent: its children are the workers)."""
+    total = 0.0
+    procs: list[psutil.Process] = []
+    try:
+        root = psutil.Process(tree)
+        procs += [root, *root.children(recursive=True)]
+    except psutil.Error:
+        pass
+    for pid in alone:
+        try:
+            procs.append(psutil.Process(pid))
+        except psutil.Error:
+            continue
+    for p in procs:
+        try:
+            t = p.cpu_times()
+            total += t.user + t.system
+        except psutil.Error:
+            continue
+    return total
+
+
+@dataclass
+class Window:
+    start: float
+    busy: float
+    total: float
+    steal: float
+    own: float
+
+
+class ContentionMeter:
+    """Samples system and own CPU time at the start and end of a window."""
+
+    def __init__(self, parents: list[int] | None = None) -> None:
+        # This process with its children, and the parent that drives it: their CPU is the
+        # benchmark's own.
+        self.parents = parents if parents is not None else [os.getppid()]
+        self.cpus = psutil.cpu_count(logical=True) or 1
+        self._w: Window | None = None
+
+    def _sample(self) -> Window:
+        busy, total, steal = _busy_and_total(psutil.cpu_times())
+        return Window(time.perf_counter(), busy, total, steal, _own_cpu(os.getpid(), self.parents))
+
+    def start(self) -> None:
+        self._w = self._sample()
+
+    def stop(self) -> dict[str, Any]:
+        """The window's contention record (see module doc); `contended` by the limits."""
+        if self._w is None:
+            raise RuntimeError("ContentionMeter.stop() before start()")
+        a, b = self._w, self._sample()
+        elapsed = b.start - a.start
+        capacity = elapsed * self.cpus
+        busy, total = b.busy - a.busy, b.total - a.total
+        own = max(0.0, b.own - a.own)
+        other = max(0.0, busy - own)
+        other_share = min(1.0, other / capacity) if capacity > 0 else 0.0
+        steal_share = (b.steal - a.steal) / total if total > 0 else 0.0
+        return {
+            "window_s": elapsed,
+            "other_cpu_share": other_share,
+            "steal_share": max(0.0, steal_share),
+            "own_cpu_share": min(1.0, own / capacity) if capacity > 0 else 0.0,
+            "cpus": self.cpus,
+            "contended": other_share > OTHER_CPU_LIMIT or steal_share > STEAL_LIMIT,
+        }
+
+
+def busy_now(sample_s: float = 0.5) -> dict[str, Any]:
+    """Before a run starts: how busy the machine is without us, and the busiest processes."""
+    procs = []
+    for p in psutil.process_iter(["pid", "name"]):
+        try:
+            p.cpu_percent(None)
+            procs.append(p)
+        except psutil.Error:
+            continue
+    meter = ContentionMeter([])
+    meter.start()
+    time.sleep(sample_s)
+    record = meter.stop()
+    top = []
+    for p in procs:
+        try:
+            share = p.cpu_percent(None) / 100.0
+        except psutil.Error:
+            continue
+        if share > 0.05 and p.pid != os.getpid():
+            top.append({"pid": p.pid, "name": p.info["name"], "cpu": share})
+    record["top"] = sorted(top, key=lambda d: -d["cpu"])[:3]
+    return record
+
+
+def merge_windows(windows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """A case's contention over its rounds: the worst round decides `contended`."""
+    if not windows:
+        return None
+    worst_other = max(w["other_cpu_share"] for w in windows)
+    worst_steal = max(w["steal_share"] for w in windows)
+    return {"other_cpu_share": worst_other, "steal_share": worst_steal,
+            "contended": any(w["contended"] for w in windows),
+            "by_round": [{k: w[k] for k in ("other_cpu_share", "steal_share", "contended")}
+                         for w in windows],
+            "limits": {"other_cpu_share": OTHER_CPU_LIMIT, "steal_share": STEAL_LIMIT}}
+
+
+__all__ = ["OTHER_CPU_LIMIT", "STEAL_LIMIT", "ContentionMeter", "busy_now",
+           "merge_windows"]
