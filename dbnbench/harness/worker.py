@@ -3,8 +3,10 @@
 Protocol: one JSON request per line on stdin, one JSON answer per line on the file
 descriptor that was stdout at start (stdout itself is pointed at stderr, so a library that
 prints cannot corrupt the channel). Requests:
+  {"op": "import", "framework", "workload"}  import the framework (and workload) up front
   {"op": "calibrate", "framework", "device", "precision", "threads", "seed"}
   {"op": "case", "case": {...}, "settings": {...}, "quality": bool}
+  {"op": "runtime", "framework"}  import it; answer {"runtime": probes.runtime.runtime_info}
 This module imports no ML framework itself; the adapters import theirs when activated."""
 
 from __future__ import annotations
@@ -129,8 +131,23 @@ def do_import(req: dict[str, Any]) -> dict[str, Any]:
     return {"status": "ok"}
 
 
+def do_runtime(req: dict[str, Any]) -> dict[str, Any]:
+    """The BLAS/OpenMP pools and library settings this process runs with the framework."""
+    import importlib
+
+    from .probes.runtime import runtime_info
+
+    fw = FRAMEWORKS[req["framework"]]
+    if not fw.installed():
+        raise Skip(f"{fw.name} is not installed ({fw.install_hint})")
+    importlib.import_module(fw.module)
+    return {"status": "ok", "runtime": runtime_info(fw.name)}
+
+
 def handle(req: dict[str, Any]) -> dict[str, Any]:
     try:
+        if req["op"] == "runtime":
+            return do_runtime(req)
         if req["op"] == "import":
             return do_import(req)
         if req["op"] == "calibrate":
