@@ -196,29 +196,16 @@ def list_cases(suite: str, workload: str | None, framework: str | None, device: 
 @app.command()
 @click.option("--json", "as_json", is_flag=True, help="machine-readable output")
 def env(as_json: bool) -> None:
-    """Show this machine's fingerprint: CPU, memory, GPUs, framework versions."""
-    from .probes.system import machine
+    """Show what explains a number here: CPU and ISA, memory, performance variables,
+    frequency, steal, GPUs, and each framework's BLAS/OpenMP pools and settings."""
+    from .cli_env import WIDTH, env_document, render_env
 
-    m = machine()
+    doc = env_document()
     if as_json:
-        sys.stdout.write(json.dumps(m, indent=1) + "\n")
+        sys.stdout.write(json.dumps(doc, indent=1) + "\n")
         return
-    table = Table(title="this machine", show_header=False)
-    table.add_column("what", style="bold")
-    table.add_column("value")
-    table.add_row("host", m["hostname"])
-    table.add_row("os", m["os"])
-    table.add_row("python", m["python"])
-    table.add_row("cpu", f"{m['cpu']['model']} ({m['cpu']['cores']} cores, "
-                  f"{m['cpu']['threads']} threads, {m['usable_cpus']} usable)")
-    table.add_row("memory", f"{m['memory_bytes'] / 2**30:.1f} GiB")
-    for g in m["gpus"] or [{"name": "none found"}]:
-        extra = f" ({g['memory_bytes'] / 2**30:.0f} GiB, driver {g['driver']}, CUDA {g['cuda']})" \
-            if "driver" in g else ""
-        table.add_row("gpu", g["name"] + extra)
-    for name, version in m["frameworks"].items():
-        table.add_row(name, version or "[dim]not installed[/dim]")
-    out.print(table)
+    for part in render_env(doc):
+        out.print(part, width=min(out.width, WIDTH))
 
 
 # Reporting commands (report, compare, history, publish, export) live in their own module.

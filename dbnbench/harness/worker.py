@@ -8,6 +8,8 @@ prints cannot corrupt the channel). Requests:
    "bandwidth"}                              GEMM sweep (+ triad bandwidth) of one mode
   {"op": "case", "case": {...}, "settings": {...}, "quality": bool, "roof_flops_per_s",
    "roof_bytes_per_s"}                       one case: probe, timed window, roof check
+  {"op": "runtime", "framework"}             import it; answer with its runtime_info
+                                             (BLAS/OpenMP pools, library facts)
 This module imports no ML framework itself; the adapters import theirs when activated."""
 
 from __future__ import annotations
@@ -188,8 +190,23 @@ def do_import(req: dict[str, Any]) -> dict[str, Any]:
     return {"status": "ok"}
 
 
+def do_runtime(req: dict[str, Any]) -> dict[str, Any]:
+    """The BLAS/OpenMP pools and library settings this process runs with the framework."""
+    import importlib
+
+    from .probes.runtime import runtime_info
+
+    fw = FRAMEWORKS[req["framework"]]
+    if not fw.installed():
+        raise Skip(f"{fw.name} is not installed ({fw.install_hint})")
+    importlib.import_module(fw.module)
+    return {"status": "ok", "runtime": runtime_info(fw.name)}
+
+
 def handle(req: dict[str, Any]) -> dict[str, Any]:
     try:
+        if req["op"] == "runtime":
+            return do_runtime(req)
         if req["op"] == "import":
             return do_import(req)
         if req["op"] == "calibrate":

@@ -1,0 +1,183 @@
+"""Kernel findings: a library that runs a kernel older than the CPU supports.
+
+Inputs are what the fingerprint read: the CPU's `isa_level` (from `cpu_isa`), each
+framework's `runtime_info` (BLAS/OpenMP pools as threadpoolctl reports them, framework
+facts) and the environment. Output is a list of findings; nothing here changes a setting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+# Ordered kernel levels per architecture family; only levels of one family are compared.
+FAMILIES = (("baseline", "sse", "sse4", "avx", "avx2", "avx512"), ("baseline", "neon", "sve"))
+NAMES = {"baseline": "baseline", "sse": "SSE", "sse4": "SSE4", "avx": "AVX", "avx2": "AVX2",
+         "avx512": "AVX-512", "neon": "NEON", "sve": "SVE"}
+
+
+def _levels(mapping: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    return {name: level for level, names in mapping.items() for name in names}
+
+
+# OpenBLAS core names, lower-cased, as `openblas_get_corename` returns them and
+# threadpoolctl reports them as `architecture` (OpenBLAS driver/others/dynamic.c and
+# dynamic_arm64.c, `corename[]`). OPENBLAS_CORETYPE takes the same names.
+OPENBLAS_CORES = _levels({
+    "avx512": ("skylakex", "cooperlake", "sapphirerapids"),
+    "avx2": ("haswell", "zen"),
+    "avx": ("sandybridge", "bulldozer", "piledriver", "steamroller", "excavator"),
+    "sse4": ("nehalem",),
+    "sse": ("katmai", "coppermine", "northwood", "prescott", "banias", "atom", "core2", "penryn",
+            "dunnington", "athlon", "opteron", "opteron_sse3", "barcelona", "nano", "bobcat"),
+    "sve": ("armv8sve", "neoversev1", "neoversen2", "neoversev2", "a64fx"),
+    "neon": ("armv8", "cortexa53", "cortexa55", "cortexa57", "cortexa72", "cortexa73", "falkor",
+             "thunderx", "thunderx2t99", "thunderx3t110", "tsv110", "emag8180", "neoversen1"),
+})
+# BLIS configuration names (`bli_arch_string`), as threadpoolctl reports them.
+BLIS_CONFIGS = _levels({
+    "avx512": ("skx", "knl", "zen4", "zen5"), "avx2": ("haswell", "zen", "zen2", "zen3"),
+    "avx": ("sandybridge", "bulldozer", "piledriver", "steamroller", "excavator"),
+    "sse": ("penryn",), "sve": ("armsve", "a64fx"), "neon": ("cortexa57", "cortexa53", "thunderx2"),
+})
+# torch.backends.cpu.get_cpu_capability() on x86 ("DEFAULT" is the SSE baseline build).
+# aarch64 is left out: SVE256 kernels cannot run on 128-bit SVE, so DEFAULT there is no
+# downgrade a user could undo.
+TORCH_CAPABILITY = {"DEFAULT": "sse", "NO AVX": "sse", "AVX": "avx", "AVX2": "avx2",
+                    "AVX512": "avx512"}
+# Variables that cap a library's kernel ISA, and the library each one caps.
+ISA_LIMITS = {"MKL_ENABLE_INSTRUCTIONS": "MKL", "MKL_CBWR": "MKL", "MKL_DEBUG_CPU_TYPE": "MKL",
+              "ONEDNN_MAX_CPU_ISA": "oneDNN", "DNNL_MAX_CPU_ISA": "oneDNN"}
+POOL_VARIABLES = {"openblas": "OPENBLAS_CORETYPE", "blis": "BLIS_ARCH_TYPE"}
+
+
+def isa_name(level: str | None) -> str:
+    return NAMES.get(level or "", str(level))
+
+
+def labelled(name: Any, level: str) -> str:
+    """'Haswell (AVX2)', or just 'AVX2' where the name already says the level."""
+    level_name = isa_name(level)
+    same = str(name).upper().replace("-", "") == level_name.upper().replace("-", "")
+    return level_name if same else f"{name} ({level_name})"
+
+
+def below(kernel: str | None, cpu: str | None) -> bool:
+    """Whether `kernel` is an older level than `cpu` within one architecture family."""
+    for family in FAMILIES:
+        if kernel in family and cpu in family:
+            return family.index(kernel) < family.index(cpu)
+    return False
+
+
+def token_level(value: str) -> str | None:
+    """The level an ISA name in an MKL/oneDNN variable stands for (AVX2_VNNI → avx2)."""
+    token = value.strip().upper()
+    token = token.removeprefix("BRANCH=").split(",")[0]
+    if token == "5":  # MKL_DEBUG_CPU_TYPE=5: the AVX2 code path (undocumented, widely used)
+        return "avx2"
+    for prefix, level in (("AVX512", "avx512"), ("AVX10", "avx512"), ("AVX2", "avx2"),
+                          ("AVX", "avx"), ("SSE4", "sse4"), ("SSSE3", "sse"), ("SSE", "sse"),
+                          ("COMPATIBLE", "sse"), ("SVE", "sve"), ("ASIMD", "neon")):
+        if token.startswith(prefix):
+            return level
+    return None  # AUTO, ALL, DEFAULT or a value not known here: no cap to report
+
+
+def finding(framework: str | None, library: str, message: str, variable: str | None
+            ) -> dict[str, Any]:
+    return {"kind": "downgraded-kernel", "severity": "warning", "framework": framework,
+            "library": library, "message": message, "variable": variable}
+
+
+def forced_by(variable: str | None, env: Mapping[str, str], runtime: Mapping[str, Any]) -> str:
+    """': VAR=value forces it' when the variable is set (in the parent or the worker)."""
+    value = env.get(variable) if variable else None
+    if variable and value is None:
+        value = (runtime.get("env") or {}).get(variable)
+    if value is None:
+        return " (no variable forces it: the library or its build chose it)"
+    return f": {variable}={value} forces it"
+
+
+def pool_findings(cpu: str, runtime: dict[str, dict[str, Any]], env: Mapping[str, str]
+                  ) -> Iterator[dict[str, Any]]:
+    seen: set[tuple[Any, Any]] = set()
+    for fw, info in runtime.items():
+        for pool in info.get("pools") or []:
+            api, arch = pool.get("internal_api"), pool.get("architecture")
+            table = {"openblas": OPENBLAS_CORES, "blis": BLIS_CONFIGS}.get(api)
+            level = table.get(str(arch).lower()) if table else None
+            key = (pool.get("filepath"), arch)
+            if not below(level, cpu) or key in seen:
+                continue
+            seen.add(key)
+            owner = pool.get("package") if pool.get("package") in runtime else fw
+            lib = "OpenBLAS" if api == "openblas" else "BLIS"
+            var = POOL_VARIABLES[api]
+            set_var = var if (var in env or var in (info.get("env") or {})) else None
+            name = " ".join(filter(None, (lib, pool.get("version"))))
+            yield finding(owner, f"{name} ({pool.get('filepath')})",
+                          f"{pool.get('package') or owner}'s {lib} runs its "
+                          f"{labelled(arch, level)} kernel on a CPU with {isa_name(cpu)}"
+                          + forced_by(var, env, info), set_var)
+
+
+def torch_findings(cpu: str, runtime: dict[str, dict[str, Any]], env: Mapping[str, str]
+                   ) -> Iterator[dict[str, Any]]:
+    info = runtime.get("torch") or {}
+    capability = (info.get("facts") or {}).get("cpu_capability")
+    level = TORCH_CAPABILITY.get(str(capability).upper())
+    if capability is None or not below(level, cpu):
+        return
+    var = "ATEN_CPU_CAPABILITY"
+    set_var = var if (var in env or var in (info.get("env") or {})) else None
+    yield finding("torch", f"ATen CPU kernels ({capability})",
+                  f"torch's ATen runs its {labelled(capability, level)} kernels on a CPU "
+                  f"with {isa_name(cpu)}" + forced_by(var, env, info), set_var)
+
+
+def users(library: str, runtime: dict[str, dict[str, Any]]) -> list[str]:
+    """The frameworks whose process loaded MKL or has oneDNN on."""
+    out = []
+    for fw, info in runtime.items():
+        facts, pools = info.get("facts") or {}, info.get("pools") or []
+        if library == "MKL":
+            hit = facts.get("mkl_available") or any(p.get("internal_api") == "mkl" for p in pools)
+        else:
+            hit = facts.get("mkldnn_enabled") or facts.get("onednn_enabled")
+        if hit:
+            out.append(fw)
+    return out
+
+
+def limit_findings(cpu: str, runtime: dict[str, dict[str, Any]], env: Mapping[str, str]
+                   ) -> Iterator[dict[str, Any]]:
+    worker_env = {k: v for info in runtime.values() for k, v in (info.get("env") or {}).items()}
+    merged = {**worker_env, **env}
+    for var, library in ISA_LIMITS.items():
+        value = merged.get(var)
+        level = token_level(value) if value is not None else None
+        if not below(level, cpu):
+            continue
+        for fw in users(library, runtime) or [None]:
+            who = f"{fw}'s {library}" if fw else f"{library} (in any library that uses it)"
+            yield finding(fw, library, f"{who} is capped at its {labelled(value, level)} "
+                          f"kernels on a CPU with {isa_name(cpu)}: {var}={value} forces it", var)
+    value = merged.get("NPY_DISABLE_CPU_FEATURES", "").strip()
+    if value:
+        yield finding("numpy", "numpy SIMD dispatch", f"numpy's SIMD loops skip {value}: "
+                      f"NPY_DISABLE_CPU_FEATURES={value} forces it", "NPY_DISABLE_CPU_FEATURES")
+
+
+def kernel_findings(isa: dict[str, Any], runtime: dict[str, dict[str, Any]],
+                    env: Mapping[str, str]) -> list[dict[str, Any]]:
+    """A finding whenever a library runs (or is capped to) a kernel older than the CPU's
+    `isa_level`: an OpenBLAS/BLIS pool's kernel, torch's CPU capability, an MKL/oneDNN ISA
+    cap, numpy's disabled SIMD features. Detects and reports only; changes nothing."""
+    cpu = isa.get("isa_level")
+    if cpu is None:
+        return []
+    runtime = {fw: info for fw, info in runtime.items() if isinstance(info, dict)}
+    return [*pool_findings(cpu, runtime, env), *torch_findings(cpu, runtime, env),
+            *limit_findings(cpu, runtime, env)]
