@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from .probes.kernels import kernel_findings
+
 REDUCED = ("tf32", "bf16-mixed", "fp16-mixed", "bf16")
 SLOWER = 0.95          # a reduced mode below this × fp32 (with separated intervals) is slower
 GEMM_SLOW = 0.8        # a reduced mode's GEMM below this × fp32's
@@ -136,8 +138,14 @@ def wrong_products(doc: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def kernel(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    """Libraries held to an older kernel than the CPU supports, found when the run started."""
-    return [dict(f) for f in doc["machine"].get("findings", [])]
+    """Libraries held to an older kernel than the CPU supports, as the workers saw them
+    (`machine.runtime`) against the CPU's ISA and the environment (`machine.fingerprint`)."""
+    m = doc["machine"]
+    isa = (m.get("fingerprint") or {}).get("isa")
+    if not isa or not m.get("runtime"):
+        return []
+    found = kernel_findings(isa, m["runtime"], (m.get("fingerprint") or {}).get("perf_env", {}))
+    return [{**f, "cases": []} for f in found]
 
 
 def findings(doc: dict[str, Any]) -> list[dict[str, Any]]:

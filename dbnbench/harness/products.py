@@ -60,6 +60,16 @@ class Observation:
         self.products[dtype] += 1
         self.ops[f"{op} {dtype}"] += 1
 
+    def settle(self, precision: str) -> Observation:
+        """Declared-wide products that ran in the mode's own dtype are ordinary products:
+        only those that really ran wider stay listed as wide, with their reason."""
+        want = EXPECTED[precision]
+        for entry in [e for e in self.wide if e["dtype"] == want]:
+            self.wide.remove(entry)
+            self.products[want] += entry["count"]
+            self.ops[f"{entry['op']} {want}"] += entry["count"]
+        return self
+
     def to_dict(self) -> dict[str, Any]:
         return {"observed_products": dict(sorted(self.products.items())) if self.reason is None
                 else None,

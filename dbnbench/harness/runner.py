@@ -24,7 +24,7 @@ from .probes.contention import busy_now
 from .probes.system import gpus, machine, usable_cpus
 from .results import dump
 from .roofline import round_roofs
-from .workers import Worker
+from .workers import IMPORT_ALLOWANCE_S, Worker
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,8 @@ class Journal:
     # (framework, device, precision, round) -> answer: calibrated anew every round
     calibration: dict[tuple[str, str, str, int], dict[str, Any]] = field(default_factory=dict)
     answers: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
+    # framework -> its workers' BLAS/OpenMP pools and library facts, read once per run
+    runtime: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def append(self, record: dict[str, Any]) -> None:
         with self.path.open("a", encoding="utf-8") as fh:
@@ -75,6 +77,8 @@ class Journal:
                 journal.calibration[(*rec["key"], rec.get("round", 0))] = rec["answer"]
             elif rec["kind"] == "case":
                 journal.answers[(rec["id"], rec["round"])] = rec["answer"]
+            elif rec["kind"] == "runtime":
+                journal.runtime[rec["framework"]] = rec["info"]
         return journal
 
 
@@ -124,11 +128,22 @@ class Runner:
             ) -> dict[str, Any]:
         w = self.worker(group)
         workload = request.get("case", {}).get("workload")
-        answer = w.prepare(group[0], workload, self.options.max_memory) or \
-            w.ask(request, timeout_s, self.options.max_memory)
+        answer = w.prepare(group[0], workload, self.options.max_memory)
+        if answer is None and group[0] not in self.journal.runtime:
+            self.read_runtime(w, group[0])
+        answer = answer or w.ask(request, timeout_s, self.options.max_memory)
         if answer.pop("restart", False) or not w.alive():
             w.kill()
         return answer
+
+    def read_runtime(self, w: Worker, framework: str) -> None:
+        """What the worker runs with (BLAS/OpenMP pools and their kernels, library facts),
+        once per framework and run: the evidence behind the kernel findings."""
+        reply = w.ask({"op": "runtime", "framework": framework}, IMPORT_ALLOWANCE_S,
+                      self.options.max_memory)
+        info = reply.get("runtime") or {"framework": framework, "reason": reply.get("reason")}
+        self.journal.runtime[framework] = info
+        self.journal.append({"kind": "runtime", "framework": framework, "info": info})
 
     def calibrate(self, cases: Iterable[Case], round_: int) -> None:
         """The roofs, measured again at the start of every round: each mode's GEMM sweep and,
@@ -242,7 +257,9 @@ def execute(options: RunOptions, progress: Progress | None = None,
         runner.run(runnable)
     except KeyboardInterrupt:
         interrupted = True
-    doc = build_result(journal.header, settings, cases, skipped, journal.calibration,
+    header = {**journal.header, "machine": {**journal.header["machine"],
+                                            "runtime": journal.runtime}}
+    doc = build_result(header, settings, cases, skipped, journal.calibration,
                        journal.answers, finished_at=now(), complete=not interrupted)
     path = options.output / f"{journal.header['run_id']}.json"
     dump(doc, path)

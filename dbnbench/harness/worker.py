@@ -29,12 +29,13 @@ from .calibrate import ITEMSIZE
 from .errors import Skip
 from .frameworks import FRAMEWORKS
 from .probes.contention import ContentionMeter
-from .probes.energy import EnergyMeter
+from .probes.energy import MIN_PERIODS, EnergyMeter
 from .probes.memory import HostPeak
 from .products import contradiction
 from .timing import TimingError, measure
 
 OOM_NAMES = ("OutOfMemoryError", "ResourceExhaustedError", "MemoryError")
+LENGTHEN_LIMIT_S = 30.0  # the most an energy window is lengthened by extra steps
 
 
 def one_line(text: str, limit: int = 300) -> str:
@@ -84,7 +85,7 @@ def observe(impl: Any, fw: Any, case: Any) -> tuple[dict[str, Any], str | None]:
     from ..suites.registry import SPECS
 
     hook = getattr(impl, "observe_products", None)
-    obs = hook() if hook is not None else fw.observe_products(impl)
+    obs = (hook() if hook is not None else fw.observe_products(impl)).settle(case.precision)
     has_flops = SPECS[case.workload].flops_per_step(case.params) is not None
     return obs.to_dict(), contradiction(case.precision, obs, has_flops)
 
@@ -113,20 +114,41 @@ def roof_check(impl: Any, fw: Any, case: Any, step_s: float, req: dict[str, Any]
 def timed_window(impl: Any, fw: Any, case: Any, settings: dict[str, Any]) -> dict[str, Any]:
     """Warm-up and timed repetitions, with the energy and contention probes around them."""
     meter, quiet = EnergyMeter(case.device), ContentionMeter()
+    need_s = meter.min_window_s()  # found before the window opens, not inside it
     meter.start()
     quiet.start()
     timing = measure(impl.step, fw.sync, warmup_s=settings["warmup_s"],
                      min_time_s=settings["min_time_s"], repetitions=settings["repetitions"])
     contention = quiet.stop()
+    extra = lengthen(impl, fw, meter, need_s)
     joules, window_s = meter.stop()
+    reason = meter.reason
+    if need_s is not None and window_s < need_s:
+        joules, reason = None, (f"energy window {window_s:.3g} s is shorter than "
+                                f"{MIN_PERIODS} updates of the counter ({need_s:.3g} s)")
     return {
         "repetitions_s": list(timing.repetitions_s),
         "steps_per_repetition": timing.steps_per_repetition,
         "discarded_repetitions": timing.discarded,
-        "window_steps": timing.warmup_steps + timing.steps_per_repetition * len(timing.repetitions_s),
+        "window_steps": timing.warmup_steps + extra
+        + timing.steps_per_repetition * len(timing.repetitions_s),
         "window_s": window_s, "contention": contention,
-        "energy_j": joules, "energy_source": meter.source, "energy_reason": meter.reason,
+        "energy_j": joules, "energy_source": meter.source, "energy_reason": reason,
     }
+
+
+def lengthen(impl: Any, fw: Any, meter: EnergyMeter, need_s: float | None) -> int:
+    """More (untimed) steps inside the energy window until it spans enough counter updates,
+    for at most LENGTHEN_LIMIT_S; returns the steps added."""
+    if need_s is None:
+        return 0
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - meter.started < need_s and \
+            time.perf_counter() - start < LENGTHEN_LIMIT_S:
+        impl.step()
+        steps += 1
+    fw.sync()
+    return steps
 
 
 def do_case(req: dict[str, Any]) -> dict[str, Any]:

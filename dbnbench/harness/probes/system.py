@@ -13,6 +13,7 @@ from typing import Any
 import psutil
 
 from ..frameworks import FRAMEWORKS
+from .fingerprint import machine_fingerprint
 
 
 def cpu_model() -> str:
@@ -82,4 +83,5 @@ def machine() -> dict[str, Any]:
         "usable_cpus": usable_cpus(),
         "platform": platform.platform(),
         "executable": sys.executable,
+        "fingerprint": machine_fingerprint(),
     }

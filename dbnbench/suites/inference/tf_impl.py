@@ -51,3 +51,12 @@ class TensorflowForward:
 
 class Impl(InferenceBench):
     forward_cls = TensorflowForward
+
+    def observe_products(self) -> Any:
+        """Compiled mode runs what XLA made of the graph, not the graph: read its HLO."""
+        if self.p["mode"] != "compiled":
+            return self.fw.observe_products(self)
+        from ...harness.frameworks.tf_probe import observe_xla
+
+        with self.fw.tf.device(self.fw.tf_device):
+            return observe_xla(self.net.forward, self.batches[0])

@@ -77,8 +77,15 @@ class TorchRBM:
         self.vb.mul_(self.momentum).add_(x0.sum(0) - xk.sum(0), alpha=scale)
         self.vc.mul_(self.momentum).add_(ph0.sum(0) - phk.sum(0), alpha=scale)
         phk.neg_()
-        # vw ← m·vw + scale·XᵀP − lr·decay·W, the product accumulated by addmm itself.
-        self.vw.addmm_(self.x.t(), self.p, beta=self.momentum, alpha=scale)
+        if self.fw.autocast_dtype is None:
+            # vw ← m·vw + scale·XᵀP − lr·decay·W, the product accumulated by addmm itself.
+            self.vw.addmm_(self.x.t(), self.p, beta=self.momentum, alpha=scale)
+        else:
+            # In-place addmm_ is not autocast-eligible: it would run this product (4 of the
+            # 10·B·V·H FLOPs) in float32. The allocating mm is, so the weight statistic runs
+            # in the reduced dtype like every other product, and is added to the float32
+            # momentum after.
+            self.vw.mul_(self.momentum).add_(self.t.mm(self.x.t(), self.p), alpha=scale)
         if self.decay:
             self.vw.add_(self.w, alpha=-self.lr * self.decay)
         self.w.add_(self.vw)
