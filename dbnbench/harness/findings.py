@@ -27,8 +27,11 @@ def finding(kind: str, message: str, cases: list[str] | None = None,
 
 
 def ok_cases(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """Measured cases a speed comparison can stand on: not those timed on a busy machine
+    (they are the subject of their own finding)."""
     return [c for c in doc["cases"] if c["status"] == "ok"
-            and (c["metrics"].get("items_per_s") or {}).get("median")]
+            and (c["metrics"].get("items_per_s") or {}).get("median")
+            and not (c.get("contention") or {}).get("contended")]
 
 
 def shape(case: dict[str, Any]) -> str:

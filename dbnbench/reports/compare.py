@@ -19,7 +19,7 @@ from ..harness.errors import UserError
 ALPHA = 0.05      # family-wise (Holm): the threshold and interval keep A/A alarms far below it
 RESAMPLES = 2000
 MIN_SAMPLES = 3
-VERDICTS = ("regressed", "improved", "noisy", "unchanged", "missing", "new")
+VERDICTS = ("regressed", "improved", "noisy", "inconclusive", "unchanged", "missing", "new")
 
 
 @dataclass(frozen=True)
@@ -192,8 +192,9 @@ def pair_cases(base: dict[str, Any], cand: dict[str, Any]) -> list[Pair]:
 def compare_docs(base: dict[str, Any], cand: dict[str, Any],
                  limits: Thresholds = Thresholds()) -> dict[str, Any]:
     """The whole comparison of two validated result documents."""
-    rows = []
+    rows, busy = [], {}
     for row, b, c in pair_cases(base, cand):
+        busy[row["id"]] = contended_note(b, c)
         if row["verdict"] is None and b is not None and c is not None:
             row["flags"] = case_flags(b, c)
             row["speed"] = speed_change(b, c, (base["settings"].get("repetitions"),
@@ -212,6 +213,13 @@ def compare_docs(base: dict[str, Any], cand: dict[str, Any],
     for r in rows:
         if r["verdict"] is None:
             r["verdict"] = "noisy"  # compared, but too few samples to tell
+    for r in rows:
+        if busy[r["id"]] and r["verdict"] not in ("new", "missing"):
+            # Measured while the machine was busy: the numbers are not the code's, in either
+            # direction. Speed and energy say nothing; memory is still the process's own.
+            r["verdict"], r["note"] = "inconclusive", busy[r["id"]]
+            if r.get("energy", {}).get("verdict") in ("regressed", "improved"):
+                r["energy"]["verdict"] = "inconclusive"
     regressions = [r["id"] for r in rows if r["verdict"] == "regressed"
                    or r.get("memory", {}).get("verdict") == "regressed"
                    or r.get("energy", {}).get("verdict") == "regressed"]
@@ -221,6 +229,18 @@ def compare_docs(base: dict[str, Any], cand: dict[str, Any],
                            "energy": limits.energy, "alpha": limits.alpha},
             "warnings": provenance_warnings(base, cand), "cases": rows, "summary": summary,
             "regressions": regressions}
+
+
+def contended_note(base: dict[str, Any] | None, cand: dict[str, Any] | None) -> str | None:
+    """Why a case's comparison is inconclusive because a side was timed on a busy machine."""
+    sides = []
+    for label, case in (("baseline", base), ("candidate", cand)):
+        contention = (case or {}).get("contention") or {}
+        if contention.get("contended"):
+            sides.append(f"{label} contended (other processes used "
+                         f"{contention['other_cpu_share']:.0%} of the CPU, steal "
+                         f"{contention['steal_share']:.0%})")
+    return "; ".join(sides) + ": inconclusive" if sides else None
 
 
 def run_info(doc: dict[str, Any]) -> dict[str, Any]:

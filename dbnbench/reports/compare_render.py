@@ -12,9 +12,9 @@ from rich.text import Text
 from . import format as fmt
 
 STYLE = {"regressed": "bold red", "improved": "green", "noisy": "yellow", "unchanged": "dim",
-         "missing": "magenta", "new": "cyan", "unmeasured": "dim"}
-ICON = {"regressed": "🔴", "improved": "🟢", "noisy": "🟡", "unchanged": "⚪", "missing": "⚫",
-        "new": "🔵"}
+         "inconclusive": "yellow", "missing": "magenta", "new": "cyan", "unmeasured": "dim"}
+ICON = {"regressed": "🔴", "improved": "🟢", "noisy": "🟡", "inconclusive": "🟠", "unchanged": "⚪",
+        "missing": "⚫", "new": "🔵"}
 
 
 def ratio_text(speed: dict[str, Any] | None) -> str:

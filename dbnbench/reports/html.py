@@ -50,6 +50,7 @@ def context(docs: list[dict[str, Any]], baseline: str) -> dict[str, Any]:
                  "swept": bool(data.swept_params(rows, w))}
                 for i, w in enumerate(data.workloads(data.ok_rows(rows)), start=1)]
     return {"machines": [data.machine_summary(d, data.machine_label(d, several)) for d in docs],
+            "findings": data.findings(docs), "rooflines": data.rooflines(docs),
             "headline": data.headline(rows), "workload_sections": sections,
             "speedups": data.speedup_matrix(rows, baseline), "baseline": baseline,
             "rows": rows, "ok": data.ok_rows(rows)}

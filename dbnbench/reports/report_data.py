@@ -29,13 +29,45 @@ def machine_summary(doc: dict[str, Any], label: str) -> dict[str, Any]:
     gpus = [f"{g['name']} ({fmt.bytes_(g['memory_bytes'])}, driver {g['driver']}, CUDA "
             f"{g['cuda']})" for g in m["gpus"]]
     cpu = m["cpu"]
+    fp = m.get("fingerprint") or {}
+    isa = fp.get("isa") or {}
+    load = doc.get("start_load") or {}
     return {"label": label, "hostname": m["hostname"], "os": m["os"], "python": m["python"],
             "cpu": f"{cpu['model']} ({cpu['cores']} cores, {cpu['threads']} threads)",
+            "isa": f"{isa.get('isa_level') or 'unknown'}: {' '.join(isa.get('flags') or [])}"
+            if isa else "not recorded",
+            "env": " ".join(f"{k}={v}" for k, v in (fp.get("perf_env") or {}).items())
+            or ("none set" if fp else "not recorded"),
+            "pools": pools(m.get("runtime") or {}),
+            "start_load": f"{load['other_cpu_share']:.0%} of the CPU used by other processes"
+            if load else "not recorded",
             "gpus": gpus or ["none"], "memory": fmt.bytes_(m["memory_bytes"]),
             "frameworks": {k: v or "not installed" for k, v in m["frameworks"].items()},
             "suite": doc["suite"], "run_id": doc["run_id"], "started_at": doc["started_at"],
             "duration": duration(doc), "threads": doc["settings"]["threads"],
             "complete": doc.get("complete", True)}
+
+
+def pools(runtime: dict[str, Any]) -> list[str]:
+    """Every BLAS/OpenMP pool the workers ran with: library, kernel, threads (deduplicated)."""
+    out: dict[str, None] = {}
+    for info in runtime.values():
+        for p in (info or {}).get("pools") or []:
+            kernel = f" {p['architecture']}" if p.get("architecture") else ""
+            out[f"{p.get('package') or p.get('prefix')}: {p.get('internal_api')}{kernel}, "
+                f"{p.get('num_threads')} threads"] = None
+    return list(out) or ["not recorded"]
+
+
+def findings(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    several = len(docs) > 1
+    return [{**f, "machine": machine_label(d, several)} for d in docs for f in d.get("findings", [])]
+
+
+def rooflines(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The machine's roofs per device and precision, with each framework's own GEMM rate."""
+    several = len(docs) > 1
+    return [{**r, "machine": machine_label(d, several)} for d in docs for r in d.get("roofline", [])]
 
 
 def shape(case: dict[str, Any]) -> str:
@@ -61,6 +93,10 @@ def case_row(case: dict[str, Any], label: str) -> dict[str, Any]:
             "quality_text": fmt.quality(q or None), "quality_passed": q.get("passed"),
             "latency": ((m.get("extra") or {}).get("latency_ms")),
             "warnings": case.get("warnings", []), "math": case.get("math") or {},
+            "contended": bool((case.get("contention") or {}).get("contended")),
+            "other_cpu": (case.get("contention") or {}).get("other_cpu_share"),
+            "roof": m.get("roofline") or {},
+            "products": (case.get("math") or {}).get("observed_products"),
             "config": f"{case['framework']}/{case['device']}/{case['precision']}"}
 
 

@@ -31,7 +31,9 @@ def results_table(doc: dict[str, Any], show_skipped: bool = True) -> Table:
         mt = c["metrics"]
         mem = mt.get("peak_device_memory_bytes") or mt.get("peak_host_memory_bytes")
         status = Text(c["status"], style=STATUS_STYLE[c["status"]])
-        if c.get("warnings"):
+        if (c.get("contention") or {}).get("contended"):
+            status.append(" busy", style="bold yellow")
+        elif c.get("warnings"):
             status.append(" !", style="yellow")
         table.add_row(c["workload"], c["framework"], c["device"], c["precision"],
                       c["id"].rsplit("/", 1)[-1], fmt.rate_with_ci(mt.get("items_per_s")),
@@ -68,28 +70,18 @@ def notes(doc: dict[str, Any], show_skipped: bool = True) -> list[Text]:
     return lines
 
 
-def peak_vs_fp32(doc: dict[str, Any]) -> dict[tuple[str, str, str], float]:
-    """Each calibrated mode's GEMM peak as a multiple of fp32's on the same framework and
-    device: where a CPU lacks native bf16/fp16 units a 'faster' mode can be far slower, and
-    the reader should see that before any workload number."""
-    peaks = {(c["framework"], c["device"], c["precision"]): c["gemm_flops_per_s"]
-             for c in doc["calibration"] if c["gemm_flops_per_s"]}
-    return {key: value / peaks[(key[0], key[1], "fp32")] for key, value in peaks.items()
-            if (key[0], key[1], "fp32") in peaks}
-
-
-def calibration_table(doc: dict[str, Any]) -> Table:
-    table = Table(title="GEMM peak (this machine, measured)")
-    for name in ("framework", "device", "precision", "peak FLOP/s", "× fp32"):
-        table.add_column(name, justify="right" if name == "× fp32" else "left")
-    ratios = peak_vs_fp32(doc)
-    for cal in doc["calibration"]:
-        value = fmt.si(cal["gemm_flops_per_s"], "FLOP/s") if cal["gemm_flops_per_s"] \
-            else f"– ({cal.get('reason')})"
-        key = (cal["framework"], cal["device"], cal["precision"])
-        ratio = Text("–") if key not in ratios else Text(
-            f"{ratios[key]:.2f}×", style="bold" if ratios[key] > 1.2 else "")
-        table.add_row(cal["framework"], cal["device"], cal["precision"], value, ratio)
+def roofline_table(doc: dict[str, Any]) -> Table:
+    """The machine's roofs: per device and precision the best GEMM any framework reached,
+    each framework's own rate beside it, and the triad bandwidth."""
+    table = Table(title="the machine's roofs (measured every round; best round shown)")
+    for name in ("device", "precision", "GEMM roof", "by", "each framework", "bandwidth"):
+        table.add_column(name)
+    for r in doc.get("roofline", []):
+        each = ", ".join(f"{fw} {rate / r['gemm_flops_per_s']:.0%}"
+                         for fw, rate in sorted((r.get("frameworks") or {}).items()))
+        table.add_row(r["device"], r["precision"], fmt.si(r["gemm_flops_per_s"], "FLOP/s"),
+                      Text(r.get("best_framework") or "–"), Text(each),
+                      fmt.si(r.get("bandwidth_bytes_per_s"), "B/s"))
     return table
 
 
@@ -105,8 +97,8 @@ def finding_lines(doc: dict[str, Any]) -> list[Text]:
 def render(doc: dict[str, Any], show_skipped: bool = False) -> Group:
     """The table (skipped cases only when asked), notes, skip reasons, calibration, counts."""
     parts: list[Any] = [results_table(doc, show_skipped), *notes(doc), *skipped_summary(doc)]
-    if doc["calibration"]:
-        parts.append(calibration_table(doc))
+    if doc.get("roofline"):
+        parts.append(roofline_table(doc))
     parts.extend(finding_lines(doc))
     counts: dict[str, int] = {}
     for c in doc["cases"]:

@@ -65,7 +65,8 @@ def observe(tf: Any, device: str, step: Any) -> Observation:
 
 
 DEFINITION = re.compile(r"^\s*(?:ROOT\s+)?%?([\w.\-]+)\s*=\s*(\w+)\[")
-INSTRUCTION = re.compile(r"=\s*\w+\[[^\]]*\][^ ]*\s+([\w\-]+)\((.*)")
+# "%name = TYPE opcode(operands...)", TYPE an array type or a tuple of them.
+INSTRUCTION = re.compile(r"=\s*(?:\([^)]*\)|\w+\[[^\]]*\][^ ]*)\s+([\w\-]+)\((.*)")
 HLO_PRODUCT = re.compile(r"gemm|matmul|conv|dot", re.IGNORECASE)
 
 

@@ -1,0 +1,105 @@
+"""How quiet the machine was: a real CPU-burning process flags a case; without it, none."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from dbnbench.harness.probes.contention import ContentionMeter, busy_now, merge_windows
+from dbnbench.harness.runner import Progress, RunOptions, execute
+
+SUITE = """
+name = "quiet"
+[settings]
+rounds = 1
+repetitions = 5
+min_time_s = 0.2
+warmup_s = 0.05
+timeout_s = 60
+quality = false
+[[cases]]
+workload = "harness-selftest"
+frameworks = ["numpy"]
+params = { size = 128 }
+"""
+BURN = "import time\nend = time.time() + 60\nwhile time.time() < end: pass\n"
+
+
+def burner() -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", BURN])
+
+
+def run(tmp_path: Path, during_case: bool) -> dict:
+    suite = tmp_path / "quiet.toml"
+    suite.write_text(SUITE)
+    procs: list[subprocess.Popen] = []
+
+    def task(label: str) -> None:
+        # Started when the case begins (after calibration), as a neighbour would.
+        if during_case and label.startswith("harness-selftest") and not procs:
+            procs.extend(burner() for _ in range(2))  # both of a 2-core machine's cores
+            time.sleep(0.2)
+
+    try:
+        doc, _ = execute(RunOptions(suite=str(suite), filters={}, settings={"threads": 1},
+                                    output=tmp_path / "out", max_memory=2**31),
+                         Progress(task=task))
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+    return doc["cases"][0]
+
+
+def test_a_cpu_burner_started_during_a_case_flags_it(tmp_path):
+    case = run(tmp_path, during_case=True)
+    assert case["status"] == "ok"
+    assert case["contention"]["contended"] is True
+    assert case["contention"]["other_cpu_share"] > 0.3
+    assert any(w.startswith("contended") for w in case["warnings"])
+
+
+def test_a_quiet_machine_flags_nothing(tmp_path):
+    if busy_now(0.5)["contended"]:
+        pytest.skip("this machine is busy with other work right now: a quiet run cannot be had")
+    case = run(tmp_path, during_case=False)
+    assert case["contention"]["contended"] is False
+    assert case["contention"]["other_cpu_share"] < 0.1
+
+
+def test_meter_separates_own_work_from_others():
+    meter = ContentionMeter(parents=[])
+    meter.start()
+    end = time.perf_counter() + 0.5
+    while time.perf_counter() < end:  # this process's own work is not contention
+        pass
+    own = meter.stop()
+    assert own["own_cpu_share"] > 0.3
+    if busy_now(0.3)["contended"]:
+        pytest.skip("machine busy: the quiet half of this check cannot be had")
+    assert own["other_cpu_share"] < 0.1
+
+
+def test_busy_machine_is_said_before_a_run_starts():
+    procs = [burner() for _ in range(2)]
+    try:
+        time.sleep(0.3)
+        load = busy_now(0.5)
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+    assert load["contended"] and load["other_cpu_share"] > 0.3
+    assert any(p["name"].startswith("python") for p in load["top"])
+
+
+def test_a_case_is_contended_if_any_round_was():
+    quiet = {"other_cpu_share": 0.01, "steal_share": 0.0, "contended": False}
+    busy = {"other_cpu_share": 0.45, "steal_share": 0.0, "contended": True}
+    merged = merge_windows([quiet, busy])
+    assert merged["contended"] and merged["other_cpu_share"] == 0.45
+    assert merge_windows([]) is None

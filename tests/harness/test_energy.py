@@ -1,0 +1,78 @@
+"""Energy: counters read around the window, windows long enough for the counter, sampling."""
+
+from __future__ import annotations
+
+import time
+from types import SimpleNamespace
+
+import pytest
+
+from dbnbench.harness import worker
+from dbnbench.harness.probes import energy
+from dbnbench.harness.probes.energy import EnergyMeter, PowerSampler, integrate, update_period
+
+
+def stepped_counter(period_s: float, joules_per_tick: float = 1.0):
+    """A counter that moves every `period_s`, as NVML's and RAPL's do."""
+    start = time.perf_counter()
+    return lambda: joules_per_tick * int((time.perf_counter() - start) / period_s)
+
+
+def test_trapezoids():
+    assert integrate([(0.0, 100.0), (1.0, 100.0), (2.0, 300.0)]) == pytest.approx(300.0)
+    assert integrate([(0.0, 5.0)]) == 0.0
+
+
+def test_update_period_is_measured():
+    assert update_period(stepped_counter(0.02), limit_s=0.5) == pytest.approx(0.02, rel=0.3)
+    assert update_period(lambda: 1.0, limit_s=0.05) is None  # a counter that never moves
+
+
+def test_power_sampler_integrates_measured_power():
+    sampler = PowerSampler(lambda: 50.0, hz=100)
+    sampler.start()
+    time.sleep(0.2)
+    joules = sampler.stop()
+    assert joules == pytest.approx(50.0 * 0.2, rel=0.2)
+    assert len(sampler.samples) >= 10
+
+
+def fake_meter(monkeypatch, period_s: float) -> None:
+    def pick(self):
+        self.source = "fake counter"
+        return stepped_counter(period_s)
+    monkeypatch.setattr(EnergyMeter, "_pick", pick)
+
+
+def window(settings: dict) -> dict:
+    impl = SimpleNamespace(step=lambda: time.sleep(0.0005))
+    fw = SimpleNamespace(sync=lambda: None)
+    return worker.timed_window(impl, fw, SimpleNamespace(device="cpu"), settings)
+
+
+SHORT = {"warmup_s": 0.0, "min_time_s": 0.002, "repetitions": 3}
+
+
+def test_a_short_window_is_lengthened_to_ten_counter_updates(monkeypatch):
+    fake_meter(monkeypatch, 0.02)
+    out = window(SHORT)
+    assert out["window_s"] >= energy.MIN_PERIODS * 0.02 * 0.8
+    assert out["energy_j"] is not None and out["energy_j"] >= 7  # about 10 ticks of 1 J
+    assert out["energy_reason"] is None
+
+
+def test_a_window_that_cannot_be_lengthened_is_unmeasured_with_the_reason(monkeypatch):
+    fake_meter(monkeypatch, 0.02)
+    monkeypatch.setattr(worker, "LENGTHEN_LIMIT_S", 0.0)
+    out = window(SHORT)
+    assert out["energy_j"] is None
+    assert "shorter than 10 updates of the counter" in out["energy_reason"]
+
+
+def test_no_counter_no_number():
+    meter = EnergyMeter("cpu")
+    if meter.source is not None:
+        pytest.skip(f"this machine has an energy counter ({meter.source})")
+    meter.start()
+    joules, seconds = meter.stop()
+    assert joules is None and meter.reason and seconds >= 0

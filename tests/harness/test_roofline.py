@@ -1,0 +1,146 @@
+"""One roofline per machine: the GEMM sweep, the roofs of a round, and % of peak that
+cannot pass 100 % by construction."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dbnbench.harness import calibrate
+from dbnbench.harness.cases import Case
+from dbnbench.harness.merge import merge_case
+from dbnbench.harness.roofline import machine_roofline, place, round_roofs
+from dbnbench.suites.rbm.spec import RBMSpec
+
+
+class FakeFramework:
+    """A framework whose GEMM runs at rate(n) FLOP/s: times are computed, not measured."""
+
+    precision = "fp32"
+
+    def __init__(self, rate):
+        self.rate, self.sizes = rate, []
+
+    def gemm_times(self, m, n, k, repeats, loops):
+        self.sizes.append(n)
+        return [2.0 * m * n * k / self.rate(max(m, n, k))] * repeats
+
+    def device_free_bytes(self):
+        return 64 * 2**30
+
+
+def test_sweep_goes_on_until_the_rate_stops_improving():
+    # Rises until 2048, flat after: the sweep must pass 2048 and stop two sizes later,
+    # whatever time that takes (no time budget).
+    fw = FakeFramework(lambda n: 1e9 * min(n, 2048))
+    out = calibrate.calibrate(fw)
+    assert out["best_size"] == 2048
+    assert out["gemm_flops_per_s"] == pytest.approx(2048e9)
+    assert max(int(n) for n in out["by_size"]) == 4096  # 3072 and 4096: no improvement
+    assert out["stopped"] == "the rate stopped improving"
+
+
+def test_a_slow_mode_is_not_cut_short_at_a_small_size():
+    """Issue 7's case: an fp16 mode at a few GFLOP/s whose rate keeps rising with size. No
+    time budget stops it early; only a single product longer than PRODUCT_LIMIT_S does, and
+    the result says so."""
+    fw = FakeFramework(lambda n: 2e6 * n)  # 0.26 GFLOP/s at 128, rising
+    out = calibrate.calibrate(fw)
+    assert out["best_size"] == 1024  # a 1.07 s product; 1536 would take about 3.6 s
+    assert out["stopped"].startswith("time: one 1536×1536 product would take about")
+
+
+def test_later_rounds_start_at_the_best_size():
+    fw = FakeFramework(lambda n: 1e9 * min(n, 1024))
+    calibrate.calibrate(fw, start=1024, patience=1)
+    assert fw.sizes[0] == 1024 and max(fw.sizes) <= 1536
+
+
+def test_shapes_rate_is_the_rate_over_the_products():
+    fw = FakeFramework(lambda n: 1e11)
+    assert calibrate.shapes_rate(fw, [(2, 100, 500, 784), (1, 784, 500, 200)]) == \
+        pytest.approx(1e11)
+
+
+def test_roofs_of_a_round_take_the_best_framework_and_own_shape_gemms():
+    cal = {("numpy", "cpu", "fp32", 0): {"status": "ok", "gemm_flops_per_s": 2e11,
+                                         "bandwidth": {"bytes_per_s": 2e10}},
+           ("torch", "cpu", "fp32", 0): {"status": "ok", "gemm_flops_per_s": 3e11},
+           ("torch", "cpu", "fp32", 1): {"status": "ok", "gemm_flops_per_s": 1e11}}
+    case = Case("rbm-cdk", "torch", "cpu", "fp32", (), "t")
+    answers = {("rbm-cdk/torch/cpu/fp32/t", 1): {"status": "ok",
+                                                 "shape_gemm_flops_per_s": 1.5e11}}
+    r0 = round_roofs(cal, 0, answers, {case.id: case})
+    r1 = round_roofs(cal, 1, answers, {case.id: case})
+    assert r0["gemm"][("cpu", "fp32")] == 3e11 and r0["bandwidth"]["cpu"] == 2e10
+    assert r1["gemm"][("cpu", "fp32")] == 1.5e11  # the case's own shapes beat round 1's sweep
+    roof = machine_roofline(cal, 2, answers, {case.id: case})[0]
+    assert roof["best_framework"] == "torch" and roof["by_round"] == [3e11, 1.5e11]
+    assert roof["frameworks"] == {"numpy": 2e11, "torch": 3e11}
+
+
+def test_place_picks_the_bound_by_arithmetic_intensity():
+    # 1 GFLOP over 10 MB: intensity 100 FLOP/B; 20 GB/s × 100 = 2 TFLOP/s > 300 GFLOP/s roof.
+    p = place(1e9, 1e7, 0.01, 3e11, 2e10)
+    assert p["bound"] == "compute" and p["pct_of_peak"] == pytest.approx(1e11 / 3e11)
+    low = place(1e6, 1e7, 1e-4, 3e11, 2e10)  # intensity 0.1: bandwidth-bound
+    assert low["bound"] == "bandwidth"
+    assert low["attainable_flops_per_s"] == pytest.approx(0.1 * 2e10)
+    assert place(None, 1e7, 0.01, None, 2e10)["bound"] == "bandwidth"  # augment
+
+
+PARAMS = RBMSpec().defaults() | {"visible": 64, "hidden": 64, "batch": 32}
+CASE = Case("rbm-cdk", "numpy", "cpu", "fp32", tuple(sorted(PARAMS.items())), "t")
+FLOPS = RBMSpec().flops_per_step(PARAMS)
+
+
+def answer(step_s: float, shape_rate: float | None) -> dict:
+    out = {"status": "ok", "reason": None, "setup_s": 0.1, "repetitions_s": [step_s * 10] * 3,
+           "steps_per_repetition": 10, "items_per_step": 32, "window_steps": 40,
+           "window_s": 0.5, "peak_host_memory_bytes": 1 << 20, "energy_j": None,
+           "contention": {"other_cpu_share": 0.0, "steal_share": 0.0, "contended": False}}
+    if shape_rate is not None:
+        out["shape_gemm_flops_per_s"] = shape_rate
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.floats(1e8, 1e12), st.floats(1e8, 1e12),
+                          st.one_of(st.none(), st.floats(1e8, 1e12)),
+                          st.floats(1e-5, 1.0)), min_size=1, max_size=3))
+def test_no_calibration_and_case_combination_reports_more_than_the_peak(rounds):
+    """Whatever the calibrations (two frameworks), the case's speed and whether its own
+    shapes were re-measured, every round of every reported case is at most 100 % of that
+    round's roof; a case faster than every roof is failed, with the reason."""
+    cal, answers = {}, {}
+    for r, (numpy_rate, torch_rate, shape_rate, step_s) in enumerate(rounds):
+        cal[("numpy", "cpu", "fp32", r)] = {"status": "ok", "gemm_flops_per_s": numpy_rate}
+        cal[("torch", "cpu", "fp32", r)] = {"status": "ok", "gemm_flops_per_s": torch_rate}
+        answers[(CASE.id, r)] = answer(step_s, shape_rate)
+    roofs = [round_roofs(cal, r, answers, {CASE.id: CASE}) for r in range(len(rounds))]
+    peaks = {k: a["gemm_flops_per_s"] for k, a in cal.items()}
+    entry = merge_case(CASE, [answers[(CASE.id, r)] for r in range(len(rounds))], roofs, peaks,
+                       len(rounds))
+    over = any(FLOPS / step_s > max(n, t, s or 0) for n, t, s, step_s in rounds)
+    if over:
+        assert entry["status"] == "failed" and "impossible rate" in entry["reason"]
+        assert "pct_of_peak" not in entry["metrics"]
+    else:
+        m = entry["metrics"]
+        assert entry["status"] == "ok"
+        assert 0 < m["pct_of_peak"] <= 1
+        assert all(0 < p <= 1 for p in m["pct_of_peak_by_round"])
+        assert m["roofline"]["pct_of_roof"] is None or m["roofline"]["pct_of_roof"] <= 1 + 1e-12
+
+
+def test_pct_of_peak_is_against_the_round_it_ran_in():
+    cal = {("numpy", "cpu", "fp32", 0): {"status": "ok", "gemm_flops_per_s": 2 * FLOPS / 1e-3},
+           ("numpy", "cpu", "fp32", 1): {"status": "ok", "gemm_flops_per_s": FLOPS / 1e-3}}
+    answers = [answer(1e-3, None), answer(2e-3, None)]  # round 2: machine half as fast
+    roofs = [round_roofs(cal, r) for r in range(2)]
+    entry = merge_case(CASE, answers, roofs, {}, 2)
+    assert entry["metrics"]["pct_of_peak_by_round"] == [pytest.approx(0.5), pytest.approx(0.5)]
+    assert math.isclose(entry["metrics"]["pct_of_peak"], 0.5)
