@@ -113,7 +113,7 @@ def roof_check(impl: Any, fw: Any, case: Any, step_s: float, req: dict[str, Any]
 
 def timed_window(impl: Any, fw: Any, case: Any, settings: dict[str, Any]) -> dict[str, Any]:
     """Warm-up and timed repetitions, with the energy and contention probes around them."""
-    meter, quiet = EnergyMeter(case.device), ContentionMeter()
+    meter, quiet = EnergyMeter(case.device), ContentionMeter(device=case.device)
     need_s = meter.min_window_s()  # found before the window opens, not inside it
     meter.start()
     quiet.start()

@@ -103,3 +103,27 @@ def test_a_case_is_contended_if_any_round_was():
     merged = merge_windows([quiet, busy])
     assert merged["contended"] and merged["other_cpu_share"] == 0.45
     assert merge_windows([]) is None
+
+
+def test_another_process_on_the_gpu_contends():
+    """NVML's compute processes on the case's GPU, other than the benchmark's own."""
+    from types import SimpleNamespace
+
+    from dbnbench.harness.probes.contention import gpu_neighbours
+
+    class FakeNvml:
+        def nvmlInit(self):
+            pass
+
+        def nvmlDeviceGetHandleByIndex(self, index):
+            return index
+
+        def nvmlDeviceGetComputeRunningProcesses(self, handle):
+            return [SimpleNamespace(pid=111), SimpleNamespace(pid=4242)]
+
+    assert gpu_neighbours("cuda:0", {111}, FakeNvml()) == [4242]
+    assert gpu_neighbours("cpu", {111}, FakeNvml()) is None
+    meter = ContentionMeter(parents=[111], device="cuda:0", nvml=FakeNvml())
+    meter.start()
+    record = meter.stop()
+    assert record["other_gpu_processes"] == [4242] and record["contended"]

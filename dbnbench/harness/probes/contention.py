@@ -20,6 +20,7 @@ import psutil
 # stole more than STEAL_LIMIT. Both limits are documented in README ("How quiet").
 OTHER_CPU_LIMIT = 0.10
 STEAL_LIMIT = 0.05
+TICKS_S = 0.03
 
 
 def _busy_and_total(t: Any) -> tuple[float, float, float]:
@@ -64,14 +65,32 @@ class Window:
     own: float
 
 
-class ContentionMeter:
-    """Samples system and own CPU time at the start and end of a window."""
+def gpu_neighbours(device: str, own: set[int], nvml: Any = None) -> list[int] | None:
+    """PIDs of other processes computing on this GPU (NVML), or None where NVML cannot say."""
+    if not device.startswith("cuda"):
+        return None
+    try:
+        if nvml is None:
+            import pynvml as nvml
+        nvml.nvmlInit()
+        handle = nvml.nvmlDeviceGetHandleByIndex(int(device.partition(":")[2] or 0))
+        procs = nvml.nvmlDeviceGetComputeRunningProcesses(handle)
+    except Exception:  # no library, no driver, not supported: unknown, not "none"
+        return None
+    return sorted({p.pid for p in procs} - own)
 
-    def __init__(self, parents: list[int] | None = None) -> None:
+
+class ContentionMeter:
+    """Samples system and own CPU time at the start and end of a window; on a GPU, also
+    which other processes compute on it."""
+
+    def __init__(self, parents: list[int] | None = None, device: str = "cpu",
+                 nvml: Any = None) -> None:
         # This process with its children, and the parent that drives it: their CPU is the
         # benchmark's own.
         self.parents = parents if parents is not None else [os.getppid()]
         self.cpus = psutil.cpu_count(logical=True) or 1
+        self.device, self.nvml = device, nvml
         self._w: Window | None = None
 
     def _sample(self) -> Window:
@@ -93,13 +112,19 @@ class ContentionMeter:
         other = max(0.0, busy - own)
         other_share = min(1.0, other / capacity) if capacity > 0 else 0.0
         steal_share = (b.steal - a.steal) / total if total > 0 else 0.0
+        # /proc/stat counts in 10 ms ticks: a few ticks of others' time in a short window
+        # is rounding, not a neighbour.
+        busy_neighbour = other_share > OTHER_CPU_LIMIT and other > TICKS_S
+        own_pids = {os.getpid(), *self.parents}
+        gpu = gpu_neighbours(self.device, own_pids, self.nvml)
         return {
             "window_s": elapsed,
             "other_cpu_share": other_share,
             "steal_share": max(0.0, steal_share),
             "own_cpu_share": min(1.0, own / capacity) if capacity > 0 else 0.0,
             "cpus": self.cpus,
-            "contended": other_share > OTHER_CPU_LIMIT or steal_share > STEAL_LIMIT,
+            "other_gpu_processes": gpu,
+            "contended": busy_neighbour or steal_share > STEAL_LIMIT or bool(gpu),
         }
 
 
@@ -134,8 +159,9 @@ def merge_windows(windows: list[dict[str, Any]]) -> dict[str, Any] | None:
         return None
     worst_other = max(w["other_cpu_share"] for w in windows)
     worst_steal = max(w["steal_share"] for w in windows)
+    gpu = sorted({pid for w in windows for pid in (w.get("other_gpu_processes") or [])})
     return {"other_cpu_share": worst_other, "steal_share": worst_steal,
-            "contended": any(w["contended"] for w in windows),
+            "other_gpu_processes": gpu, "contended": any(w["contended"] for w in windows),
             "by_round": [{k: w[k] for k in ("other_cpu_share", "steal_share", "contended")}
                          for w in windows],
             "limits": {"other_cpu_share": OTHER_CPU_LIMIT, "steal_share": STEAL_LIMIT}}
