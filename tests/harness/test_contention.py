@@ -67,6 +67,8 @@ def test_a_quiet_machine_flags_nothing(tmp_path):
     if busy_now(0.5)["contended"]:
         pytest.skip("this machine is busy with other work right now: a quiet run cannot be had")
     case = run(tmp_path, during_case=False)
+    if case["contention"]["contended"] and busy_now(0.5)["contended"]:
+        pytest.skip("other work started on this machine during the run")
     assert case["contention"]["contended"] is False
     assert case["contention"]["other_cpu_share"] < 0.1
 
