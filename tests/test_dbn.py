@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 
 from dbnbench.harness.cases import Case, unavailable
-from dbnbench.suites.dbn.spec import RECON_RATIO_BAR, DBNPretrainSpec
+from dbnbench.suites.dbn.spec import MNIST_RATIO_BAR, RECON_RATIO_BAR, DBNPretrainSpec
 from dbnbench.suites.dbn.stack import build_stack
 from dbnbench.suites.rbm.spec import flops_per_update
 
 from .dbn_helpers import FRAMEWORKS, assert_rejected, make_impl
+from .mnist_helpers import require_mnist
 
 SIZES = [12, 9, 7]
 HYPER = {"k": 2, "lr": 0.1, "momentum": 0.5, "weight_decay": 1e-3}
@@ -62,12 +63,26 @@ def test_step_trains_every_layer_and_metrics_add_up(fw_factory, name):
     assert extra["time_per_epoch_s"] == pytest.approx(10 * stack_s)  # ceil(50 / 5) steps
 
 
-def test_quality_on_digits_fp32(fw_factory):
-    q = make_impl("dbn-pretrain", fw_factory("numpy")).quality()
+def test_quality_fallback_on_digits_fp32(fw_factory):
+    q = make_impl("dbn-pretrain", fw_factory("numpy"), layers=[64, 32, 32]).quality()
     assert q["passed"], q
-    assert len(q["layers"]) == 3
+    assert len(q["layers"]) == 3  # the digits stack 64-128-64-128, not the case's
     assert all(r["ratio"] < RECON_RATIO_BAR for r in q["layers"])
     assert q["worst_recon_ratio"] == max(r["ratio"] for r in q["layers"])
+    assert q["fallback"] == "fallback: case input is 64, not 784" and not q["at_case_shape"]
+    assert q["model"].startswith("DBN 64-128-64-128, CD-1 per layer, fp32")
+
+
+@pytest.mark.parametrize("name,precision", [("numpy", "fp32"), ("torch", "bf16-mixed"),
+                                            ("tensorflow", "fp32")])
+def test_quality_at_case_shape_on_mnist(fw_factory, name, precision):
+    require_mnist()
+    q = make_impl("dbn-pretrain", fw_factory(name, precision), layers=[784, 32, 16], k=2).quality()
+    assert q["passed"] and q["at_case_shape"] and q["fallback"] is None, q
+    assert [r["layer"] for r in q["layers"]] == ["784-32", "32-16"]
+    assert all(r["ratio"] < MNIST_RATIO_BAR for r in q["layers"])
+    assert q["model"].startswith(f"DBN 784-32-16, CD-2 per layer, {precision}"), q["model"]
+    assert q["data"].startswith("MNIST")
 
 
 def test_flops_sum_over_layers():

@@ -6,9 +6,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dbnbench.suites.finetune.spec import ACCURACY_BAR, FinetuneSpec, glorot_init, time_to_target
+from dbnbench.suites.finetune.spec import (
+    ACCURACY_BAR,
+    MNIST_ACCURACY_BAR,
+    MNIST_BUDGET,
+    FinetuneSpec,
+    glorot_init,
+    time_to_target,
+)
 
 from .dbn_helpers import FRAMEWORKS, assert_rejected, make_impl
+from .mnist_helpers import require_mnist
 
 
 # fp64 everywhere. lr and momentum are exact binary fractions: Keras keeps its optimizer's
@@ -35,7 +43,7 @@ def test_updates_match_numpy_in_fp64(fw_factory):
 
 @pytest.mark.parametrize("name", FRAMEWORKS)
 def test_accuracy_bar_on_digits_fp32(fw_factory, name):
-    impl = make_impl("dbn-finetune", fw_factory(name))
+    impl = make_impl("dbn-finetune", fw_factory(name), layers=[64, 32])
     extra, q = impl.metrics(), impl.quality()
     assert q["passed"] and q["accuracy"] >= ACCURACY_BAR, q
     assert q["accuracy"] == q["accuracy_per_epoch"][-1]
@@ -43,6 +51,23 @@ def test_accuracy_bar_on_digits_fp32(fw_factory, name):
     reached = extra["pretrained"]
     assert reached["epochs_to_target"] is not None and reached["time_to_target_s"] > 0
     assert q["accuracy_per_epoch"][reached["epochs_to_target"] - 1] >= ACCURACY_BAR
+    assert q["fallback"] == "fallback: case input is 64, not 784" and not q["at_case_shape"]
+    assert q["model"].startswith("DBN 64-128-64-128 + softmax 10"), q["model"]
+
+
+@pytest.mark.parametrize("name,precision", [("numpy", "fp32"), ("torch", "bf16-mixed"),
+                                            ("tensorflow", "fp32")])
+def test_accuracy_at_case_shape_on_mnist(fw_factory, name, precision):
+    require_mnist()
+    impl = make_impl("dbn-finetune", fw_factory(name, precision), layers=[784, 64])
+    extra, q = impl.metrics(), impl.quality()
+    assert q["passed"] and q["accuracy"] >= MNIST_ACCURACY_BAR == q["bar"], q
+    assert q["at_case_shape"] and q["fallback"] is None and q["data"].startswith("MNIST")
+    assert q["model"].startswith("DBN 784-64 + softmax 10, pretrained in NumPy fp64"), q["model"]
+    assert f"fine-tuned in {precision}" in q["model"]
+    assert len(q["accuracy_per_epoch"]) == len(q["accuracy_per_epoch_random_init"]) == \
+        MNIST_BUDGET["epochs"]
+    assert extra["target_accuracy"] == MNIST_ACCURACY_BAR and extra["data"] == q["data"]
 
 
 def test_step_changes_weights(fw_factory):

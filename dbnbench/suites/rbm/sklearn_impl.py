@@ -49,3 +49,7 @@ class SklearnRBM:
 class Impl(RBMBench):
     model_cls = SklearnRBM
     quality_note = NOTE
+    model_name = "scikit-learn BernoulliRBM"
+
+    def chain(self) -> str:
+        return "PCD-1"
