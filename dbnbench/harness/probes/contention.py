@@ -32,14 +32,14 @@ def _busy_and_total(t: Any) -> tuple[float, float, float]:
     return busy, total, fields.get("steal", 0.0)
 
 
-def _own_cpu(tree: int, alone: list[int]) -> float:
+def _own_cpu(tree: int, alone: list[int], children: bool = True) -> float:
     """CPU seconds (user + system) of process `tree` with all its children, plus the
     processes in `alone` without theirs (the parent: its children are the workers)."""
     total = 0.0
     procs: list[psutil.Process] = []
     try:
         root = psutil.Process(tree)
-        procs += [root, *root.children(recursive=True)]
+        procs += [root, *(root.children(recursive=True) if children else [])]
     except psutil.Error:
         pass
     for pid in alone:
@@ -85,17 +85,17 @@ class ContentionMeter:
     which other processes compute on it."""
 
     def __init__(self, parents: list[int] | None = None, device: str = "cpu",
-                 nvml: Any = None) -> None:
+                 nvml: Any = None, children: bool = True) -> None:
         # This process with its children, and the parent that drives it: their CPU is the
         # benchmark's own.
         self.parents = parents if parents is not None else [os.getppid()]
         self.cpus = psutil.cpu_count(logical=True) or 1
-        self.device, self.nvml = device, nvml
+        self.device, self.nvml, self.children = device, nvml, children
         self._w: Window | None = None
 
     def _sample(self) -> Window:
         busy, total, steal = _busy_and_total(psutil.cpu_times())
-        return Window(time.perf_counter(), busy, total, steal, _own_cpu(os.getpid(), self.parents))
+        return Window(time.perf_counter(), busy, total, steal, _own_cpu(os.getpid(), self.parents, self.children))
 
     def start(self) -> None:
         self._w = self._sample()
@@ -137,7 +137,7 @@ def busy_now(sample_s: float = 0.5) -> dict[str, Any]:
             procs.append(p)
         except psutil.Error:
             continue
-    meter = ContentionMeter([])
+    meter = ContentionMeter([], children=False)  # before a run, none of the load is ours
     meter.start()
     time.sleep(sample_s)
     record = meter.stop()
