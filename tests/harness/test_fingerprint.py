@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from dbnbench.harness.cli_env import render_env
+from dbnbench.app.cli_env import render_env
 from dbnbench.harness.probes.fingerprint import (
     cpu_frequency,
     cpu_isa,

@@ -13,7 +13,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from .errors import UserError
+from ..harness.errors import UserError
 
 DEFAULT_DB = Path("results/history.sqlite")
 BUSY_TIMEOUT_S = 30.0

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dbnbench.harness import store
+from dbnbench.app import store
 from dbnbench.harness.errors import UserError
 from dbnbench.harness.results import load
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
+from ..harness.errors import UserError
 from .console import out
-from .errors import UserError
 
 
 def register_report_commands(app: click.Group) -> None:
@@ -35,8 +35,8 @@ def writable(path: Path) -> Path:
 def report(files: tuple[Path, ...], show_skipped: bool, output: Path | None,
            baseline: str) -> None:
     """Print the table of one or more result files (and write an HTML report with -o)."""
+    from ..harness.results import load
     from ..reports.terminal import render
-    from .results import load
 
     docs = [load(f) for f in files]
     if output is not None:
@@ -69,9 +69,9 @@ def compare(baseline: Path, candidate: Path, threshold: str, memory_threshold: s
             fail_on_regression: bool) -> None:
     """Compare CANDIDATE with BASELINE case by case; a regression is beyond the threshold
     and significant (Mann-Whitney U, Holm-corrected, bootstrap CI of the ratio)."""
+    from ..harness.results import load, write_atomic
     from ..reports.compare import Thresholds, compare_docs, parse_fraction
     from ..reports.compare_render import render_json, render_markdown, render_table
-    from .results import load, write_atomic
 
     limits = Thresholds(parse_fraction(threshold), parse_fraction(memory_threshold,
                         "--memory-threshold"), parse_fraction(energy_threshold,

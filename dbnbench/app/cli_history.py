@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from ..harness.errors import UserError
 from .console import out
-from .errors import UserError
 from .store import DEFAULT_DB
 
 
@@ -21,9 +21,9 @@ from .store import DEFAULT_DB
 def history(db: Path, do_import: bool, case_id: str | None, files: tuple[Path, ...]) -> None:
     """List recorded runs, or a case's trend (--case ID); --import RESULT.json... records
     existing result files."""
+    from ..harness.results import load
     from ..reports import format as fmt
     from . import store
-    from .results import load
 
     if bool(files) != do_import:
         raise UserError("history: record result files with --import RESULT.json...")
@@ -60,8 +60,8 @@ def history(db: Path, do_import: bool, case_id: str | None, files: tuple[Path, .
               help="directory for the site")
 def publish(results_dir: Path, output: Path) -> None:
     """Turn a folder of result files into a static HTML site."""
+    from ..harness.results import load
     from ..reports.publish import publish as build
-    from .results import load
 
     if not results_dir.is_dir():
         raise UserError(f"{results_dir}: no such directory")
@@ -82,9 +82,9 @@ def publish(results_dir: Path, output: Path) -> None:
 @click.option("--output", "-o", type=click.Path(path_type=Path), required=True)
 def export(result: Path, fmt_name: str, output: Path) -> None:
     """Write a result in another tool's format (pytest-benchmark JSON)."""
+    from ..harness.results import load, write_atomic
     from ..reports.export import to_pytest_benchmark
     from .cli_reports import writable
-    from .results import load, write_atomic
 
     text = to_pytest_benchmark(load(result))
     write_atomic(writable(output), text)

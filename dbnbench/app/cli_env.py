@@ -16,10 +16,10 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from .frameworks import FRAMEWORKS
-from .probes.fingerprint import isa_name, kernel_findings, machine_fingerprint
-from .probes.system import machine, usable_cpus
-from .workers import IMPORT_ALLOWANCE_S, Worker
+from ..harness.frameworks import FRAMEWORKS
+from ..harness.probes.fingerprint import isa_name, kernel_findings, machine_fingerprint
+from ..harness.probes.system import machine, usable_cpus
+from ..harness.workers import IMPORT_ALLOWANCE_S, Worker
 
 WIDTH = 80  # the human output is laid out to be read in an 80-column terminal
 

@@ -23,10 +23,10 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from . import results
+from ..harness import results
+from ..harness.errors import UserError
 from .cli_reports import register_report_commands
 from .console import err, out
-from .errors import UserError
 
 SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B?|B)?\s*$", re.IGNORECASE)
 
@@ -44,7 +44,7 @@ def parse_size(text: str | None) -> int | None:
 
 def filters(workload: str | None, framework: str | None, device: str | None,
             precision: str | None) -> dict[str, list[str] | None]:
-    from .cases import parse_list
+    from ..harness.cases import parse_list
 
     return {"workloads": parse_list("--workload", workload),
             "frameworks": parse_list("--framework", framework),
@@ -127,8 +127,8 @@ def run(suite: str, workload: str | None, framework: str | None, device: str | N
     """Run a suite (default: quick) and write results/<run-id>.json."""
     import psutil
 
+    from ..harness.runner import RunInterrupted, RunOptions, execute
     from ..reports.terminal import render
-    from .runner import RunInterrupted, RunOptions, execute
 
     if data_dir is not None:
         from ..suites.data import MNIST_ENV, mnist_dir
@@ -177,8 +177,8 @@ def after_run(doc: dict[str, Any], path: Path, *, html: bool, db: Path | None) -
 def list_cases(suite: str, workload: str | None, framework: str | None, device: str | None,
                precision: str | None) -> None:
     """List the cases of a suite and whether each can run here (with the reason if not)."""
-    from .cases import load_suite, select, unavailable
-    from .probes.system import gpus
+    from ..harness.cases import load_suite, select, unavailable
+    from ..harness.probes.system import gpus
 
     s = load_suite(suite)
     cases = select(s.cases, **filters(workload, framework, device, precision))

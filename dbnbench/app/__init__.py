@@ -1,0 +1,1 @@
+"""The application: the command line, its consoles and the history database."""
