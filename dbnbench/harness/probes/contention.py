@@ -95,7 +95,8 @@ class ContentionMeter:
 
     def _sample(self) -> Window:
         busy, total, steal = _busy_and_total(psutil.cpu_times())
-        return Window(time.perf_counter(), busy, total, steal, _own_cpu(os.getpid(), self.parents, self.children))
+        own = _own_cpu(os.getpid(), self.parents, self.children)
+        return Window(time.perf_counter(), busy, total, steal, own)
 
     def start(self) -> None:
         self._w = self._sample()
