@@ -12,6 +12,9 @@ import pytest
 
 from dbnbench.harness.errors import Skip
 from dbnbench.harness.frameworks import FRAMEWORKS
+from dbnbench.suites.registry import default_registry
+
+REGISTRY = default_registry()
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 

@@ -7,15 +7,17 @@ from types import SimpleNamespace
 from typing import Any
 
 from dbnbench.harness.cases import load_suite
-from dbnbench.suites.registry import SPECS, impl_class
+from dbnbench.harness.registry import load_impl
+
+from .conftest import REGISTRY
 
 FRAMEWORKS = ("numpy", "torch", "tensorflow")
 
 
 def make_impl(workload: str, fw: Any, **params: Any) -> Any:
     """The workload's Impl for an activated adapter, with the spec's defaults under `params`."""
-    full = {**SPECS[workload].defaults(), **params}
-    return impl_class(workload, fw.name)(SimpleNamespace(params=full), fw)
+    full = {**REGISTRY.spec(workload).defaults(), **params}
+    return load_impl(str(REGISTRY.impl(workload, fw.name)))(SimpleNamespace(params=full), fw)
 
 
 def write_suite(tmp_path: Path, workload: str, params: str) -> str:
@@ -30,7 +32,7 @@ def assert_rejected(tmp_path: Path, workload: str, params: str, field: str) -> N
     from dbnbench.harness.errors import UserError
 
     try:
-        load_suite(write_suite(tmp_path, workload, params))
+        load_suite(write_suite(tmp_path, workload, params), REGISTRY)
     except UserError as exc:
         message = str(exc)
         assert f"case {workload} #1" in message and field in message, message

@@ -13,10 +13,12 @@ import pytest
 
 from dbnbench.harness.cases import Case, load_suite, unavailable
 from dbnbench.harness.errors import UserError
+from dbnbench.harness.registry import load_impl
 from dbnbench.suites.augment.draws import Draws, draw, identity, quality_images
 from dbnbench.suites.augment.reference import reference
 from dbnbench.suites.augment.spec import PURE_BF16, TOLERANCE, AugmentSpec
-from dbnbench.suites.registry import IMPLS, impl_class
+
+from .conftest import REGISTRY
 
 SPEC = AugmentSpec()
 FRAMEWORKS = ["numpy", "torch", "tensorflow"]
@@ -29,7 +31,7 @@ def params(**overrides: Any) -> dict[str, Any]:
 def bench(fw_factory, framework: str, precision: str = "fp32", **overrides: Any) -> Any:
     fw = fw_factory(framework, precision)
     case = SimpleNamespace(params=params(**overrides), precision=precision, framework=framework)
-    impl = impl_class("augment", framework)(case, fw)
+    impl = load_impl(str(REGISTRY.impl("augment", framework)))(case, fw)
     impl.setup()
     return impl
 
@@ -136,7 +138,7 @@ def test_framework_draws_follow_the_ranges(fw_factory, framework: str) -> None:
 
 
 def test_registered_for_every_framework() -> None:
-    assert all(("augment", f) in IMPLS for f in FRAMEWORKS)
+    assert all(REGISTRY.impl("augment", f) for f in FRAMEWORKS)
 
 
 def case(framework: str, precision: str, device: str = "cpu") -> Case:
@@ -153,12 +155,12 @@ def case(framework: str, precision: str, device: str = "cpu") -> Case:
     ("numpy", "fp32", "cuda:0", "numpy runs on the CPU only"),
 ])
 def test_skip_reasons(framework: str, precision: str, device: str, reason: str) -> None:
-    assert reason in (unavailable(case(framework, precision, device), gpu_count=0) or "")
+    assert reason in (unavailable(case(framework, precision, device), 0, REGISTRY) or "")
 
 
 def test_supported_modes_are_not_skipped() -> None:
     for framework, precision in CASES:
-        assert unavailable(case(framework, precision), gpu_count=0) is None
+        assert unavailable(case(framework, precision), 0, REGISTRY) is None
 
 
 @pytest.mark.parametrize(("bad", "field"), [
@@ -175,14 +177,14 @@ def test_bad_parameters_rejected_at_load(tmp_path: Path, bad: str, field: str) -
     path = tmp_path / "bad.toml"
     path.write_text(f'name = "bad"\n[[cases]]\nworkload = "augment"\nparams = {{ {bad} }}\n')
     with pytest.raises(UserError, match=f"'{field}'"):
-        load_suite(str(path))
+        load_suite(str(path), REGISTRY)
 
 
 def test_suites_carry_augment() -> None:
     for name in ("quick", "ci", "standard", "full"):
-        cases = [c for c in load_suite(name).cases if c.workload == "augment"]
+        cases = [c for c in load_suite(name, REGISTRY).cases if c.workload == "augment"]
         assert {c.framework for c in cases} == set(FRAMEWORKS), name
-    assert all(dict(c.params)["batch"] <= 32 for c in load_suite("ci").cases
+    assert all(dict(c.params)["batch"] <= 32 for c in load_suite("ci", REGISTRY).cases
                if c.workload == "augment")
 
 

@@ -12,6 +12,7 @@ from dbnbench.suites.dbn.spec import MNIST_RATIO_BAR, RECON_RATIO_BAR, DBNPretra
 from dbnbench.suites.dbn.stack import build_stack
 from dbnbench.suites.rbm.spec import flops_per_update
 
+from .conftest import REGISTRY
 from .dbn_helpers import FRAMEWORKS, assert_rejected, make_impl
 from .mnist_helpers import require_mnist
 
@@ -100,7 +101,7 @@ def test_skip_reasons(framework, precision, why):
     params = DBNPretrainSpec().defaults()
     items = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in params.items()))
     case = Case("dbn-pretrain", framework, "cpu", precision, items, "t")
-    assert why in unavailable(case, gpu_count=0)
+    assert why in unavailable(case, 0, REGISTRY)
 
 
 @pytest.mark.parametrize("params,field", [

@@ -10,6 +10,8 @@ import pytest
 from dbnbench.harness import results
 from dbnbench.harness.runner import Progress, RunInterrupted, RunOptions, execute
 
+from .conftest import REGISTRY
+
 SELFTEST = """
 name = "contain"
 [settings]
@@ -36,7 +38,7 @@ def suite_file(tmp_path: Path, modes: list[str], where: str = "step", rounds: in
 
 def options(tmp_path: Path, suite: str, **kw) -> RunOptions:
     return RunOptions(suite=suite, filters={}, settings={"threads": 1}, output=tmp_path / "out",
-                      max_memory=kw.pop("max_memory", 4 * 2**30), **kw)
+                      registry=REGISTRY, max_memory=kw.pop("max_memory", 4 * 2**30), **kw)
 
 
 def by_mode(doc: dict) -> dict[str, dict]:
@@ -86,7 +88,7 @@ def test_resume_runs_only_what_is_missing(tmp_path):
     suite = suite_file(tmp_path, ["ok"], rounds=3)
     seen: list[str] = []
 
-    def interrupt_after_first(label: str, answer: dict) -> None:
+    def interrupt_after_first(label: str, status: str, reason: str | None) -> None:
         seen.append(label)
         if "round 1/" in label:
             raise KeyboardInterrupt

@@ -92,10 +92,11 @@ class RichProgress:
     def warn(self, text: str) -> None:
         self.bar.console.print(Text(f"warning: {text}", style="bold yellow"))
 
-    def done(self, label: str, answer: dict[str, Any]) -> None:
-        status = answer.get("status")
-        if status not in ("ok", "skipped", None):
-            self.bar.console.print(f"[red]{status}[/red] {label}: {answer.get('reason')}")
+    def done(self, label: str, status: str, reason: str | None) -> None:
+        if status not in ("ok", "skipped"):
+            line = Text(status, style="red")
+            line.append(f" {label}: {reason}")
+            self.bar.console.print(line)
         self.bar.advance(self.task_id)
 
 
@@ -129,6 +130,7 @@ def run(suite: str, workload: str | None, framework: str | None, device: str | N
 
     from ..harness.runner import RunInterrupted, RunOptions, execute
     from ..reports.terminal import render
+    from ..suites.registry import default_registry
 
     if data_dir is not None:
         from ..suites.data import MNIST_ENV, mnist_dir
@@ -139,6 +141,7 @@ def run(suite: str, workload: str | None, framework: str | None, device: str | N
                 "quality": False if no_quality else None}
     cap = parse_size(max_memory) or int(psutil.virtual_memory().total * 0.9)
     options = RunOptions(suite=suite, filters=filters(workload, framework, device, precision),
+                         registry=default_registry(),
                          settings=settings, output=output, max_memory=cap,
                          cases_per_worker=1 if isolate else None)
     progress = RichProgress(err)
@@ -179,15 +182,17 @@ def list_cases(suite: str, workload: str | None, framework: str | None, device: 
     """List the cases of a suite and whether each can run here (with the reason if not)."""
     from ..harness.cases import load_suite, select, unavailable
     from ..harness.probes.system import gpus
+    from ..suites.registry import default_registry
 
-    s = load_suite(suite)
-    cases = select(s.cases, **filters(workload, framework, device, precision))
+    registry = default_registry()
+    s = load_suite(suite, registry)
+    cases = select(s.cases, registry, **filters(workload, framework, device, precision))
     count = len(gpus())
     table = Table(title=f"suite {s.name}: {s.description}")
     table.add_column("case")
     table.add_column("runs here")
     for c in cases:
-        why = unavailable(c, count)
+        why = unavailable(c, count, registry)
         table.add_row(c.id, "[green]yes[/green]" if why is None else f"[yellow]no[/yellow]: {why}")
     out.print(table)
     out.print(f"{len(cases)} cases; settings: {s.settings}")

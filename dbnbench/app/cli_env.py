@@ -17,23 +17,24 @@ from rich.table import Table
 from rich.text import Text
 
 from ..harness.frameworks import FRAMEWORKS
+from ..harness.pool import IMPORT_ALLOWANCE_S, WorkerProcess
 from ..harness.probes.fingerprint import isa_name, kernel_findings, machine_fingerprint
 from ..harness.probes.system import machine, usable_cpus
-from ..harness.workers import IMPORT_ALLOWANCE_S, Worker
+from ..harness.records import RuntimeAnswer, RuntimeRequest
 
 WIDTH = 80  # the human output is laid out to be read in an 80-column terminal
 
 
 def ask_runtime(name: str, threads: int) -> dict[str, Any]:
     """One fresh worker, with the thread settings a run gives it, answers `runtime`."""
-    worker = Worker(threads)
+    worker = WorkerProcess(threads)
     try:
-        answer = worker.ask({"op": "runtime", "framework": name}, IMPORT_ALLOWANCE_S, None)
+        answer = worker.ask(RuntimeRequest(name), RuntimeAnswer, IMPORT_ALLOWANCE_S, None)
     finally:
         worker.close()
-    if answer.get("status") == "ok":
-        return answer["runtime"]
-    return {"framework": name, "status": answer.get("status"), "reason": answer.get("reason")}
+    if answer.status == "ok" and answer.runtime is not None:
+        return answer.runtime
+    return {"framework": name, "status": answer.status, "reason": answer.reason}
 
 
 def framework_runtime(threads: int | None = None) -> dict[str, dict[str, Any]]:

@@ -13,9 +13,12 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Iterable
-from typing import Any
+from dataclasses import dataclass
 
 import psutil
+
+from .frameworks.base import Framework
+from .records import Bandwidth, Shape
 
 START = 128
 IMPROVEMENT = 0.03
@@ -39,7 +42,15 @@ def sizes(start: int = START) -> Iterable[int]:
         n *= 2
 
 
-def rate_at(fw: Any, m: int, n: int, k: int, first_s: float | None = None) -> tuple[float, float]:
+@dataclass(frozen=True)
+class Sweep:
+    rate: float                 # the best median rate over the sizes (FLOP/s)
+    best_size: int
+    by_size: dict[str, float]
+    stopped: str                # why the sweep ended
+
+
+def rate_at(fw: Framework, m: int, n: int, k: int, first_s: float | None = None) -> tuple[float, float]:
     """(median FLOP/s, median seconds per product) of an (m×k)·(k×n) product."""
     loops = 1 if first_s is None or first_s >= MIN_TIMING_S else \
         math.ceil(MIN_TIMING_S / max(first_s, 1e-7))
@@ -48,12 +59,12 @@ def rate_at(fw: Any, m: int, n: int, k: int, first_s: float | None = None) -> tu
     return 2.0 * m * n * k / seconds, seconds
 
 
-def available_bytes(fw: Any) -> int:
-    device_free = getattr(fw, "device_free_bytes", lambda: None)()
+def available_bytes(fw: Framework) -> int:
+    device_free = fw.device_free_bytes()
     return device_free if device_free is not None else int(psutil.virtual_memory().available)
 
 
-def calibrate(fw: Any, start: int = START, patience: int = PATIENCE) -> dict[str, Any]:
+def calibrate(fw: Framework, start: int = START, patience: int = PATIENCE) -> Sweep:
     """Sweep square GEMMs from `start` until the rate stops improving for `patience` sizes
     in a row; the best size's rate is this framework's peak in this mode. Later rounds
     start at the best size found so far, with a patience of one: the curve below it was
@@ -81,10 +92,10 @@ def calibrate(fw: Any, start: int = START, patience: int = PATIENCE) -> dict[str
         best = max(best, rate)
         if flat >= patience:
             break
-    return {"gemm_flops_per_s": best, "best_size": best_n, "by_size": rates, "stopped": stop}
+    return Sweep(best, best_n, rates, stop)
 
 
-def shapes_rate(fw: Any, shapes: list[tuple[int, int, int, int]]) -> float:
+def shapes_rate(fw: Framework, shapes: list[Shape]) -> float:
     """The GEMM rate of a case's own products: total FLOPs of one step's products over their
     summed median times, each product (count, m, n, k) timed at its own shape."""
     flops = seconds = 0.0
@@ -96,7 +107,7 @@ def shapes_rate(fw: Any, shapes: list[tuple[int, int, int, int]]) -> float:
     return flops / seconds
 
 
-def bandwidth(fw: Any, total_bytes: int = TRIAD_BYTES) -> dict[str, Any] | None:
+def bandwidth(fw: Framework, total_bytes: int = TRIAD_BYTES) -> Bandwidth | None:
     """STREAM-style triad bandwidth in bytes/s (median of REPEATS passes), or None where the
     adapter has no triad."""
     n = max(1, total_bytes // 12)
@@ -106,4 +117,4 @@ def bandwidth(fw: Any, total_bytes: int = TRIAD_BYTES) -> dict[str, Any] | None:
     if answer is None:
         return None
     times, moved = answer
-    return {"bytes_per_s": moved / statistics.median(times), "array_bytes": 4 * n}
+    return Bandwidth(moved / statistics.median(times), 4 * n)

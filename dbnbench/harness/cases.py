@@ -21,6 +21,7 @@ import jsonschema
 
 from .errors import UserError
 from .frameworks import FRAMEWORKS
+from .registry import Registry
 from .workload import PRECISIONS
 
 DEVICE_RE = re.compile(r"^(cpu|cuda(:\d+)?)$")
@@ -50,6 +51,13 @@ class Case:
         """Cases of one group may share a worker process."""
         return self.framework, self.device
 
+    @property
+    def mode(self) -> tuple[str, str, str]:
+        """The (framework, device, precision) whose GEMM roof this case is measured against:
+        scikit-learn's products are NumPy's, so it is calibrated as NumPy."""
+        fw = FRAMEWORKS[self.framework]
+        return getattr(fw, "calibrate_as", fw.name), self.device, self.precision
+
     def to_dict(self) -> dict[str, Any]:
         return {"workload": self.workload, "framework": self.framework, "device": self.device,
                 "precision": self.precision, "params": self.params, "tag": self.tag}
@@ -70,30 +78,19 @@ class Suite:
     source: str = field(default="")
 
 
-def specs() -> dict[str, Any]:
-    from ..suites.registry import SPECS
-
-    return SPECS
-
-
-def builtin_suites() -> dict[str, Path]:
-    root = resources.files("dbnbench.suites")
-    return {Path(p.name).stem: Path(str(p)) for p in root.iterdir() if p.name.endswith(".toml")}
-
-
 @cache
 def _suite_validator() -> jsonschema.Draft202012Validator:
     text = resources.files("dbnbench.harness").joinpath("schema", "suite.schema.json").read_text()
     return jsonschema.Draft202012Validator(json.loads(text))
 
 
-def load_suite(name_or_path: str) -> Suite:
-    """Load a built-in suite by name, or a suite file by path."""
-    path = builtin_suites().get(name_or_path)
+def load_suite(name_or_path: str, registry: Registry) -> Suite:
+    """Load a suite the registry knows by name, or a suite file by path."""
+    path = registry.suites.get(name_or_path)
     if path is None:
         path = Path(name_or_path)
         if path.suffix != ".toml" or not path.is_file():
-            known = ", ".join(sorted(builtin_suites()))
+            known = ", ".join(sorted(registry.suites))
             raise UserError(f"unknown suite '{name_or_path}' (built in: {known}; or a .toml path)")
     label = path.name
     try:
@@ -109,7 +106,8 @@ def load_suite(name_or_path: str) -> Suite:
     settings = {**DEFAULT_SETTINGS, **doc.get("settings", {})}
     cases: list[Case] = []
     for index, entry in enumerate(doc["cases"], start=1):
-        cases.extend(expand(entry, f"suite {label}: case {entry['workload']} #{index}"))
+        cases.extend(expand(entry, f"suite {label}: case {entry['workload']} #{index}",
+                            registry))
     seen: dict[str, int] = {}
     for case in cases:
         if case.id in seen:
@@ -126,12 +124,12 @@ def _axis(spec_kind: type, value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def expand(entry: dict[str, Any], where: str) -> list[Case]:
+def expand(entry: dict[str, Any], where: str, registry: Registry) -> list[Case]:
     """One suite entry → its cases (frameworks × devices × precisions × parameter grid)."""
-    spec = specs().get(entry["workload"])
+    spec = registry.specs.get(entry["workload"])
     if spec is None:
         raise UserError(f"{where}: unknown workload '{entry['workload']}' "
-                        f"(known: {', '.join(specs())})")
+                        f"(known: {', '.join(registry.specs)})")
     frameworks = entry.get("frameworks", list(FRAMEWORKS))
     devices = entry.get("devices", ["cpu"])
     precisions = entry.get("precisions", ["fp32"])
@@ -156,7 +154,8 @@ def expand(entry: dict[str, Any], where: str) -> list[Case]:
 
 
 def check_names(where: str, *, frameworks: Iterable[str] = (), devices: Iterable[str] = (),
-                precisions: Iterable[str] = (), workloads: Iterable[str] = ()) -> None:
+                precisions: Iterable[str] = (), workloads: Iterable[str] = (),
+                known: Iterable[str] = ()) -> None:
     for fw in frameworks:
         if fw not in FRAMEWORKS:
             raise UserError(f"{where}: unknown framework '{fw}' (known: {', '.join(FRAMEWORKS)})")
@@ -166,9 +165,10 @@ def check_names(where: str, *, frameworks: Iterable[str] = (), devices: Iterable
     for prec in precisions:
         if prec not in PRECISIONS:
             raise UserError(f"{where}: unknown precision '{prec}' (known: {', '.join(PRECISIONS)})")
+    names = list(known)
     for wl in workloads:
-        if wl not in specs():
-            raise UserError(f"{where}: unknown workload '{wl}' (known: {', '.join(specs())})")
+        if wl not in names:
+            raise UserError(f"{where}: unknown workload '{wl}' (known: {', '.join(names)})")
 
 
 def parse_list(option: str, value: str | None) -> list[str] | None:
@@ -181,11 +181,11 @@ def parse_list(option: str, value: str | None) -> list[str] | None:
     return items
 
 
-def select(cases: Iterable[Case], *, workloads: list[str] | None = None,
+def select(cases: Iterable[Case], registry: Registry, *, workloads: list[str] | None = None,
            frameworks: list[str] | None = None, devices: list[str] | None = None,
            precisions: list[str] | None = None) -> list[Case]:
     """Filter cases; every name given must be a known one (else a one-line error)."""
-    check_names("--workload", workloads=workloads or ())
+    check_names("--workload", workloads=workloads or (), known=registry.specs)
     check_names("--framework", frameworks=frameworks or ())
     check_names("--device", devices=devices or ())
     check_names("--precision", precisions=precisions or ())
@@ -201,12 +201,10 @@ def select(cases: Iterable[Case], *, workloads: list[str] | None = None,
     return [c for c in cases if keep(c)]
 
 
-def unavailable(case: Case, gpu_count: int) -> str | None:
+def unavailable(case: Case, gpu_count: int, registry: Registry) -> str | None:
     """Why this case cannot run on this machine, decided without importing any framework."""
-    from ..suites.registry import IMPLS
-
     fw = FRAMEWORKS[case.framework]
-    if (case.workload, case.framework) not in IMPLS:
+    if registry.impl(case.workload, case.framework) is None:
         return f"{case.workload} has no {case.framework} implementation"
     if not fw.installed():
         return f"{case.framework} is not installed ({fw.install_hint})"
@@ -219,4 +217,5 @@ def unavailable(case: Case, gpu_count: int) -> str | None:
             return "no NVIDIA GPU found on this machine"
         if index >= gpu_count:
             return f"no GPU {index} (this machine has {gpu_count})"
-    return specs()[case.workload].supports(case.framework, case.device, case.precision, case.params)
+    return registry.spec(case.workload).supports(case.framework, case.device, case.precision,
+                                                 case.params)

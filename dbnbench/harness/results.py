@@ -1,4 +1,8 @@
-"""The result file: schema versions, validation on load, atomic writes."""
+"""The result file: its typed shape, schema versions, validation on load, atomic writes.
+
+The JSON Schemas (schema/result-v*.schema.json) are the file contract; the TypedDicts here
+are the same shape for the type checker, so a report that reads a key the file does not
+have, or a merge that writes one it should not, fails `mypy` rather than a user's run."""
 
 from __future__ import annotations
 
@@ -8,11 +12,161 @@ import tempfile
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict, cast
 
 import jsonschema
 
 from .errors import UserError
+from .records import JSONObject
+
+
+class Tool(TypedDict):
+    name: str
+    version: str
+
+
+class CPU(TypedDict):
+    model: str
+    cores: int | None
+    threads: int | None
+
+
+class GPU(TypedDict):
+    name: str
+    memory_bytes: int | None
+    driver: str | None
+    cuda: str | None
+
+
+class Machine(TypedDict):
+    hostname: str
+    os: str
+    python: str
+    cpu: CPU
+    memory_bytes: int
+    gpus: list[GPU]
+    frameworks: dict[str, str | None]
+    usable_cpus: NotRequired[int]
+    platform: NotRequired[str]
+    executable: NotRequired[str]
+    fingerprint: NotRequired[JSONObject]
+    runtime: NotRequired[JSONObject]
+
+
+class Calibration(TypedDict):
+    framework: str
+    device: str
+    precision: str
+    gemm_flops_per_s: float | None
+    reason: NotRequired[str | None]
+    by_round: NotRequired[list[float | None]]
+    by_size: NotRequired[dict[str, float]]
+    best_size: NotRequired[int | None]
+    stopped: NotRequired[str | None]
+    bandwidth_bytes_per_s: NotRequired[float | None]
+    bandwidth_by_round: NotRequired[list[float | None]]
+
+
+class Roof(TypedDict):
+    device: str
+    precision: str
+    gemm_flops_per_s: float
+    by_round: list[float | None]
+    best_framework: str | None
+    frameworks: dict[str, float]
+    bandwidth_bytes_per_s: float | None
+    bandwidth_by_round: list[float | None]
+
+
+class Finding(TypedDict):
+    kind: str
+    severity: str
+    message: str
+    cases: list[str]
+    framework: NotRequired[str | None]
+    device: NotRequired[str]
+    precision: NotRequired[str]
+    library: NotRequired[str]
+    variable: NotRequired[str | None]
+
+
+class ItemsPerS(TypedDict):
+    median: float
+    ci_low: float | None
+    ci_high: float | None
+
+
+class StepS(TypedDict):
+    median: float
+    iqr: float
+    min: float
+    max: float
+    cv: float
+
+
+class CaseRoofline(TypedDict):
+    bound: str | None
+    pct_of_roof: float | None
+    arithmetic_intensity: float | None
+    attainable_flops_per_s: float | None
+    bytes_per_s: float | None
+    pct_of_bandwidth: float | None
+
+
+class Metrics(TypedDict, total=False):
+    items_per_s: ItemsPerS | None
+    step_s: StepS | None
+    flops_per_s: float | None
+    pct_of_peak: float | None
+    pct_of_peak_by_round: list[float | None]
+    pct_of_framework_peak: float | None
+    roofline: CaseRoofline | None
+    peak_host_memory_bytes: int | None
+    peak_device_memory_bytes: int | None
+    energy_j: float | None
+    energy_per_item_j: float | None
+    avg_power_w: float | None
+    energy_source: str | None
+    quality: JSONObject | None
+    extra: JSONObject | None
+    unmeasured: dict[str, str]
+
+
+class CaseResult(TypedDict):
+    id: str
+    workload: str
+    framework: str
+    device: str
+    precision: str
+    params: JSONObject
+    status: str
+    reason: str | None
+    setup_s: float | None
+    repetitions_s: list[float]
+    steps_per_repetition: list[int]
+    metrics: Metrics
+    warnings: list[str]
+    contention: JSONObject | None
+    items_per_step: NotRequired[int | None]
+    source_hash: NotRequired[str | None]
+    math: NotRequired[JSONObject]
+
+
+class ResultDoc(TypedDict):
+    schema_version: int
+    run_id: str
+    suite: str
+    started_at: str
+    finished_at: str | None
+    complete: NotRequired[bool]
+    tool: Tool
+    machine: Machine
+    settings: JSONObject
+    start_load: NotRequired[JSONObject | None]
+    calibration: list[Calibration]
+    roofline: list[Roof]
+    findings: list[Finding]
+    cases: list[CaseResult]
 
 SCHEMA_VERSION = 2
 # Every schema version this tool has ever written, so old files keep loading: each is
@@ -44,7 +198,7 @@ def schema(version: int = SCHEMA_VERSION) -> dict[str, Any]:
     return json.loads(text)
 
 
-def validate(doc: Any, origin: str = "result") -> dict[str, Any]:
+def validate(doc: object, origin: str = "result") -> ResultDoc:
     """Check that `doc` is a dbnbench result of a known schema version (one-line error if
     not) and return it in the current version."""
     if not isinstance(doc, dict):
@@ -62,7 +216,7 @@ def validate(doc: Any, origin: str = "result") -> dict[str, Any]:
     while version in UPGRADES:
         doc = UPGRADES[version](doc)
         version = doc["schema_version"]
-    return doc
+    return cast(ResultDoc, doc)
 
 
 def check_schema(doc: dict[str, Any], version: int, origin: str) -> None:
@@ -73,7 +227,7 @@ def check_schema(doc: dict[str, Any], version: int, origin: str) -> None:
         raise UserError(f"{origin}: invalid at {where}: {error.message[:200]}")
 
 
-def load(path: str | os.PathLike[str]) -> dict[str, Any]:
+def load(path: str | os.PathLike[str]) -> ResultDoc:
     """Read and validate a result file."""
     p = Path(path)
     try:
@@ -113,7 +267,7 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
         raise
 
 
-def dump(doc: dict[str, Any], path: str | os.PathLike[str]) -> None:
+def dump(doc: ResultDoc, path: str | os.PathLike[str]) -> None:
     """Validate against the current schema, then write a result file atomically."""
     check_schema(doc, SCHEMA_VERSION, str(path))
     write_atomic(path, json.dumps(doc, indent=1, allow_nan=False) + "\n")

@@ -12,58 +12,67 @@ reported as a wrong count of work, not as a number."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from statistics import median
-from typing import Any
+
+from .cases import Case
+from .records import CalibrationAnswer, CaseAnswer
+from .results import Roof
 
 Key = tuple[str, str, str, int]  # (framework, device, precision, round)
 
 
-def round_roofs(calibration: dict[Key, dict[str, Any]], round_: int,
-                answers: dict[tuple[str, int], dict[str, Any]] | None = None,
-                cases: dict[str, Any] | None = None) -> dict[str, dict[Any, float]]:
-    """{"gemm": {(device, precision): FLOP/s}, "bandwidth": {device: bytes/s}} of one round:
-    the best of every framework's calibration, and of the own-shape GEMMs and local triads
-    cases measured in that round (`answers` by (case id, round), `cases` by id)."""
-    gemm: dict[tuple[str, str], float] = {}
-    bw: dict[str, float] = {}
+@dataclass(frozen=True)
+class Roofs:
+    """One round's roofs: GEMM FLOP/s per (device, precision), triad bytes/s per device."""
+
+    gemm: dict[tuple[str, str], float] = field(default_factory=dict)
+    bandwidth: dict[str, float] = field(default_factory=dict)
+
+
+def raise_to(table: dict[tuple[str, str], float] | dict[str, float], key: object,
+             value: float | None) -> None:
+    if value:
+        table[key] = max(table.get(key, 0.0), value)  # type: ignore[index, call-overload]
+
+
+def round_roofs(calibration: Mapping[Key, CalibrationAnswer], round_: int,
+                answers: Mapping[tuple[str, int], CaseAnswer] | None = None,
+                cases: Mapping[str, Case] | None = None) -> Roofs:
+    """The best of every framework's calibration in one round, and of the own-shape GEMMs
+    and local triads cases measured in that round (`answers` by (case id, round))."""
+    roofs = Roofs()
     for (_fw, device, precision, r), answer in calibration.items():
-        if r != round_ or answer.get("status") != "ok":
-            continue
-        rate = answer.get("gemm_flops_per_s")
-        if rate:
-            gemm[(device, precision)] = max(gemm.get((device, precision), 0.0), rate)
-        bytes_per_s = (answer.get("bandwidth") or {}).get("bytes_per_s")
-        if bytes_per_s:
-            bw[device] = max(bw.get(device, 0.0), bytes_per_s)
-    for (case_id, r), answer in (answers or {}).items():
+        if r == round_ and answer.status == "ok":
+            raise_to(roofs.gemm, (device, precision), answer.gemm_flops_per_s)
+            raise_to(roofs.bandwidth, device,
+                     answer.bandwidth.bytes_per_s if answer.bandwidth else None)
+    for (case_id, r), a in (answers or {}).items():
         case = (cases or {}).get(case_id)
-        if r != round_ or case is None or answer.get("status") != "ok":
-            continue
-        if answer.get("shape_gemm_flops_per_s"):
-            key = (case.device, case.precision)
-            gemm[key] = max(gemm.get(key, 0.0), answer["shape_gemm_flops_per_s"])
-        if answer.get("local_bytes_per_s"):
-            bw[case.device] = max(bw.get(case.device, 0.0), answer["local_bytes_per_s"])
-    return {"gemm": gemm, "bandwidth": bw}
+        if r == round_ and case is not None and a.status == "ok":
+            raise_to(roofs.gemm, (case.device, case.precision), a.shape_gemm_flops_per_s)
+            raise_to(roofs.bandwidth, case.device, a.local_bytes_per_s)
+    return roofs
 
 
-def machine_roofline(calibration: dict[Key, dict[str, Any]], rounds: int,
-                     answers: dict[tuple[str, int], dict[str, Any]],
-                     cases: dict[str, Any]) -> list[dict[str, Any]]:
+def machine_roofline(calibration: Mapping[Key, CalibrationAnswer], rounds: int,
+                     answers: Mapping[tuple[str, int], CaseAnswer],
+                     cases: Mapping[str, Case]) -> list[Roof]:
     """The result's `roofline`: per (device, precision) the compute roof of every round, its
     best, which framework reached it, and the device's bandwidth roof."""
     per_round = [round_roofs(calibration, r, answers, cases) for r in range(rounds)]
-    keys = sorted({k for roofs in per_round for k in roofs["gemm"]})
+    keys = sorted({k for roofs in per_round for k in roofs.gemm})
     leaders: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
     for (fw, device, precision, _r), answer in calibration.items():
-        rate = answer.get("gemm_flops_per_s")
+        rate = answer.gemm_flops_per_s
         if rate:
             best = leaders[(device, precision)]
             best[fw] = max(best.get(fw, 0.0), rate)
-    out = []
+    out: list[Roof] = []
     for device, precision in keys:
-        by_round = [roofs["gemm"].get((device, precision)) for roofs in per_round]
-        bw = [roofs["bandwidth"].get(device) for roofs in per_round]
+        by_round = [roofs.gemm.get((device, precision)) for roofs in per_round]
+        bw = [roofs.bandwidth.get(device) for roofs in per_round]
         frameworks = leaders.get((device, precision), {})
         out.append({
             "device": device, "precision": precision,
@@ -77,15 +86,18 @@ def machine_roofline(calibration: dict[Key, dict[str, Any]], rounds: int,
     return out
 
 
+Placed = dict[str, float | str | None]
+
+
 def place(flops: float | None, size: float | None, step_s: float, roof: float | None,
-          bandwidth: float | None) -> dict[str, Any]:
+          bandwidth: float | None) -> Placed:
     """One round of one case against that round's roofs: achieved rates, the bound that
     applies (compute or bandwidth, by arithmetic intensity), and the share of it reached."""
     achieved = flops / step_s if flops else None
     moved = size / step_s if size else None
-    out: dict[str, Any] = {"flops_per_s": achieved, "bytes_per_s": moved,
-                           "pct_of_peak": achieved / roof if achieved and roof else None,
-                           "pct_of_bandwidth": moved / bandwidth if moved and bandwidth else None}
+    out: Placed = {"flops_per_s": achieved, "bytes_per_s": moved,
+                   "pct_of_peak": achieved / roof if achieved and roof else None,
+                   "pct_of_bandwidth": moved / bandwidth if moved and bandwidth else None}
     if achieved and size and roof and bandwidth:
         intensity = flops / size
         attainable = min(roof, intensity * bandwidth)
@@ -99,17 +111,36 @@ def place(flops: float | None, size: float | None, step_s: float, roof: float | 
     return out
 
 
-def summarize_rounds(placed: list[dict[str, Any]]) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Placement:
+    """A case against its rounds' roofs: medians over rounds, the per-round % of peak."""
+
+    pct_of_peak: float | None
+    pct_of_peak_by_round: list[float | None]
+    pct_of_bandwidth: float | None
+    pct_of_roof: float | None
+    attainable_flops_per_s: float | None
+    arithmetic_intensity: float | None
+    bytes_per_s: float | None
+    bound: str | None
+
+
+def number(p: Placed, key: str) -> float | None:
+    value = p.get(key)
+    return value if isinstance(value, float) else None
+
+
+def summarize_rounds(placed: list[Placed]) -> Placement:
     """Medians over a case's rounds of each placed quantity; the per-round values kept."""
-    out: dict[str, Any] = {}
-    for key in ("pct_of_peak", "pct_of_bandwidth", "pct_of_roof", "attainable_flops_per_s",
-                "arithmetic_intensity", "bytes_per_s"):
-        values = [p[key] for p in placed if p.get(key) is not None]
-        out[key] = median(values) if values else None
-    bounds = [p["bound"] for p in placed if p.get("bound")]
-    out["bound"] = max(set(bounds), key=bounds.count) if bounds else None
-    out["pct_of_peak_by_round"] = [p.get("pct_of_peak") for p in placed]
-    return out
+    def mid(key: str) -> float | None:
+        values = [v for p in placed if (v := number(p, key)) is not None]
+        return median(values) if values else None
+
+    bounds = [str(p["bound"]) for p in placed if p.get("bound")]
+    return Placement(mid("pct_of_peak"), [number(p, "pct_of_peak") for p in placed],
+                     mid("pct_of_bandwidth"), mid("pct_of_roof"), mid("attainable_flops_per_s"),
+                     mid("arithmetic_intensity"), mid("bytes_per_s"),
+                     max(set(bounds), key=bounds.count) if bounds else None)
 
 
-__all__ = ["machine_roofline", "place", "round_roofs", "summarize_rounds"]
+__all__ = ["Placement", "Roofs", "machine_roofline", "place", "round_roofs", "summarize_rounds"]

@@ -1,20 +1,19 @@
-"""The child side: runs the cases its parent sends, one at a time, and answers each.
+"""The child side: runs the requests its parent sends, one at a time, and answers each.
 
 Protocol: one JSON request per line on stdin, one JSON answer per line on the file
 descriptor that was stdout at start (stdout itself is pointed at stderr, so a library that
-prints cannot corrupt the channel). Requests:
-  {"op": "import", "framework", "workload"}   import a framework (and workload) up front
-  {"op": "calibrate", "framework", "device", "precision", "threads", "seed", "start",
-   "bandwidth"}                              GEMM sweep (+ triad bandwidth) of one mode
-  {"op": "case", "case": {...}, "settings": {...}, "quality": bool, "roof_flops_per_s",
-   "roof_bytes_per_s"}                       one case: probe, timed window, roof check
-  {"op": "runtime", "framework"}             import it; answer with its runtime_info
-                                             (BLAS/OpenMP pools, library facts)
-This module imports no ML framework itself; the adapters import theirs when activated."""
+prints cannot corrupt the channel). Requests and answers are the typed records of
+records.py: ImportRequest (import a framework and an implementation up front),
+RuntimeRequest (the BLAS/OpenMP pools and library settings), CalibrateRequest (one mode's
+GEMM sweep and, if asked, the triad), CaseRequest (one case: product probe, timed window,
+roof check, extras, quality). This module imports no ML framework and no workload: the
+adapters import theirs when activated, and a case's implementation is imported from the
+"module:Class" its request names."""
 
 from __future__ import annotations
 
 import gc
+import importlib
 import json
 import math
 import os
@@ -22,17 +21,37 @@ import statistics
 import sys
 import time
 import traceback
-from types import SimpleNamespace
-from typing import Any, TextIO
+from dataclasses import dataclass
+from typing import TextIO
 
-from .calibrate import ITEMSIZE
+from .calibrate import bandwidth, calibrate, shapes_rate
 from .errors import Skip
-from .frameworks import FRAMEWORKS
+from .frameworks import FRAMEWORKS, Framework
 from .probes.contention import ContentionMeter
 from .probes.energy import MIN_PERIODS, EnergyMeter
 from .probes.memory import HostPeak
 from .products import contradiction
-from .timing import TimingError, measure
+from .records import (
+    JSON,
+    Answer,
+    CalibrateRequest,
+    CalibrationAnswer,
+    CaseAnswer,
+    CaseRequest,
+    Contention,
+    ImportRequest,
+    JSONObject,
+    RecordError,
+    Request,
+    RuntimeAnswer,
+    RuntimeRequest,
+    Settings,
+    as_json,
+    decode_request,
+)
+from .registry import load_impl
+from .timing import Timing, TimingError, measure
+from .workload import ContractError, Impl
 
 OOM_NAMES = ("OutOfMemoryError", "ResourceExhaustedError", "MemoryError")
 LENGTHEN_LIMIT_S = 30.0  # the most an energy window is lengthened by extra steps
@@ -43,82 +62,65 @@ def one_line(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def failure(exc: BaseException) -> dict[str, Any]:
-    """A Python exception as a case status. Out-of-memory is named as such."""
+def failure(exc: BaseException) -> Answer:
+    """A Python exception as a status. Out-of-memory is named as such."""
     name = type(exc).__name__
     if isinstance(exc, TimingError):
-        return {"status": "failed", "reason": one_line(f"timing: {exc}")}
+        return Answer("failed", one_line(f"timing: {exc}"))
     if any(n in name for n in OOM_NAMES) or "out of memory" in str(exc).lower():
-        return {"status": "failed", "reason": one_line(f"out of memory: {name}: {exc}"),
-                "restart": True}
+        return Answer("failed", one_line(f"out of memory: {name}: {exc}"), restart=True)
     frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
     where = f" (at {os.path.basename(frame.filename)}:{frame.lineno})" if frame else ""
-    return {"status": "failed", "reason": one_line(f"{name}: {exc}{where}")}
+    return Answer("failed", one_line(f"{name}: {exc}{where}"))
 
 
-def make_framework(framework: str, device: str, precision: str, threads: int, seed: int) -> Any:
+def make_framework(framework: str, device: str, precision: str, threads: int,
+                   seed: int) -> Framework:
     fw = FRAMEWORKS[framework](device, precision, threads, seed)
     fw.activate()
     return fw
 
 
-def do_calibrate(req: dict[str, Any]) -> dict[str, Any]:
-    from .calibrate import PATIENCE, START, bandwidth, calibrate
-
-    try:
-        fw = make_framework(req["framework"], req["device"], req["precision"], req["threads"],
-                            req["seed"])
-        answer = {"status": "ok", **calibrate(fw, req.get("start") or START,
-                                              req.get("patience") or PATIENCE)}
-        if req.get("bandwidth"):
-            answer["bandwidth"] = bandwidth(fw)
-        return answer
-    except Skip as exc:
-        return {"status": "skipped", "reason": str(exc)}
-    except Exception as exc:  # contained: calibration failure only loses % of peak
-        return failure(exc)
+def do_calibrate(req: CalibrateRequest) -> CalibrationAnswer:
+    fw = make_framework(req.framework, req.device, req.precision, req.threads, req.seed)
+    sweep = calibrate(fw, req.start, req.patience)
+    triad = bandwidth(fw) if req.bandwidth else None
+    return CalibrationAnswer("ok", None, sweep.rate, sweep.best_size, sweep.by_size, sweep.stopped,
+                             triad)
 
 
-def observe(impl: Any, fw: Any, case: Any) -> tuple[dict[str, Any], str | None]:
+def observe(impl: Impl, fw: Framework, req: CaseRequest) -> tuple[JSONObject, str | None]:
     """One step probed outside the timed window: the products that ran, and why they
     contradict the case's mode (None when they agree)."""
-    from ..suites.registry import SPECS
-
     hook = getattr(impl, "observe_products", None)
-    obs = (hook() if hook is not None else fw.observe_products(impl)).settle(case.precision)
-    has_flops = SPECS[case.workload].flops_per_step(case.params) is not None
-    return obs.to_dict(), contradiction(case.precision, obs, has_flops)
+    obs = (hook() if hook is not None else fw.observe_products(impl)).settle(req.case.precision)
+    has_flops = req.work.flops_per_step is not None
+    return obs.to_dict(), contradiction(req.case.precision, obs, has_flops)
 
 
-def roof_check(impl: Any, fw: Any, case: Any, step_s: float, req: dict[str, Any]
-               ) -> dict[str, Any]:
+def roof_check(fw: Framework, req: CaseRequest, step_s: float) -> dict[str, float | None]:
     """A case faster than this round's roof is measured again against GEMMs at its own
     shapes (or a triad over its own bytes) before anything is reported: the roof may have
     been measured at a slower moment, or the count of work is wrong (the parent decides)."""
-    from ..suites.registry import SPECS
-    from .calibrate import bandwidth, shapes_rate
-
-    spec, out = SPECS[case.workload], {}
-    flops = spec.flops_per_step(case.params)
-    roof = req.get("roof_flops_per_s")
-    if flops and roof and flops / step_s > roof:
-        out["shape_gemm_flops_per_s"] = shapes_rate(fw, spec.gemm_shapes(case.params))
-    size = spec.bytes_per_step(case.params, ITEMSIZE[case.precision])
-    roof_bw = req.get("roof_bytes_per_s")
-    if size and roof_bw and size / step_s > roof_bw:
-        local = bandwidth(fw, int(size))
-        out["local_bytes_per_s"] = local["bytes_per_s"] if local else None
+    work, out = req.work, {}
+    if work.flops_per_step and req.roof_flops_per_s and \
+            work.flops_per_step / step_s > req.roof_flops_per_s:
+        out["shape_gemm_flops_per_s"] = shapes_rate(fw, list(work.gemm_shapes))
+    if work.bytes_per_step and req.roof_bytes_per_s and \
+            work.bytes_per_step / step_s > req.roof_bytes_per_s:
+        local = bandwidth(fw, int(work.bytes_per_step))
+        out["local_bytes_per_s"] = local.bytes_per_s if local else None
     return out
 
 
-def timed_window(impl: Any, fw: Any, case: Any, settings: dict[str, Any]) -> dict[str, Any]:
+def timed_window(impl: Impl, fw: Framework, device: str, settings: Settings) -> TimedWindow:
     """Warm-up and timed repetitions, with the energy and contention probes around them."""
-    meter, quiet = EnergyMeter(case.device), ContentionMeter(device=case.device)
+    meter, quiet = EnergyMeter(device), ContentionMeter(device=device)
     need_s = meter.min_window_s()  # found before the window opens, not inside it
     meter.start()
     quiet.start()
-    timing = measure(impl.step, fw.sync, warmup_s=settings["warmup_s"],
-                     min_time_s=settings["min_time_s"], repetitions=settings["repetitions"])
+    timing = measure(impl.step, fw.sync, warmup_s=settings.warmup_s,
+                     min_time_s=settings.min_time_s, repetitions=settings.repetitions)
     contention = quiet.stop()
     extra = lengthen(impl, fw, meter, need_s)
     joules, window_s = meter.stop()
@@ -126,18 +128,26 @@ def timed_window(impl: Any, fw: Any, case: Any, settings: dict[str, Any]) -> dic
     if need_s is not None and window_s < need_s:
         joules, reason = None, (f"energy window {window_s:.3g} s is shorter than "
                                 f"{MIN_PERIODS} updates of the counter ({need_s:.3g} s)")
-    return {
-        "repetitions_s": list(timing.repetitions_s),
-        "steps_per_repetition": timing.steps_per_repetition,
-        "discarded_repetitions": timing.discarded,
-        "window_steps": timing.warmup_steps + extra
-        + timing.steps_per_repetition * len(timing.repetitions_s),
-        "window_s": window_s, "contention": contention,
-        "energy_j": joules, "energy_source": meter.source, "energy_reason": reason,
-    }
+    return TimedWindow(timing, extra, window_s, contention, joules, meter.source, reason)
 
 
-def lengthen(impl: Any, fw: Any, meter: EnergyMeter, need_s: float | None) -> int:
+@dataclass(frozen=True)
+class TimedWindow:
+    timing: Timing
+    extra_steps: int
+    window_s: float
+    contention: Contention
+    energy_j: float | None
+    energy_source: str | None
+    energy_reason: str | None
+
+    @property
+    def window_steps(self) -> int:
+        t = self.timing
+        return t.warmup_steps + self.extra_steps + t.steps_per_repetition * len(t.repetitions_s)
+
+
+def lengthen(impl: Impl, fw: Framework, meter: EnergyMeter, need_s: float | None) -> int:
     """More (untimed) steps inside the energy window until it spans enough counter updates,
     for at most LENGTHEN_LIMIT_S; returns the steps added."""
     if need_s is None:
@@ -151,93 +161,99 @@ def lengthen(impl: Any, fw: Any, meter: EnergyMeter, need_s: float | None) -> in
     return steps
 
 
-def do_case(req: dict[str, Any]) -> dict[str, Any]:
-    from ..suites.registry import impl_class
+def build(req: CaseRequest, fw: Framework) -> Impl:
+    """The case's implementation, checked against the workload contract."""
+    impl = load_impl(req.impl)(req.case, fw)
+    if not isinstance(impl, Impl):
+        raise ContractError(f"{req.impl} does not implement the workload contract "
+                            "(setup, step, quality, items_per_step)")
+    if impl.items_per_step != req.work.items_per_step:
+        raise ContractError(f"{req.impl} processes {impl.items_per_step} items per step, its "
+                            f"spec says {req.work.items_per_step}")
+    return impl
 
-    spec, settings = req["case"], req["settings"]
-    case = SimpleNamespace(**spec)
+
+def do_case(req: CaseRequest) -> CaseAnswer:
     host = HostPeak()
     host.reset()
-    try:
-        fw = make_framework(case.framework, case.device, case.precision, settings["threads"],
-                            settings["seed"])
-    except Skip as exc:
-        return {"status": "skipped", "reason": str(exc)}
-    impl = impl_class(case.workload, case.framework)(case, fw)
-    fw.seed_all(settings["seed"])
+    c, settings = req.case, req.settings
+    fw = make_framework(c.framework, c.device, c.precision, settings.threads, settings.seed)
+    impl = build(req, fw)
+    fw.seed_all(settings.seed)
     fw.reset_peak_memory()
     t0 = time.perf_counter()
     impl.setup()
     fw.sync()
     setup_s = time.perf_counter() - t0
-    observed, wrong = observe(impl, fw, case)
-    math_flags = {**fw.math_flags(), **observed}
+    observed, wrong = observe(impl, fw, req)
+    math_flags: JSONObject = {**fw.math_flags(), **observed}
     if wrong:
-        return {"status": "failed", "reason": one_line(wrong, 400), "math": math_flags}
-    out: dict[str, Any] = {"status": "ok", "reason": None, "setup_s": setup_s,
-                           **timed_window(impl, fw, case, settings)}
+        return CaseAnswer("failed", one_line(wrong, 400), math=math_flags)
+    w = timed_window(impl, fw, c.device, settings)
     device_peak, device_reason = fw.peak_device_memory()
-    step_s = statistics.median(out["repetitions_s"]) / out["steps_per_repetition"]
-    out.update({
-        "items_per_step": int(impl.items_per_step),
-        "peak_host_memory_bytes": host.peak_bytes(), "host_peak_exact": host.exact,
-        "peak_device_memory_bytes": device_peak, "device_memory_reason": device_reason,
-        "math": math_flags, **roof_check(impl, fw, case, step_s, req),
-    })
-    if hasattr(impl, "metrics"):
-        # Workload-specific measurements outside the timed window (latency percentiles,
-        # per-layer rates, time to target): the impl times these itself, with syncs.
-        try:
-            out["extra"] = impl.metrics()
-        except Exception as exc:
-            out["extra"] = {"error": failure(exc)["reason"]}
-    if req.get("quality"):
-        try:
-            out["quality"] = impl.quality()
-        except Exception as exc:  # a broken quality run is reported, not fatal to the timing
-            out["quality"] = {"error": failure(exc)["reason"], "passed": False}
-    return out
+    step_s = statistics.median(w.timing.repetitions_s) / w.timing.steps_per_repetition
+    return CaseAnswer(
+        "ok", None, setup_s=setup_s, repetitions_s=w.timing.repetitions_s,
+        steps_per_repetition=w.timing.steps_per_repetition,
+        discarded_repetitions=w.timing.discarded, items_per_step=impl.items_per_step,
+        window_steps=w.window_steps, window_s=w.window_s, contention=w.contention,
+        energy_j=w.energy_j, energy_source=w.energy_source, energy_reason=w.energy_reason,
+        peak_host_memory_bytes=host.peak_bytes(), host_peak_exact=host.exact,
+        peak_device_memory_bytes=device_peak, device_memory_reason=device_reason,
+        math=math_flags, extra=extra_metrics(impl),
+        quality=quality(impl) if req.quality else None, **roof_check(fw, req, step_s))
 
 
-def do_import(req: dict[str, Any]) -> dict[str, Any]:
-    import importlib
+def extra_metrics(impl: Impl) -> JSONObject | None:
+    """Workload-specific measurements outside the timed window (latency percentiles,
+    per-layer rates, time to target): the impl times these itself, with syncs."""
+    metrics = getattr(impl, "metrics", None)
+    if metrics is None:
+        return None
+    try:
+        return finite(metrics())
+    except Exception as exc:
+        return {"error": failure(exc).reason}
 
-    from ..suites.registry import impl_class
 
-    fw = FRAMEWORKS[req["framework"]]
+def quality(impl: Impl) -> JSONObject:
+    try:
+        return finite(impl.quality())
+    except Exception as exc:  # a broken quality run is reported, not fatal to the timing
+        return {"error": failure(exc).reason, "passed": False}
+
+
+def do_import(req: ImportRequest) -> Answer:
+    fw = FRAMEWORKS[req.framework]
     if fw.installed():
         importlib.import_module(fw.module)
-    if req.get("workload"):
-        impl_class(req["workload"], req["framework"])
-    return {"status": "ok"}
+    if req.impl:
+        load_impl(req.impl)
+    return Answer("ok")
 
 
-def do_runtime(req: dict[str, Any]) -> dict[str, Any]:
+def do_runtime(req: RuntimeRequest) -> RuntimeAnswer:
     """The BLAS/OpenMP pools and library settings this process runs with the framework."""
-    import importlib
-
     from .probes.runtime import runtime_info
 
-    fw = FRAMEWORKS[req["framework"]]
+    fw = FRAMEWORKS[req.framework]
     if not fw.installed():
         raise Skip(f"{fw.name} is not installed ({fw.install_hint})")
     importlib.import_module(fw.module)
-    return {"status": "ok", "runtime": runtime_info(fw.name)}
+    return RuntimeAnswer("ok", None, runtime_info(fw.name))
 
 
-def handle(req: dict[str, Any]) -> dict[str, Any]:
+def handle(req: Request) -> object:
     try:
-        if req["op"] == "runtime":
+        if isinstance(req, RuntimeRequest):
             return do_runtime(req)
-        if req["op"] == "import":
+        if isinstance(req, ImportRequest):
             return do_import(req)
-        if req["op"] == "calibrate":
+        if isinstance(req, CalibrateRequest):
             return do_calibrate(req)
-        if req["op"] == "case":
-            return do_case(req)
-        return {"status": "failed", "reason": f"unknown request {req['op']!r}"}
+        return do_case(req)
     except Skip as exc:
-        return {"status": "skipped", "reason": str(exc)}
+        return Answer("skipped", str(exc))
     except BaseException as exc:  # includes MemoryError; KeyboardInterrupt ends the worker
         if isinstance(exc, KeyboardInterrupt):
             raise
@@ -246,7 +262,7 @@ def handle(req: dict[str, Any]) -> dict[str, Any]:
         gc.collect()
 
 
-def finite(value: Any) -> Any:
+def finite(value: JSON) -> JSON:
     """NaN and infinities become None: JSON has no spelling for them."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
@@ -261,8 +277,11 @@ def serve(requests: TextIO, answers: TextIO) -> None:
     for line in requests:
         if not line.strip():
             continue
-        answer = finite(handle(json.loads(line)))
-        answers.write(json.dumps(answer, allow_nan=False, default=str) + "\n")
+        try:
+            answer = handle(decode_request(line))
+        except RecordError as exc:  # a parent and child of different versions
+            answer = Answer("failed", one_line(f"bad request: {exc}"))
+        answers.write(json.dumps(finite(as_json(answer)), allow_nan=False) + "\n")
         answers.flush()
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 PRECISIONS = ("fp64", "fp32", "tf32", "bf16-mixed", "fp16-mixed", "bf16")
 
@@ -97,6 +97,11 @@ class Spec:
         return None
 
 
+class ContractError(TypeError):
+    """An implementation that does not keep the workload contract."""
+
+
+@runtime_checkable
 class Impl(Protocol):
     """One implementation per (workload, framework), constructed inside the worker as
     `Impl(case, fw)`: `case.params` holds the parameters, `fw` is the activated framework

@@ -39,13 +39,18 @@ def machine_summary(doc: dict[str, Any], label: str) -> dict[str, Any]:
             "env": " ".join(f"{k}={v}" for k, v in (fp.get("perf_env") or {}).items())
             or ("none set" if fp else "not recorded"),
             "pools": pools(m.get("runtime") or {}),
-            "start_load": f"{load['other_cpu_share']:.0%} of the CPU used by other processes"
+            "start_load": f"{start_share(load):.0%} of the CPU used by other processes"
             if load else "not recorded",
             "gpus": gpus or ["none"], "memory": fmt.bytes_(m["memory_bytes"]),
             "frameworks": {k: v or "not installed" for k, v in m["frameworks"].items()},
             "suite": doc["suite"], "run_id": doc["run_id"], "started_at": doc["started_at"],
             "duration": duration(doc), "threads": doc["settings"]["threads"],
             "complete": doc.get("complete", True)}
+
+
+def start_share(load: dict[str, Any]) -> float:
+    """Other processes' CPU share before the run (older files kept it at the top level)."""
+    return float((load.get("contention") or load).get("other_cpu_share") or 0.0)
 
 
 def pools(runtime: dict[str, Any]) -> list[str]:

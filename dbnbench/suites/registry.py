@@ -1,16 +1,18 @@
-"""The one explicit registry: workload name -> spec, (workload, framework) -> implementation.
+"""The built-in workloads and suite files, and the registry the application hands the engine.
 
 Specs import only NumPy; implementations are named as "module:Class" strings and imported
-inside the worker, so listing cases never imports an ML framework."""
+inside the worker, so listing cases never imports an ML framework. A workload's source hash
+covers its folder and every sibling module it imports (transitively): a change to the RBM
+code changes the hash of the DBN workloads built on it."""
 
 from __future__ import annotations
 
-import hashlib
-import importlib
 import re
 from functools import cache
+from importlib import resources
 from pathlib import Path
 
+from ..harness.registry import Registry, Workload
 from ..harness.workload import Spec
 from .augment.spec import AugmentSpec
 from .dbn.spec import DBNPretrainSpec
@@ -19,48 +21,37 @@ from .inference.spec import InferenceSpec
 from .rbm.spec import RBMSpec
 from .selftest.spec import SelftestSpec
 
-SPECS: dict[str, Spec] = {s.name: s for s in (RBMSpec(), DBNPretrainSpec(), FinetuneSpec(),
-                                                InferenceSpec(), AugmentSpec(), SelftestSpec())}
-
-IMPLS: dict[tuple[str, str], str] = {
-    ("rbm-cdk", "numpy"): "dbnbench.suites.rbm.numpy_impl:Impl",
-    ("rbm-cdk", "torch"): "dbnbench.suites.rbm.torch_impl:Impl",
-    ("rbm-cdk", "tensorflow"): "dbnbench.suites.rbm.tf_impl:Impl",
-    ("rbm-cdk", "sklearn"): "dbnbench.suites.rbm.sklearn_impl:Impl",
-    ("dbn-pretrain", "numpy"): "dbnbench.suites.dbn.numpy_impl:Impl",
-    ("dbn-pretrain", "torch"): "dbnbench.suites.dbn.torch_impl:Impl",
-    ("dbn-pretrain", "tensorflow"): "dbnbench.suites.dbn.tf_impl:Impl",
-    ("dbn-finetune", "numpy"): "dbnbench.suites.finetune.numpy_impl:Impl",
-    ("dbn-finetune", "torch"): "dbnbench.suites.finetune.torch_impl:Impl",
-    ("dbn-finetune", "tensorflow"): "dbnbench.suites.finetune.tf_impl:Impl",
-    ("dbn-inference", "numpy"): "dbnbench.suites.inference.numpy_impl:Impl",
-    ("dbn-inference", "torch"): "dbnbench.suites.inference.torch_impl:Impl",
-    ("dbn-inference", "tensorflow"): "dbnbench.suites.inference.tf_impl:Impl",
-    ("augment", "numpy"): "dbnbench.suites.augment.numpy_impl:Impl",
-    ("augment", "torch"): "dbnbench.suites.augment.torch_impl:Impl",
-    ("augment", "tensorflow"): "dbnbench.suites.augment.tf_impl:Impl",
-    ("harness-selftest", "numpy"): "dbnbench.suites.selftest.impl:Impl",
+PACKAGE = "dbnbench.suites"
+FRAMEWORK_MODULES = {"numpy": "numpy_impl", "torch": "torch_impl", "tensorflow": "tf_impl",
+                     "sklearn": "sklearn_impl"}
+# workload -> (folder, {framework: class}); modules follow FRAMEWORK_MODULES.
+BUILTIN: dict[str, tuple[Spec, str, dict[str, str]]] = {
+    "rbm-cdk": (RBMSpec(), "rbm", {"numpy": "NumpyRBMBench", "torch": "TorchRBMBench",
+                                    "tensorflow": "TensorflowRBMBench",
+                                    "sklearn": "SklearnRBMBench"}),
+    "dbn-pretrain": (DBNPretrainSpec(), "dbn", {"numpy": "NumpyPretrainBench",
+                                                "torch": "TorchPretrainBench",
+                                                "tensorflow": "TensorflowPretrainBench"}),
+    "dbn-finetune": (FinetuneSpec(), "finetune", {"numpy": "NumpyFinetuneBench",
+                                                  "torch": "TorchFinetuneBench",
+                                                  "tensorflow": "TensorflowFinetuneBench"}),
+    "dbn-inference": (InferenceSpec(), "inference", {"numpy": "NumpyInferenceBench",
+                                                     "torch": "TorchInferenceBench",
+                                                     "tensorflow": "TensorflowInferenceBench"}),
+    "augment": (AugmentSpec(), "augment", {"numpy": "NumpyAugmentBench",
+                                           "torch": "TorchAugmentBench",
+                                           "tensorflow": "TensorflowAugmentBench"}),
 }
-
-
-def impl_class(workload: str, framework: str) -> type:
-    module, _, name = IMPLS[(workload, framework)].partition(":")
-    return getattr(importlib.import_module(module), name)
-
-
 SIBLING_IMPORT = re.compile(r"^from \.\.(\w+)", re.MULTILINE)
 
 
-def source_files(workload: str) -> list[Path]:
-    """The workload's folder plus every sibling module it imports (transitively): a change to
-    the RBM code changes the hash of the DBN workloads built on it."""
-    module = type(SPECS[workload]).__module__
-    root = Path(importlib.import_module(module).__file__).parent
-    suites, seen, todo = root.parent, {root}, [root]
-    files: set[Path] = set()
+def source_files(folder: str) -> tuple[Path, ...]:
+    """A workload folder's files and every sibling module or folder they import."""
+    suites = Path(__file__).parent
+    seen, todo, files = {suites / folder}, [suites / folder], set()
     while todo:
-        folder = todo.pop()
-        for path in folder.glob("*.py"):
+        current = todo.pop()
+        for path in current.glob("*.py"):
             files.add(path)
             for name in SIBLING_IMPORT.findall(path.read_text(encoding="utf-8")):
                 if (suites / f"{name}.py").is_file():
@@ -68,15 +59,33 @@ def source_files(workload: str) -> list[Path]:
                 elif (suites / name).is_dir() and suites / name not in seen:
                     seen.add(suites / name)
                     todo.append(suites / name)
-    return sorted(files)
+    return tuple(sorted(files))
+
+
+def builtin_workloads() -> list[Workload]:
+    out = []
+    for spec, folder, classes in BUILTIN.values():
+        impls = {fw: f"{PACKAGE}.{folder}.{FRAMEWORK_MODULES[fw]}:{cls}"
+                 for fw, cls in classes.items()}
+        out.append(Workload(spec, impls, source_files(folder)))
+    out.append(Workload(SelftestSpec(), {"numpy": f"{PACKAGE}.selftest.impl:SelftestBench"},
+                        source_files("selftest")))
+    return out
+
+
+def builtin_suites() -> dict[str, Path]:
+    root = resources.files(PACKAGE)
+    return {Path(p.name).stem: Path(str(p)) for p in root.iterdir() if p.name.endswith(".toml")}
 
 
 @cache
-def source_hash(workload: str) -> str:
-    """Hash of the workload's sources, so a changed workload is never silently compared."""
-    suites = Path(__file__).parent
-    digest = hashlib.sha256()
-    for path in source_files(workload):
-        digest.update(str(path.relative_to(suites)).encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
+def default_registry() -> Registry:
+    """The built-in workloads and suites, and every installed plugin's workloads."""
+    registry = Registry(suites=builtin_suites())
+    for workload in builtin_workloads():
+        registry.add(workload)
+    registry.load_plugins()
+    return registry
+
+
+__all__ = ["builtin_workloads", "default_registry", "source_files"]

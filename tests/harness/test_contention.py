@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 
 from dbnbench.harness.probes.contention import ContentionMeter, busy_now, merge_windows
+from dbnbench.harness.records import Contention
 from dbnbench.harness.runner import Progress, RunOptions, execute
+
+from ..conftest import REGISTRY
 
 SUITE = """
 name = "quiet"
@@ -46,7 +49,8 @@ def run(tmp_path: Path, during_case: bool) -> dict:
 
     try:
         doc, _ = execute(RunOptions(suite=str(suite), filters={}, settings={"threads": 1},
-                                    output=tmp_path / "out", max_memory=2**31),
+                                    output=tmp_path / "out", registry=REGISTRY,
+                                    max_memory=2**31),
                          Progress(task=task))
     finally:
         for p in procs:
@@ -64,10 +68,10 @@ def test_a_cpu_burner_started_during_a_case_flags_it(tmp_path):
 
 
 def test_a_quiet_machine_flags_nothing(tmp_path):
-    if busy_now(0.5)["contended"]:
+    if busy_now(0.5).contention.contended:
         pytest.skip("this machine is busy with other work right now: a quiet run cannot be had")
     case = run(tmp_path, during_case=False)
-    if case["contention"]["contended"] and busy_now(0.5)["contended"]:
+    if case["contention"]["contended"] and busy_now(0.5).contention.contended:
         pytest.skip("other work started on this machine during the run")
     assert case["contention"]["contended"] is False
     assert case["contention"]["other_cpu_share"] < 0.1
@@ -80,10 +84,10 @@ def test_meter_separates_own_work_from_others():
     while time.perf_counter() < end:  # this process's own work is not contention
         pass
     own = meter.stop()
-    assert own["own_cpu_share"] > 0.3
-    if busy_now(0.3)["contended"]:
+    assert own.own_cpu_share > 0.3
+    if busy_now(0.3).contention.contended:
         pytest.skip("machine busy: the quiet half of this check cannot be had")
-    assert own["other_cpu_share"] < 0.1
+    assert own.other_cpu_share < 0.1
 
 
 def test_busy_machine_is_said_before_a_run_starts():
@@ -95,13 +99,13 @@ def test_busy_machine_is_said_before_a_run_starts():
         for p in procs:
             p.kill()
             p.wait()
-    assert load["contended"] and load["other_cpu_share"] > 0.3
-    assert any(p["name"].startswith("python") for p in load["top"])
+    assert load.contention.contended and load.contention.other_cpu_share > 0.3
+    assert any(p.name.startswith("python") for p in load.top)
 
 
 def test_a_case_is_contended_if_any_round_was():
-    quiet = {"other_cpu_share": 0.01, "steal_share": 0.0, "contended": False}
-    busy = {"other_cpu_share": 0.45, "steal_share": 0.0, "contended": True}
+    quiet = Contention(1.0, 0.01, 0.0, 0.9, 2, False)
+    busy = Contention(1.0, 0.45, 0.0, 0.5, 2, True)
     merged = merge_windows([quiet, busy])
     assert merged["contended"] and merged["other_cpu_share"] == 0.45
     assert merge_windows([]) is None
@@ -128,4 +132,4 @@ def test_another_process_on_the_gpu_contends():
     meter = ContentionMeter(parents=[111], device="cuda:0", nvml=FakeNvml())
     meter.start()
     record = meter.stop()
-    assert record["other_gpu_processes"] == [4242] and record["contended"]
+    assert record.other_gpu_processes == (4242,) and record.contended

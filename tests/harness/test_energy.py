@@ -10,6 +10,7 @@ import pytest
 from dbnbench.harness import worker
 from dbnbench.harness.probes import energy
 from dbnbench.harness.probes.energy import EnergyMeter, PowerSampler, integrate, update_period
+from dbnbench.harness.records import Settings, as_json
 
 
 def stepped_counter(period_s: float, joules_per_tick: float = 1.0):
@@ -47,7 +48,7 @@ def fake_meter(monkeypatch, period_s: float) -> None:
 def window(settings: dict) -> dict:
     impl = SimpleNamespace(step=lambda: time.sleep(0.0005))
     fw = SimpleNamespace(sync=lambda: None)
-    return worker.timed_window(impl, fw, SimpleNamespace(device="cpu"), settings)
+    return as_json(worker.timed_window(impl, fw, "cpu", Settings(threads=1, **settings)))
 
 
 SHORT = {"warmup_s": 0.0, "min_time_s": 0.002, "repetitions": 3}

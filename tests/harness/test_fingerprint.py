@@ -334,8 +334,8 @@ def test_worker_runtime_sees_a_forced_openblas_kernel():
     """The key check: OPENBLAS_CORETYPE=Haswell in a worker's environment is what numpy's
     OpenBLAS runs, and on an AVX-512 CPU the finding names the variable; without it, no
     finding does."""
-    plain, unknown = worker_answers([{"op": "runtime", "framework": "numpy"},
-                                     {"op": "runtime", "framework": "jax"}], child_env())
+    plain, unknown = worker_answers([{"kind": "runtime", "framework": "numpy"},
+                                     {"kind": "runtime", "framework": "jax"}], child_env())
     assert plain["status"] == "ok", plain
     assert unknown["status"] == "failed" and "jax" in unknown["reason"]
     if numpy_openblas(plain["runtime"]) is None:
@@ -345,7 +345,7 @@ def test_worker_runtime_sees_a_forced_openblas_kernel():
     assert not [f for f in without if f["variable"] == "OPENBLAS_CORETYPE"], without
     if isa["isa_level"] not in ("avx2", "avx512"):
         pytest.skip(f"a Haswell kernel would not run on this CPU ({isa['isa_level']})")
-    [forced] = worker_answers([{"op": "runtime", "framework": "numpy"}],
+    [forced] = worker_answers([{"kind": "runtime", "framework": "numpy"}],
                               child_env(OPENBLAS_CORETYPE="Haswell"))
     runtime = forced["runtime"]
     assert numpy_openblas(runtime)["architecture"] == "Haswell"

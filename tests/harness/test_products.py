@@ -6,11 +6,14 @@ import numpy as np
 import pytest
 
 from dbnbench.harness import worker
+from dbnbench.harness.cases import Case
 from dbnbench.harness.frameworks.numpy_probe import ProbeArray, observe
 from dbnbench.harness.frameworks.tf_probe import hlo_products
 from dbnbench.harness.products import Observation, contradiction, dtype_name
+from dbnbench.harness.records import CaseRequest, CaseSpec, Settings, as_json
+from dbnbench.harness.runner import work_of
 
-from ..conftest import make_fw
+from ..conftest import REGISTRY, make_fw
 
 SMALL = {"visible": 64, "hidden": 32, "batch": 16, "k": 1, "persistent": False, "lr": 0.05,
          "momentum": 0.5, "weight_decay": 2e-4}
@@ -19,11 +22,16 @@ SETTINGS = {"threads": 2, "seed": 0, "warmup_s": 0.01, "min_time_s": 0.005, "rep
 
 def run_case(framework: str, precision: str, workload: str = "rbm-cdk",
              params: dict | None = None) -> dict:
-    """One case through the worker's own code path, in this process."""
+    """One case through the worker's own code path (its request handler), in this process."""
     make_fw(framework, precision)  # skips with the reason where the mode cannot run here
-    case = {"workload": workload, "framework": framework, "device": "cpu",
-            "precision": precision, "params": params or SMALL, "tag": "t", "id": "t"}
-    return worker.do_case({"op": "case", "case": case, "settings": SETTINGS, "quality": False})
+    full = {**REGISTRY.spec(workload).defaults(), **(params or SMALL)}
+    case = Case(workload, framework, "cpu", precision,
+                tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in full.items())),
+                "t")
+    request = CaseRequest(CaseSpec(case.id, workload, framework, "cpu", precision, full),
+                          str(REGISTRY.impl(workload, framework)), work_of(case, REGISTRY),
+                          Settings(**SETTINGS))
+    return as_json(worker.handle(request))
 
 
 def test_dtype_names_from_every_library():
@@ -106,7 +114,7 @@ def test_torch_mixed_case_with_a_product_forced_to_fp32_fails(monkeypatch):
     assert answer["status"] == "failed"
     assert "observed products contradict bf16-mixed" in answer["reason"]
     assert "aten::addmm_ float32 ×1" in answer["reason"]
-    assert "repetitions_s" not in answer  # no number is reported
+    assert answer["repetitions_s"] == [] and answer["setup_s"] is None  # no number reported
 
 
 def test_tensorflow_mixed_case_with_a_product_forced_to_fp32_fails(monkeypatch):

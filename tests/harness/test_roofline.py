@@ -12,8 +12,11 @@ from hypothesis import strategies as st
 from dbnbench.harness import calibrate
 from dbnbench.harness.cases import Case
 from dbnbench.harness.merge import merge_case
+from dbnbench.harness.records import Bandwidth, CalibrationAnswer, CaseAnswer, Contention
 from dbnbench.harness.roofline import machine_roofline, place, round_roofs
 from dbnbench.suites.rbm.spec import RBMSpec
+
+from ..conftest import REGISTRY
 
 
 class FakeFramework:
@@ -37,10 +40,10 @@ def test_sweep_goes_on_until_the_rate_stops_improving():
     # whatever time that takes (no time budget).
     fw = FakeFramework(lambda n: 1e9 * min(n, 2048))
     out = calibrate.calibrate(fw)
-    assert out["best_size"] == 2048
-    assert out["gemm_flops_per_s"] == pytest.approx(2048e9)
-    assert max(int(n) for n in out["by_size"]) == 4096  # 3072 and 4096: no improvement
-    assert out["stopped"] == "the rate stopped improving"
+    assert out.best_size == 2048
+    assert out.rate == pytest.approx(2048e9)
+    assert max(int(n) for n in out.by_size) == 4096  # 3072 and 4096: no improvement
+    assert out.stopped == "the rate stopped improving"
 
 
 def test_a_slow_mode_is_not_cut_short_at_a_small_size():
@@ -49,8 +52,8 @@ def test_a_slow_mode_is_not_cut_short_at_a_small_size():
     the result says so."""
     fw = FakeFramework(lambda n: 2e6 * n)  # 0.26 GFLOP/s at 128, rising
     out = calibrate.calibrate(fw)
-    assert out["best_size"] == 1024  # a 1.07 s product; 1536 would take about 3.6 s
-    assert out["stopped"].startswith("time: one 1536×1536 product would take about")
+    assert out.best_size == 1024  # a 1.07 s product; 1536 would take about 3.6 s
+    assert out.stopped.startswith("time: one 1536×1536 product would take about")
 
 
 def test_later_rounds_start_at_the_best_size():
@@ -66,17 +69,16 @@ def test_shapes_rate_is_the_rate_over_the_products():
 
 
 def test_roofs_of_a_round_take_the_best_framework_and_own_shape_gemms():
-    cal = {("numpy", "cpu", "fp32", 0): {"status": "ok", "gemm_flops_per_s": 2e11,
-                                         "bandwidth": {"bytes_per_s": 2e10}},
-           ("torch", "cpu", "fp32", 0): {"status": "ok", "gemm_flops_per_s": 3e11},
-           ("torch", "cpu", "fp32", 1): {"status": "ok", "gemm_flops_per_s": 1e11}}
+    cal = {("numpy", "cpu", "fp32", 0): CalibrationAnswer("ok", gemm_flops_per_s=2e11,
+                                                          bandwidth=Bandwidth(2e10, 1 << 27)),
+           ("torch", "cpu", "fp32", 0): CalibrationAnswer("ok", gemm_flops_per_s=3e11),
+           ("torch", "cpu", "fp32", 1): CalibrationAnswer("ok", gemm_flops_per_s=1e11)}
     case = Case("rbm-cdk", "torch", "cpu", "fp32", (), "t")
-    answers = {("rbm-cdk/torch/cpu/fp32/t", 1): {"status": "ok",
-                                                 "shape_gemm_flops_per_s": 1.5e11}}
+    answers = {("rbm-cdk/torch/cpu/fp32/t", 1): CaseAnswer("ok", shape_gemm_flops_per_s=1.5e11)}
     r0 = round_roofs(cal, 0, answers, {case.id: case})
     r1 = round_roofs(cal, 1, answers, {case.id: case})
-    assert r0["gemm"][("cpu", "fp32")] == 3e11 and r0["bandwidth"]["cpu"] == 2e10
-    assert r1["gemm"][("cpu", "fp32")] == 1.5e11  # the case's own shapes beat round 1's sweep
+    assert r0.gemm[("cpu", "fp32")] == 3e11 and r0.bandwidth["cpu"] == 2e10
+    assert r1.gemm[("cpu", "fp32")] == 1.5e11  # the case's own shapes beat round 1's sweep
     roof = machine_roofline(cal, 2, answers, {case.id: case})[0]
     assert roof["best_framework"] == "torch" and roof["by_round"] == [3e11, 1.5e11]
     assert roof["frameworks"] == {"numpy": 2e11, "torch": 3e11}
@@ -97,14 +99,12 @@ CASE = Case("rbm-cdk", "numpy", "cpu", "fp32", tuple(sorted(PARAMS.items())), "t
 FLOPS = RBMSpec().flops_per_step(PARAMS)
 
 
-def answer(step_s: float, shape_rate: float | None) -> dict:
-    out = {"status": "ok", "reason": None, "setup_s": 0.1, "repetitions_s": [step_s * 10] * 3,
-           "steps_per_repetition": 10, "items_per_step": 32, "window_steps": 40,
-           "window_s": 0.5, "peak_host_memory_bytes": 1 << 20, "energy_j": None,
-           "contention": {"other_cpu_share": 0.0, "steal_share": 0.0, "contended": False}}
-    if shape_rate is not None:
-        out["shape_gemm_flops_per_s"] = shape_rate
-    return out
+def answer(step_s: float, shape_rate: float | None) -> CaseAnswer:
+    return CaseAnswer("ok", None, setup_s=0.1, repetitions_s=(step_s * 10,) * 3,
+                      steps_per_repetition=10, items_per_step=32, window_steps=40, window_s=0.5,
+                      peak_host_memory_bytes=1 << 20,
+                      contention=Contention(0.5, 0.0, 0.0, 0.9, 2, False),
+                      shape_gemm_flops_per_s=shape_rate)
 
 
 @settings(max_examples=300, deadline=None)
@@ -117,13 +117,13 @@ def test_no_calibration_and_case_combination_reports_more_than_the_peak(rounds):
     round's roof; a case faster than every roof is failed, with the reason."""
     cal, answers = {}, {}
     for r, (numpy_rate, torch_rate, shape_rate, step_s) in enumerate(rounds):
-        cal[("numpy", "cpu", "fp32", r)] = {"status": "ok", "gemm_flops_per_s": numpy_rate}
-        cal[("torch", "cpu", "fp32", r)] = {"status": "ok", "gemm_flops_per_s": torch_rate}
+        cal[("numpy", "cpu", "fp32", r)] = CalibrationAnswer("ok", gemm_flops_per_s=numpy_rate)
+        cal[("torch", "cpu", "fp32", r)] = CalibrationAnswer("ok", gemm_flops_per_s=torch_rate)
         answers[(CASE.id, r)] = answer(step_s, shape_rate)
     roofs = [round_roofs(cal, r, answers, {CASE.id: CASE}) for r in range(len(rounds))]
-    peaks = {k: a["gemm_flops_per_s"] for k, a in cal.items()}
+    peaks = {k: a.gemm_flops_per_s for k, a in cal.items()}
     entry = merge_case(CASE, [answers[(CASE.id, r)] for r in range(len(rounds))], roofs, peaks,
-                       len(rounds))
+                       REGISTRY)
     over = any(FLOPS / step_s > max(n, t, s or 0) for n, t, s, step_s in rounds)
     if over:
         assert entry["status"] == "failed" and "impossible rate" in entry["reason"]
@@ -137,10 +137,10 @@ def test_no_calibration_and_case_combination_reports_more_than_the_peak(rounds):
 
 
 def test_pct_of_peak_is_against_the_round_it_ran_in():
-    cal = {("numpy", "cpu", "fp32", 0): {"status": "ok", "gemm_flops_per_s": 2 * FLOPS / 1e-3},
-           ("numpy", "cpu", "fp32", 1): {"status": "ok", "gemm_flops_per_s": FLOPS / 1e-3}}
+    cal = {("numpy", "cpu", "fp32", 0): CalibrationAnswer("ok", gemm_flops_per_s=2 * FLOPS / 1e-3),
+           ("numpy", "cpu", "fp32", 1): CalibrationAnswer("ok", gemm_flops_per_s=FLOPS / 1e-3)}
     answers = [answer(1e-3, None), answer(2e-3, None)]  # round 2: machine half as fast
     roofs = [round_roofs(cal, r) for r in range(2)]
-    entry = merge_case(CASE, answers, roofs, {}, 2)
+    entry = merge_case(CASE, answers, roofs, {}, REGISTRY)
     assert entry["metrics"]["pct_of_peak_by_round"] == [pytest.approx(0.5), pytest.approx(0.5)]
     assert math.isclose(entry["metrics"]["pct_of_peak"], 0.5)

@@ -90,6 +90,10 @@ class Framework:
     def reset_peak_memory(self) -> None:
         pass
 
+    def device_free_bytes(self) -> int | None:
+        """Free memory on the case's device; None where it is host memory (psutil's)."""
+        return None
+
     def peak_device_memory(self) -> tuple[int | None, str | None]:
         """(bytes, None) or (None, reason it is not measured)."""
         if self.device == "cpu":

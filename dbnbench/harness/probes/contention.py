@@ -15,6 +15,8 @@ from typing import Any
 
 import psutil
 
+from ..records import JSON, Contention, JSONObject, Load, TopProcess
+
 # A case is contended when other processes used more than this share of the machine's CPU
 # time during its timed window (on 2 cores, one busy neighbour is 0.5), or the hypervisor
 # stole more than STEAL_LIMIT. Both limits are documented in README ("How quiet").
@@ -101,7 +103,7 @@ class ContentionMeter:
     def start(self) -> None:
         self._w = self._sample()
 
-    def stop(self) -> dict[str, Any]:
+    def stop(self) -> Contention:
         """The window's contention record (see module doc); `contended` by the limits."""
         if self._w is None:
             raise RuntimeError("ContentionMeter.stop() before start()")
@@ -118,18 +120,14 @@ class ContentionMeter:
         busy_neighbour = other_share > OTHER_CPU_LIMIT and other > TICKS_S
         own_pids = {os.getpid(), *self.parents}
         gpu = gpu_neighbours(self.device, own_pids, self.nvml)
-        return {
-            "window_s": elapsed,
-            "other_cpu_share": other_share,
-            "steal_share": max(0.0, steal_share),
-            "own_cpu_share": min(1.0, own / capacity) if capacity > 0 else 0.0,
-            "cpus": self.cpus,
-            "other_gpu_processes": gpu,
-            "contended": busy_neighbour or steal_share > STEAL_LIMIT or bool(gpu),
-        }
+        return Contention(
+            window_s=elapsed, other_cpu_share=other_share, steal_share=max(0.0, steal_share),
+            own_cpu_share=min(1.0, own / capacity) if capacity > 0 else 0.0, cpus=self.cpus,
+            contended=busy_neighbour or steal_share > STEAL_LIMIT or bool(gpu),
+            other_gpu_processes=tuple(gpu) if gpu is not None else None)
 
 
-def busy_now(sample_s: float = 0.5) -> dict[str, Any]:
+def busy_now(sample_s: float = 0.5) -> Load:
     """Before a run starts: how busy the machine is without us, and the busiest processes."""
     procs = []
     for p in psutil.process_iter(["pid", "name"]):
@@ -142,29 +140,28 @@ def busy_now(sample_s: float = 0.5) -> dict[str, Any]:
     meter.start()
     time.sleep(sample_s)
     record = meter.stop()
-    top = []
+    top: list[TopProcess] = []
     for p in procs:
         try:
             share = p.cpu_percent(None) / 100.0
         except psutil.Error:
             continue
         if share > 0.05 and p.pid != os.getpid():
-            top.append({"pid": p.pid, "name": p.info["name"], "cpu": share})
-    record["top"] = sorted(top, key=lambda d: -d["cpu"])[:3]
-    return record
+            top.append(TopProcess(p.pid, str(p.info["name"]), share))
+    return Load(record, tuple(sorted(top, key=lambda t: -t.cpu)[:3]))
 
 
-def merge_windows(windows: list[dict[str, Any]]) -> dict[str, Any] | None:
+def merge_windows(windows: list[Contention]) -> JSONObject | None:
     """A case's contention over its rounds: the worst round decides `contended`."""
     if not windows:
         return None
-    worst_other = max(w["other_cpu_share"] for w in windows)
-    worst_steal = max(w["steal_share"] for w in windows)
-    gpu = sorted({pid for w in windows for pid in (w.get("other_gpu_processes") or [])})
-    return {"other_cpu_share": worst_other, "steal_share": worst_steal,
-            "other_gpu_processes": gpu, "contended": any(w["contended"] for w in windows),
-            "by_round": [{k: w[k] for k in ("other_cpu_share", "steal_share", "contended")}
-                         for w in windows],
+    gpu: list[JSON] = sorted({pid for w in windows for pid in (w.other_gpu_processes or ())})
+    by_round: list[JSON] = [{"other_cpu_share": w.other_cpu_share, "steal_share": w.steal_share,
+                             "contended": w.contended} for w in windows]
+    return {"other_cpu_share": max(w.other_cpu_share for w in windows),
+            "steal_share": max(w.steal_share for w in windows),
+            "other_gpu_processes": gpu, "contended": any(w.contended for w in windows),
+            "by_round": by_round,
             "limits": {"other_cpu_share": OTHER_CPU_LIMIT, "steal_share": STEAL_LIMIT}}
 
 

@@ -61,5 +61,5 @@ class NumpyAugment:
         return np.clip(out, 0.0, 1.0, out=out)
 
 
-class Impl(AugmentBench):
+class NumpyAugmentBench(AugmentBench):
     model_cls = NumpyAugment

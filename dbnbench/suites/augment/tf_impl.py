@@ -93,7 +93,7 @@ class TensorflowAugment:
         return top * (1 - wy) + bottom * wy
 
 
-class Impl(AugmentBench):
+class TensorflowAugmentBench(AugmentBench):
     model_cls = TensorflowAugment
 
     def setup(self) -> None:

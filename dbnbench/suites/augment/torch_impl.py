@@ -72,7 +72,7 @@ class TorchAugment:
         return out
 
 
-class Impl(AugmentBench):
+class TorchAugmentBench(AugmentBench):
     model_cls = TorchAugment
     # affine_grid's one small product (the base grid times each image's 2×3 matrix) makes
     # the sampling coordinates; it stays in float32 in every mixed mode, on purpose (README,

@@ -16,7 +16,7 @@ def hidden(model: NumpyRBM, x: np.ndarray) -> np.ndarray:
     return out
 
 
-class Impl(PretrainBench):
+class NumpyPretrainBench(PretrainBench):
     model_cls = NumpyRBM
 
     def hidden(self, model: Any, x: Any) -> Any:

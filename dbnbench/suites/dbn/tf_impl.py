@@ -11,7 +11,7 @@ from ..rbm.tf_impl import TensorflowRBM
 from .stack import PretrainBench
 
 
-class Impl(PretrainBench):
+class TensorflowPretrainBench(PretrainBench):
     model_cls = TensorflowRBM
 
     def hidden(self, model: Any, x: Any) -> Any:

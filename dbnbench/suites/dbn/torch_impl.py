@@ -10,7 +10,7 @@ from ..rbm.torch_impl import TorchRBM
 from .stack import PretrainBench
 
 
-class Impl(PretrainBench):
+class TorchPretrainBench(PretrainBench):
     model_cls = TorchRBM
 
     def hidden(self, model: Any, x: Any) -> Any:

@@ -66,5 +66,5 @@ class NumpyNet:
         return [(w.astype(np.float64), b.astype(np.float64)) for w, b in zip(self.w, self.b, strict=True)]
 
 
-class Impl(FinetuneBench):
+class NumpyFinetuneBench(FinetuneBench):
     net_cls = NumpyNet

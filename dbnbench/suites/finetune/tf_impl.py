@@ -71,5 +71,5 @@ class KerasNet:
                 for layer in self.model.layers]
 
 
-class Impl(FinetuneBench):
+class TensorflowFinetuneBench(FinetuneBench):
     net_cls = KerasNet

@@ -61,5 +61,5 @@ class TorchNet:
                  m.bias.detach().to("cpu", self.t.float64).numpy()) for m in linears]
 
 
-class Impl(FinetuneBench):
+class TorchFinetuneBench(FinetuneBench):
     net_cls = TorchNet

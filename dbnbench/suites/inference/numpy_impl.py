@@ -35,5 +35,5 @@ class NumpyForward:
         return np.asarray(y, dtype=np.float64)
 
 
-class Impl(InferenceBench):
+class NumpyInferenceBench(InferenceBench):
     forward_cls = NumpyForward

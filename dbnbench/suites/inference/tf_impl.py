@@ -49,7 +49,7 @@ class TensorflowForward:
         return y.numpy().astype(np.float64)
 
 
-class Impl(InferenceBench):
+class TensorflowInferenceBench(InferenceBench):
     forward_cls = TensorflowForward
 
     def observe_products(self) -> Any:

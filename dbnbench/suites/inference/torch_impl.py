@@ -48,5 +48,5 @@ class TorchForward:
         return y.to("cpu", self.t.float64).numpy()
 
 
-class Impl(InferenceBench):
+class TorchInferenceBench(InferenceBench):
     forward_cls = TorchForward

@@ -111,5 +111,5 @@ class NumpyRBM:
         return tuple(np.asarray(a, dtype=np.float64) for a in (self.w, self.b, self.c))
 
 
-class Impl(RBMBench):
+class NumpyRBMBench(RBMBench):
     model_cls = NumpyRBM

@@ -46,7 +46,7 @@ class SklearnRBM:
                      (r.components_.T, r.intercept_visible_, r.intercept_hidden_))
 
 
-class Impl(RBMBench):
+class SklearnRBMBench(RBMBench):
     model_cls = SklearnRBM
     quality_note = NOTE
     model_name = "scikit-learn BernoulliRBM"

@@ -80,7 +80,7 @@ class TensorflowRBM:
         return tuple(v.numpy().astype(np.float64) for v in (self.w, self.b, self.c))
 
 
-class Impl(RBMBench):
+class TensorflowRBMBench(RBMBench):
     model_cls = TensorflowRBM
 
     def setup(self) -> None:

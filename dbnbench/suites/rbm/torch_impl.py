@@ -96,5 +96,5 @@ class TorchRBM:
         return tuple(a.detach().to("cpu", self.t.float64).numpy() for a in (self.w, self.b, self.c))
 
 
-class Impl(RBMBench):
+class TorchRBMBench(RBMBench):
     model_cls = TorchRBM

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 
-class Impl:
+class SelftestBench:
     def __init__(self, case: Any, fw: Any) -> None:
         self.p, self.fw = case.params, fw
         self.items_per_step = 1

@@ -1,0 +1,211 @@
+"""The parent's worker processes: one handle per child (spawn, ask, contain, kill) and the
+pool that keeps one per (framework, device), replaces a dead one and starts fresh ones on
+request (every round)."""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import IO, TypeVar
+
+import psutil
+
+from .records import (
+    Answer,
+    ImportRequest,
+    RecordError,
+    Request,
+    RuntimeAnswer,
+    RuntimeRequest,
+    decode_answer,
+    encode,
+)
+
+POLL_S = 0.1
+IMPORT_ALLOWANCE_S = 120.0  # a fresh worker imports its framework inside its first request
+Group = tuple[str, str]  # (framework, device): cases of one group may share a worker
+
+A = TypeVar("A")
+
+
+def signal_name(returncode: int) -> str:
+    try:
+        return signal.Signals(-returncode).name
+    except ValueError:
+        return f"signal {-returncode}"
+
+
+def failed(answer_type: type[A], status: str, reason: str) -> A:
+    """An answer of the expected type that says the request did not get one."""
+    return answer_type(status, reason)  # type: ignore[call-arg]
+
+
+class WorkerProcess:
+    """One child process running `python -m dbnbench.harness.worker`."""
+
+    def __init__(self, threads: int) -> None:
+        env = dict(os.environ)
+        for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                    "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS"):
+            env[var] = str(threads)
+        env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        env["PYTHONUNBUFFERED"] = "1"
+        self.log: IO[bytes] = tempfile.TemporaryFile(mode="w+b")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "dbnbench.harness.worker"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=self.log, env=env, start_new_session=True)
+        self.fresh = True
+        self.buffer = b""
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def rss(self) -> int:
+        try:
+            p = psutil.Process(self.proc.pid)
+            return int(p.memory_info().rss + sum(c.memory_info().rss for c in p.children(True)))
+        except psutil.Error:
+            return 0
+
+    def last_log_line(self) -> str:
+        self.log.seek(0, os.SEEK_END)
+        size = self.log.tell()
+        self.log.seek(max(0, size - 8192))
+        lines = [ln.strip() for ln in self.log.read().decode(errors="replace").splitlines()]
+        lines = [ln for ln in lines if ln and not ln.startswith(("WARNING:", "I0000", "W0000"))]
+        return lines[-1][:200] if lines else ""
+
+    def ask(self, request: Request, answer_type: type[A], timeout_s: float,
+            max_rss: int | None) -> A:
+        """Send one request and wait for its answer. A crash, a timeout or a memory cap
+        breach becomes a failed answer and leaves the worker dead (`alive()` is False)."""
+        line = self._exchange(encode(request), timeout_s, max_rss)
+        if isinstance(line, tuple):
+            return failed(answer_type, *line)
+        try:
+            return decode_answer(answer_type, line)
+        except (RecordError, json.JSONDecodeError) as exc:
+            self.kill()
+            return failed(answer_type, "failed", f"unreadable answer from the worker: {exc}")
+
+    def _exchange(self, text: str, timeout_s: float, max_rss: int | None
+                  ) -> str | tuple[str, str]:
+        """The answer line, or (status, reason) when none came."""
+        deadline = time.monotonic() + timeout_s
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        try:
+            self.proc.stdin.write((text + "\n").encode())
+            self.proc.stdin.flush()
+        except OSError:
+            return self._died()
+        sel = selectors.DefaultSelector()
+        sel.register(self.proc.stdout, selectors.EVENT_READ)
+        try:
+            while b"\n" not in self.buffer:
+                if time.monotonic() > deadline:
+                    self.kill()
+                    return "timeout", f"no answer within {timeout_s:g} s; worker killed"
+                if max_rss is not None and (rss := self.rss()) > max_rss:
+                    self.kill()
+                    return "failed", (f"out of memory: worker reached {rss / 2**30:.2f} GiB, "
+                                      f"over the {max_rss / 2**30:.2f} GiB cap; worker killed")
+                if sel.select(POLL_S):
+                    chunk = os.read(self.proc.stdout.fileno(), 1 << 16)
+                    if not chunk:
+                        return self._died()
+                    self.buffer += chunk
+        finally:
+            sel.close()
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        return line.decode()
+
+    def _died(self) -> tuple[str, str]:
+        try:
+            code: int | None = self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            code = self.proc.returncode
+        how = f"killed by {signal_name(code)}" if code is not None and code < 0 \
+            else f"exited with code {code}"
+        if code == -signal.SIGKILL:
+            how += " (often the kernel's out-of-memory killer)"
+        tail = self.last_log_line()
+        return "failed", f"worker crashed: {how}" + (f"; last output: {tail}" if tail else "")
+
+    def kill(self) -> None:
+        if self.alive():
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                self.proc.kill()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def close(self) -> None:
+        if self.alive():
+            try:
+                assert self.proc.stdin is not None
+                self.proc.stdin.close()
+                self.proc.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                self.kill()
+        self.log.close()
+
+
+@dataclass
+class WorkerPool:
+    """One live worker per group. A worker that died, or served `cases_per_worker` requests,
+    is replaced; a fresh worker first imports its framework (and the implementation) under
+    its own deadline, so a case's timeout measures the case, not the import."""
+
+    threads: int
+    max_rss: int | None = None
+    cases_per_worker: int | None = None  # None: a worker keeps going; 1: a process per case
+    on_runtime: Callable[[str, RuntimeAnswer], None] | None = None  # first worker per framework
+    workers: dict[Group, WorkerProcess] = field(default_factory=dict)
+    served: dict[Group, int] = field(default_factory=dict)
+    runtime_seen: set[str] = field(default_factory=set)
+
+    def worker(self, group: Group) -> WorkerProcess:
+        w = self.workers.get(group)
+        limit = self.cases_per_worker
+        if w is None or not w.alive() or (limit and self.served.get(group, 0) >= limit):
+            if w is not None:
+                w.close()
+            w = self.workers[group] = WorkerProcess(self.threads)
+            self.served[group] = 0
+        self.served[group] += 1
+        return w
+
+    def ask(self, group: Group, impl: str | None, request: Request, answer_type: type[A],
+            timeout_s: float) -> A:
+        w = self.worker(group)
+        if w.fresh:
+            w.fresh = False
+            ready = w.ask(ImportRequest(group[0], impl), Answer, IMPORT_ALLOWANCE_S,
+                          self.max_rss)
+            if ready.status != "ok":
+                return failed(answer_type, ready.status, ready.reason or "import failed")
+            if group[0] not in self.runtime_seen and self.on_runtime is not None:
+                self.runtime_seen.add(group[0])
+                self.on_runtime(group[0], w.ask(RuntimeRequest(group[0]), RuntimeAnswer,
+                                                IMPORT_ALLOWANCE_S, self.max_rss))
+        answer = w.ask(request, answer_type, timeout_s, self.max_rss)
+        if getattr(answer, "restart", False) or not w.alive():
+            w.kill()
+        return answer
+
+    def close(self) -> None:
+        for w in self.workers.values():
+            w.close()
+        self.workers.clear()
