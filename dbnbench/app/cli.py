@@ -25,6 +25,7 @@ from rich.text import Text
 
 from ..harness import results
 from ..harness.errors import UserError
+from ..harness.results import ResultDoc
 from .cli_reports import register_report_commands
 from .console import err, out
 
@@ -60,8 +61,10 @@ def case_filters(fn: Any) -> Any:
             ("--framework", "comma-separated frameworks, e.g. numpy,torch"),
             ("--device", "comma-separated devices: cpu, cuda, cuda:N"),
             ("--precision", "comma-separated precisions, e.g. fp32,bf16-mixed"))):
-        extra = {"default": "quick", "show_default": False} if name == "--suite" else {}
-        fn = click.option(name, *(["-s"] if name == "--suite" else []), help=text, **extra)(fn)
+        if name == "--suite":
+            fn = click.option(name, "-s", help=text, default="quick", show_default=False)(fn)
+        else:
+            fn = click.option(name, help=text)(fn)
     return fn
 
 
@@ -162,7 +165,7 @@ def run(suite: str, workload: str | None, framework: str | None, device: str | N
         sys.exit(1)
 
 
-def after_run(doc: dict[str, Any], path: Path, *, html: bool, db: Path | None) -> None:
+def after_run(doc: ResultDoc, path: Path, *, html: bool, db: Path | None) -> None:
     """The HTML report beside the result file, and the run recorded in the history."""
     if html:
         from ..reports.html import write_html

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..harness.errors import UserError
+from ..harness.results import CaseResult, Machine, ResultDoc
 
 DEFAULT_DB = Path("results/history.sqlite")
 BUSY_TIMEOUT_S = 30.0
@@ -74,22 +75,23 @@ def _open(p: Path) -> sqlite3.Connection:
     return conn
 
 
-def machine_fingerprint(machine: dict[str, Any]) -> str:
+def machine_fingerprint(machine: Machine) -> str:
     gpus = ",".join(g["name"] for g in machine["gpus"])
     return f"{machine['hostname']}|{machine['cpu']['model']}|{gpus}"
 
 
-def case_row(run_id: str, case: dict[str, Any]) -> tuple[Any, ...]:
+def case_row(run_id: str, case: CaseResult) -> tuple[Any, ...]:
     m = case["metrics"]
-    rate = m.get("items_per_s") or {}
+    rate = m.get("items_per_s")
     return (run_id, case["id"], case["workload"], case["framework"], case["device"],
-            case["precision"], case["status"], case["reason"], rate.get("median"),
-            rate.get("ci_low"), rate.get("ci_high"), m.get("pct_of_peak"),
+            case["precision"], case["status"], case["reason"], rate["median"] if rate else None,
+            rate["ci_low"] if rate else None, rate["ci_high"] if rate else None,
+            m.get("pct_of_peak"),
             m.get("peak_device_memory_bytes") or m.get("peak_host_memory_bytes"),
             m.get("energy_per_item_j"), case.get("source_hash"))
 
 
-def record(doc: dict[str, Any], path: str | Path = DEFAULT_DB) -> None:
+def record(doc: ResultDoc, path: str | Path = DEFAULT_DB) -> None:
     """Store one validated run; recording the same run again replaces it."""
     m = doc["machine"]
     with closing(connect(path)) as conn:

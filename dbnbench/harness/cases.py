@@ -195,7 +195,7 @@ def select(cases: Iterable[Case], registry: Registry, *, workloads: list[str] | 
         return ((workloads is None or c.workload in workloads)
                 and (frameworks is None or c.framework in frameworks)
                 and (devs is None or c.device in devs or (c.device.startswith("cuda")
-                                                          and "cuda" in devices))
+                                                          and "cuda" in devs))
                 and (precisions is None or c.precision in precisions))
 
     return [c for c in cases if keep(c)]

@@ -8,9 +8,10 @@ than the CPU supports, cases whose products ran in another dtype than their mode
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
+from typing import cast
 
 from .probes.kernels import kernel_findings
+from .results import CaseResult, Finding, ItemsPerS, ResultDoc
 
 REDUCED = ("tf32", "bf16-mixed", "fp16-mixed", "bf16")
 SLOWER = 0.95          # a reduced mode below this × fp32 (with separated intervals) is slower
@@ -21,24 +22,43 @@ FAR_BEHIND = 1 / 3     # a framework under a third of the best framework on the 
 
 
 def finding(kind: str, message: str, cases: list[str] | None = None,
-            severity: str = "warning", **extra: Any) -> dict[str, Any]:
-    return {"kind": kind, "severity": severity, "message": message, "cases": cases or [],
-            **extra}
+            severity: str = "warning", framework: str | None = None, device: str | None = None,
+            precision: str | None = None) -> Finding:
+    out: Finding = {"kind": kind, "severity": severity, "message": message,
+                    "cases": cases or []}
+    if framework is not None:
+        out["framework"] = framework
+    if device is not None:
+        out["device"] = device
+    if precision is not None:
+        out["precision"] = precision
+    return out
 
 
-def ok_cases(doc: dict[str, Any]) -> list[dict[str, Any]]:
+def contended(case: CaseResult) -> bool:
+    return bool(case["contention"] and case["contention"]["contended"])
+
+
+def rate(case: CaseResult) -> ItemsPerS:
+    """The items/s summary of a case ok_cases() kept."""
+    summary = case["metrics"].get("items_per_s")
+    assert summary is not None
+    return summary
+
+
+def ok_cases(doc: ResultDoc) -> list[CaseResult]:
     """Measured cases a speed comparison can stand on: not those timed on a busy machine
     (they are the subject of their own finding)."""
     return [c for c in doc["cases"] if c["status"] == "ok"
-            and (c["metrics"].get("items_per_s") or {}).get("median")
-            and not (c.get("contention") or {}).get("contended")]
+            and (summary := c["metrics"].get("items_per_s")) is not None
+            and summary["median"] > 0 and not contended(c)]
 
 
-def shape(case: dict[str, Any]) -> str:
+def shape(case: CaseResult) -> str:
     return case["id"].rsplit("/", 1)[-1]
 
 
-def slower_precisions(doc: dict[str, Any]) -> list[dict[str, Any]]:
+def slower_precisions(doc: ResultDoc) -> list[Finding]:
     """A reduced mode slower than fp32 on the same workload, framework, device and shape,
     by more than both intervals allow."""
     fp32 = {(c["workload"], c["framework"], c["device"], shape(c)): c for c in ok_cases(doc)
@@ -48,10 +68,10 @@ def slower_precisions(doc: dict[str, Any]) -> list[dict[str, Any]]:
         base = fp32.get((c["workload"], c["framework"], c["device"], shape(c)))
         if c["precision"] not in REDUCED or base is None:
             continue
-        mine, ref = c["metrics"]["items_per_s"], base["metrics"]["items_per_s"]
+        mine, ref = rate(c), rate(base)
         ratio = mine["median"] / ref["median"]
-        apart = mine.get("ci_high") is None or ref.get("ci_low") is None or \
-            mine["ci_high"] < ref["ci_low"]
+        high, low = mine["ci_high"], ref["ci_low"]
+        apart = high is None or low is None or high < low
         if ratio < SLOWER and apart:
             out.append(finding(
                 "precision-slower",
@@ -61,17 +81,17 @@ def slower_precisions(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def slow_gemm_modes(doc: dict[str, Any]) -> list[dict[str, Any]]:
+def slow_gemm_modes(doc: ResultDoc) -> list[Finding]:
     """A mode whose matrix products are slower than fp32's on the same framework and device
     (no native units, or a library that does not use them), or fp64 far under half of fp32."""
-    peaks = {(c["framework"], c["device"], c["precision"]): c["gemm_flops_per_s"]
-             for c in doc["calibration"] if c.get("gemm_flops_per_s")}
+    peaks = {(c["framework"], c["device"], c["precision"]): r
+             for c in doc["calibration"] if (r := c.get("gemm_flops_per_s"))}
     out = []
-    for (fw, device, precision), rate in sorted(peaks.items()):
+    for (fw, device, precision), gemm in sorted(peaks.items()):
         ref = peaks.get((fw, device, "fp32"))
         if not ref or precision == "fp32":
             continue
-        ratio = rate / ref
+        ratio = gemm / ref
         if precision == "fp64" and ratio < FP64_SLOW:
             text = f"fp64 matrix products run at {ratio:.2f}× fp32 (native fp64 gives about 0.5×)"
         elif precision in REDUCED and ratio < GEMM_SLOW:
@@ -84,7 +104,7 @@ def slow_gemm_modes(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def below_roof(doc: dict[str, Any]) -> list[dict[str, Any]]:
+def below_roof(doc: ResultDoc) -> list[Finding]:
     """A framework whose own GEMM reaches under half of the machine's best in the same mode:
     its '% of peak' would otherwise compare it with itself."""
     out = []
@@ -101,18 +121,18 @@ def below_roof(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def far_behind(doc: dict[str, Any]) -> list[dict[str, Any]]:
+def far_behind(doc: ResultDoc) -> list[Finding]:
     """On the same workload, device, precision and shape, a framework under a third of the
     fastest framework's throughput."""
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    groups: dict[tuple[str, ...], list[CaseResult]] = defaultdict(list)
     for c in ok_cases(doc):
         groups[(c["workload"], c["device"], c["precision"], shape(c))].append(c)
     out = []
     for (workload, device, precision, tag), cs in sorted(groups.items()):
-        best = max(cs, key=lambda c: c["metrics"]["items_per_s"]["median"])
-        top = best["metrics"]["items_per_s"]["median"]
+        best = max(cs, key=lambda c: rate(c)["median"])
+        top = rate(best)["median"]
         for c in cs:
-            ratio = c["metrics"]["items_per_s"]["median"] / top
+            ratio = rate(c)["median"] / top
             if ratio < FAR_BEHIND:
                 out.append(finding(
                     "far-behind",
@@ -121,36 +141,40 @@ def far_behind(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def contended(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    cases = [c for c in doc["cases"] if (c.get("contention") or {}).get("contended")]
+def busy(doc: ResultDoc) -> list[Finding]:
+    cases = [c for c in doc["cases"] if contended(c)]
     if not cases:
         return []
-    worst = max(cases, key=lambda c: c["contention"]["other_cpu_share"])
+    worst = max(cases, key=lambda c: c["contention"]["other_cpu_share"] if c["contention"]
+                else 0.0)
+    share = worst["contention"]["other_cpu_share"] if worst["contention"] else 0.0
     return [finding("contended",
                     f"{len(cases)} case(s) were timed while other processes used the CPU (worst: "
-                    f"{worst['id']}, {worst['contention']['other_cpu_share']:.0%} of the CPU "
+                    f"{worst['id']}, {share:.0%} of the CPU "
                     "time); their numbers are not the machine's, and compare treats them as "
                     "inconclusive", [c["id"] for c in cases])]
 
 
-def wrong_products(doc: dict[str, Any]) -> list[dict[str, Any]]:
+def wrong_products(doc: ResultDoc) -> list[Finding]:
     cases = [c for c in doc["cases"] if c["status"] == "failed"
              and (c.get("reason") or "").startswith("observed products contradict")]
     return [finding("products-contradict-mode",
                     f"{c['id']}: {c['reason']}", [c["id"]], severity="error") for c in cases]
 
 
-def kernel(doc: dict[str, Any]) -> list[dict[str, Any]]:
+def kernel(doc: ResultDoc) -> list[Finding]:
     """Libraries held to an older kernel than the CPU supports, as the workers saw them
     (`machine.runtime`) against the CPU's ISA and the environment (`machine.fingerprint`)."""
     m = doc["machine"]
-    isa = (m.get("fingerprint") or {}).get("isa")
-    if not isa or not m.get("runtime"):
+    fingerprint = m.get("fingerprint") or {}
+    isa, env, runtime = fingerprint.get("isa"), fingerprint.get("perf_env"), m.get("runtime")
+    if not isinstance(isa, dict) or not isinstance(runtime, dict):
         return []
-    found = kernel_findings(isa, m["runtime"], (m.get("fingerprint") or {}).get("perf_env", {}))
-    return [{**f, "cases": []} for f in found]
+    variables = {k: str(v) for k, v in env.items()} if isinstance(env, dict) else {}
+    pools = {fw: info for fw, info in runtime.items() if isinstance(info, dict)}
+    return [cast(Finding, {**f, "cases": []}) for f in kernel_findings(isa, pools, variables)]
 
 
-def findings(doc: dict[str, Any]) -> list[dict[str, Any]]:
-    return (wrong_products(doc) + kernel(doc) + contended(doc) + slow_gemm_modes(doc)
+def findings(doc: ResultDoc) -> list[Finding]:
+    return (wrong_products(doc) + kernel(doc) + busy(doc) + slow_gemm_modes(doc)
             + below_roof(doc) + slower_precisions(doc) + far_behind(doc))

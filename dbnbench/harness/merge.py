@@ -120,29 +120,31 @@ def merge_case(case: Case, rounds: list[CaseAnswer | None], roofs: list[Roofs],
     done = sum(a is not None for a in rounds)
     if done < len(rounds):
         warnings.append(f"only {done} of {len(rounds)} rounds ran")
-    contention = merge_windows([a.contention for a in answers if a.contention])
+    windows = [a.contention for a in answers if a.contention]
+    contention = merge_windows(windows)
     if contention and contention["contended"]:
         warnings.append(f"contended: other processes used up to "
-                        f"{contention['other_cpu_share']:.0%} of the CPU (steal "  # type: ignore[str-format]
-                        f"{contention['steal_share']:.0%}) while it was timed")  # type: ignore[str-format]
+                        f"{max(w.other_cpu_share for w in windows):.0%} of the CPU (steal "
+                        f"{max(w.steal_share for w in windows):.0%}) while it was timed")
     metrics = measured(case, answers, rounds, registry, warnings)
-    metrics.update(items_per_s=items_per_s, step_s=step_s, pct_of_peak=placed.pct_of_peak,
-                   pct_of_peak_by_round=placed.pct_of_peak_by_round,
-                   pct_of_framework_peak=own,
-                   roofline={"bound": placed.bound, "pct_of_roof": placed.pct_of_roof,
-                             "arithmetic_intensity": placed.arithmetic_intensity,
-                             "attainable_flops_per_s": placed.attainable_flops_per_s,
-                             "bytes_per_s": placed.bytes_per_s,
-                             "pct_of_bandwidth": placed.pct_of_bandwidth})
+    metrics["items_per_s"], metrics["step_s"] = items_per_s, step_s
+    metrics["pct_of_peak"] = placed.pct_of_peak
+    metrics["pct_of_peak_by_round"] = placed.pct_of_peak_by_round
+    metrics["pct_of_framework_peak"] = own
+    metrics["roofline"] = {"bound": placed.bound, "pct_of_roof": placed.pct_of_roof,
+                           "arithmetic_intensity": placed.arithmetic_intensity,
+                           "attainable_flops_per_s": placed.attainable_flops_per_s,
+                           "bytes_per_s": placed.bytes_per_s,
+                           "pct_of_bandwidth": placed.pct_of_bandwidth}
     flops = registry.spec(case.workload).flops_per_step(case.params)
     metrics["flops_per_s"] = flops / step_s["median"] if flops else None
     if flops and placed.pct_of_peak is None:
-        metrics["unmeasured"]["pct_of_peak"] = \
+        metrics.setdefault("unmeasured", {})["pct_of_peak"] = \
             "no GEMM roof was measured for this device and precision"
     entry = empty_case(case, status, reason)
-    entry.update(setup_s=median(a.setup_s for a in answers if a.setup_s is not None),
-                 repetitions_s=reps, steps_per_repetition=steps, metrics=metrics,
-                 warnings=warnings, contention=contention)
+    entry["setup_s"] = median(a.setup_s for a in answers if a.setup_s is not None)
+    entry["repetitions_s"], entry["steps_per_repetition"] = reps, steps
+    entry["metrics"], entry["warnings"], entry["contention"] = metrics, warnings, contention
     entry["items_per_step"] = answers[0].items_per_step
     entry["math"] = answers[0].math
     return entry

@@ -9,15 +9,16 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, NotRequired, TypedDict, cast
+from typing import NotRequired, TypedDict, cast
 
 import jsonschema
 
 from .errors import UserError
-from .records import JSONObject
+from .records import JSON, JSONObject
 
 
 class Tool(TypedDict):
@@ -132,6 +133,23 @@ class Metrics(TypedDict, total=False):
     unmeasured: dict[str, str]
 
 
+class RoundContention(TypedDict):
+    other_cpu_share: float
+    steal_share: float
+    contended: bool
+
+
+class CaseContention(TypedDict):
+    """How busy the machine was while the case was timed: the worst round decides."""
+
+    other_cpu_share: float
+    steal_share: float
+    contended: bool
+    other_gpu_processes: NotRequired[list[int]]
+    by_round: NotRequired[list[RoundContention]]
+    limits: NotRequired[dict[str, float]]
+
+
 class CaseResult(TypedDict):
     id: str
     workload: str
@@ -146,7 +164,7 @@ class CaseResult(TypedDict):
     steps_per_repetition: list[int]
     metrics: Metrics
     warnings: list[str]
-    contention: JSONObject | None
+    contention: CaseContention | None
     items_per_step: NotRequired[int | None]
     source_hash: NotRequired[str | None]
     math: NotRequired[JSONObject]
@@ -175,27 +193,26 @@ SCHEMA_FILES = {1: "result-v1.schema.json", 2: "result-v2.schema.json"}
 STATUSES = ("ok", "skipped", "failed", "timeout", "interrupted")
 
 
-def upgrade_v1(doc: dict[str, Any]) -> dict[str, Any]:
+def upgrade_v1(doc: JSONObject) -> JSONObject:
     """v1 → v2. Loop counts became per repetition (each round chooses its own); the machine
     roofline, findings and contention are new, and v1 did not measure them: they stay empty
     (no roofline, no contention record) rather than being guessed."""
-    out = {**doc, "schema_version": 2, "roofline": [], "findings": []}
-    cases = []
-    for case in doc["cases"]:
+    cases: list[JSON] = []
+    for case in cast(list[JSONObject], doc["cases"]):
         steps = case.get("steps_per_repetition")
-        cases.append({**case, "steps_per_repetition": [steps] * len(case["repetitions_s"])
-                      if steps else [], "contention": None})
-    out["cases"] = cases
-    return out
+        count = len(cast(list[JSON], case["repetitions_s"]))
+        cases.append({**case, "steps_per_repetition": [steps] * count if steps else [],
+                      "contention": None})
+    return {**doc, "schema_version": 2, "roofline": [], "findings": [], "cases": cases}
 
 
 UPGRADES = {1: upgrade_v1}
 
 
 @cache
-def schema(version: int = SCHEMA_VERSION) -> dict[str, Any]:
+def schema(version: int = SCHEMA_VERSION) -> JSONObject:
     text = resources.files("dbnbench.harness").joinpath("schema", SCHEMA_FILES[version]).read_text()
-    return json.loads(text)
+    return cast(JSONObject, json.loads(text))
 
 
 def validate(doc: object, origin: str = "result") -> ResultDoc:
@@ -212,14 +229,16 @@ def validate(doc: object, origin: str = "result") -> ResultDoc:
         raise UserError(
             f"{origin}: schema_version {version!r} is not supported (this dbnbench reads {known})"
         )
-    check_schema(doc, version, origin)
-    while version in UPGRADES:
-        doc = UPGRADES[version](doc)
-        version = doc["schema_version"]
-    return cast(ResultDoc, doc)
+    data = cast(JSONObject, doc)
+    check_schema(data, version, origin)
+    step = int(version)
+    while step in UPGRADES:
+        data = UPGRADES[step](data)
+        step = int(cast(int, data["schema_version"]))
+    return cast(ResultDoc, data)
 
 
-def check_schema(doc: dict[str, Any], version: int, origin: str) -> None:
+def check_schema(doc: Mapping[str, object], version: int, origin: str) -> None:
     validator = jsonschema.Draft202012Validator(schema(version))
     error = jsonschema.exceptions.best_match(validator.iter_errors(doc))
     if error is not None:

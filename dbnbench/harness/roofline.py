@@ -98,7 +98,7 @@ def place(flops: float | None, size: float | None, step_s: float, roof: float | 
     out: Placed = {"flops_per_s": achieved, "bytes_per_s": moved,
                    "pct_of_peak": achieved / roof if achieved and roof else None,
                    "pct_of_bandwidth": moved / bandwidth if moved and bandwidth else None}
-    if achieved and size and roof and bandwidth:
+    if flops and achieved and size and roof and bandwidth:
         intensity = flops / size
         attainable = min(roof, intensity * bandwidth)
         out.update(arithmetic_intensity=intensity, attainable_flops_per_s=attainable,

@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from .results import ItemsPerS, StepS
+
 NOISY_CV = 0.10  # pyperf's rule of thumb: a standard deviation over 10 % of the mean
 SHORT_REPETITION_S = 1e-3
 CONFIDENCE = 0.95
@@ -28,17 +30,17 @@ def bootstrap_ci(samples: Sequence[float], statistic: Any = np.median,
 
 
 def summarize(repetitions_s: Sequence[float], steps_per_repetition: Sequence[int] | int,
-              items_per_step: int) -> tuple[dict[str, Any], dict[str, Any], list[str]]:
+              items_per_step: int) -> tuple[StepS, ItemsPerS, list[str]]:
     """(step_s summary, items_per_s summary, warnings) from raw repetition times and each
     repetition's loop count (one count for all, or one per repetition)."""
     reps = np.asarray(repetitions_s, dtype=float)
     step = reps / np.asarray(steps_per_repetition, dtype=float)
     rate = items_per_step / step
-    step_s = {"median": float(np.median(step)), "iqr": float(stats.iqr(step)),
-              "min": float(step.min()), "max": float(step.max()),
-              "cv": float(np.std(step, ddof=1) / np.mean(step)) if len(step) > 1 else 0.0}
+    step_s: StepS = {"median": float(np.median(step)), "iqr": float(stats.iqr(step)),
+                     "min": float(step.min()), "max": float(step.max()),
+                     "cv": float(np.std(step, ddof=1) / np.mean(step)) if len(step) > 1 else 0.0}
     low, high = bootstrap_ci(rate)
-    items = {"median": float(np.median(rate)), "ci_low": low, "ci_high": high}
+    items: ItemsPerS = {"median": float(np.median(rate)), "ci_low": low, "ci_high": high}
     warnings = []
     if step_s["cv"] > NOISY_CV:
         warnings.append(f"noisy: CV {step_s['cv']:.0%} > {NOISY_CV:.0%}; treat with care")

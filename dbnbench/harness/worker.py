@@ -98,19 +98,21 @@ def observe(impl: Impl, fw: Framework, req: CaseRequest) -> tuple[JSONObject, st
     return obs.to_dict(), contradiction(req.case.precision, obs, has_flops)
 
 
-def roof_check(fw: Framework, req: CaseRequest, step_s: float) -> dict[str, float | None]:
+def roof_check(fw: Framework, req: CaseRequest, step_s: float
+               ) -> tuple[float | None, float | None]:
     """A case faster than this round's roof is measured again against GEMMs at its own
     shapes (or a triad over its own bytes) before anything is reported: the roof may have
-    been measured at a slower moment, or the count of work is wrong (the parent decides)."""
-    work, out = req.work, {}
+    been measured at a slower moment, or the count of work is wrong (the parent decides).
+    Returns (own-shape GEMM FLOP/s, local triad bytes/s), each None when not needed."""
+    work, shape_rate, local_rate = req.work, None, None
     if work.flops_per_step and req.roof_flops_per_s and \
             work.flops_per_step / step_s > req.roof_flops_per_s:
-        out["shape_gemm_flops_per_s"] = shapes_rate(fw, list(work.gemm_shapes))
+        shape_rate = shapes_rate(fw, list(work.gemm_shapes))
     if work.bytes_per_step and req.roof_bytes_per_s and \
             work.bytes_per_step / step_s > req.roof_bytes_per_s:
         local = bandwidth(fw, int(work.bytes_per_step))
-        out["local_bytes_per_s"] = local.bytes_per_s if local else None
-    return out
+        local_rate = local.bytes_per_s if local else None
+    return shape_rate, local_rate
 
 
 def timed_window(impl: Impl, fw: Framework, device: str, settings: Settings) -> TimedWindow:
@@ -192,6 +194,7 @@ def do_case(req: CaseRequest) -> CaseAnswer:
     w = timed_window(impl, fw, c.device, settings)
     device_peak, device_reason = fw.peak_device_memory()
     step_s = statistics.median(w.timing.repetitions_s) / w.timing.steps_per_repetition
+    shape_rate, local_rate = roof_check(fw, req, step_s)
     return CaseAnswer(
         "ok", None, setup_s=setup_s, repetitions_s=w.timing.repetitions_s,
         steps_per_repetition=w.timing.steps_per_repetition,
@@ -201,7 +204,8 @@ def do_case(req: CaseRequest) -> CaseAnswer:
         peak_host_memory_bytes=host.peak_bytes(), host_peak_exact=host.exact,
         peak_device_memory_bytes=device_peak, device_memory_reason=device_reason,
         math=math_flags, extra=extra_metrics(impl),
-        quality=quality(impl) if req.quality else None, **roof_check(fw, req, step_s))
+        quality=quality(impl) if req.quality else None, shape_gemm_flops_per_s=shape_rate,
+        local_bytes_per_s=local_rate)
 
 
 def extra_metrics(impl: Impl) -> JSONObject | None:
@@ -211,14 +215,14 @@ def extra_metrics(impl: Impl) -> JSONObject | None:
     if metrics is None:
         return None
     try:
-        return finite(metrics())
+        return finite_object(metrics())
     except Exception as exc:
         return {"error": failure(exc).reason}
 
 
 def quality(impl: Impl) -> JSONObject:
     try:
-        return finite(impl.quality())
+        return finite_object(impl.quality())
     except Exception as exc:  # a broken quality run is reported, not fatal to the timing
         return {"error": failure(exc).reason, "passed": False}
 
@@ -273,6 +277,10 @@ def finite(value: JSON) -> JSON:
     return value
 
 
+def finite_object(value: JSONObject) -> JSONObject:
+    return {k: finite(v) for k, v in value.items()}
+
+
 def serve(requests: TextIO, answers: TextIO) -> None:
     for line in requests:
         if not line.strip():
@@ -281,7 +289,7 @@ def serve(requests: TextIO, answers: TextIO) -> None:
             answer = handle(decode_request(line))
         except RecordError as exc:  # a parent and child of different versions
             answer = Answer("failed", one_line(f"bad request: {exc}"))
-        answers.write(json.dumps(finite(as_json(answer)), allow_nan=False) + "\n")
+        answers.write(json.dumps(finite_object(as_json(answer)), allow_nan=False) + "\n")
         answers.flush()
 
 

@@ -15,6 +15,7 @@ import numpy as np
 from scipy import stats
 
 from ..harness.errors import UserError
+from ..harness.results import CaseResult, ResultDoc
 
 ALPHA = 0.05      # family-wise (Holm): the threshold and interval keep A/A alarms far below it
 RESAMPLES = 2000
@@ -43,7 +44,7 @@ def parse_fraction(text: str, option: str = "--threshold") -> float:
     return value
 
 
-def rate_samples(case: dict[str, Any]) -> np.ndarray:
+def rate_samples(case: CaseResult) -> np.ndarray:
     """Items/s of each timed repetition (empty when the case did not record what it needs)."""
     items, steps = case.get("items_per_step"), case.get("steps_per_repetition")
     reps = np.asarray(case.get("repetitions_s") or [], dtype=float)
@@ -128,19 +129,19 @@ def scalar_change(base: float | None, cand: float | None, threshold: float,
     return {"verdict": verdict, "baseline": base, "candidate": cand, "ratio": ratio}
 
 
-def peak_memory(case: dict[str, Any]) -> float | None:
+def peak_memory(case: CaseResult) -> float | None:
     m = case["metrics"]
     return m.get("peak_device_memory_bytes") or m.get("peak_host_memory_bytes")
 
 
-def speed_change(base: dict[str, Any], cand: dict[str, Any],
+def speed_change(base: CaseResult, cand: CaseResult,
                  per_round: tuple[int | None, int | None] = (None, None)) -> dict[str, Any]:
     """Ratio, interval and raw p-value of one case; the verdict waits for the correction.
     `per_round`: repetitions per round in each run, to measure the drift between rounds."""
     b, c = rate_samples(base), rate_samples(cand)
-    bm, cm = base["metrics"].get("items_per_s") or {}, cand["metrics"].get("items_per_s") or {}
-    out: dict[str, Any] = {"baseline_items_per_s": bm.get("median"),
-                           "candidate_items_per_s": cm.get("median"), "ratio": None,
+    bm, cm = base["metrics"].get("items_per_s"), cand["metrics"].get("items_per_s")
+    out: dict[str, Any] = {"baseline_items_per_s": bm["median"] if bm else None,
+                           "candidate_items_per_s": cm["median"] if cm else None, "ratio": None,
                            "ci_low": None, "ci_high": None, "p_value": None, "samples":
                            [len(b), len(c)]}
     if len(b) < MIN_SAMPLES or len(c) < MIN_SAMPLES:
@@ -154,7 +155,7 @@ def speed_change(base: dict[str, Any], cand: dict[str, Any],
     return out
 
 
-def case_flags(base: dict[str, Any], cand: dict[str, Any]) -> list[str]:
+def case_flags(base: CaseResult, cand: CaseResult) -> list[str]:
     flags = []
     if base.get("source_hash") != cand.get("source_hash"):
         flags.append(f"workload source changed ({base.get('source_hash')} → "
@@ -164,10 +165,10 @@ def case_flags(base: dict[str, Any], cand: dict[str, Any]) -> list[str]:
     return flags
 
 
-Pair = tuple[dict[str, Any], dict[str, Any] | None, dict[str, Any] | None]
+Pair = tuple[dict[str, Any], CaseResult | None, CaseResult | None]
 
 
-def pair_cases(base: dict[str, Any], cand: dict[str, Any]) -> list[Pair]:
+def pair_cases(base: ResultDoc, cand: ResultDoc) -> list[Pair]:
     """One row per case id in either file; cases skipped in both are left out."""
     bcases = {c["id"]: c for c in base["cases"]}
     ccases = {c["id"]: c for c in cand["cases"]}
@@ -189,7 +190,7 @@ def pair_cases(base: dict[str, Any], cand: dict[str, Any]) -> list[Pair]:
     return rows
 
 
-def compare_docs(base: dict[str, Any], cand: dict[str, Any],
+def compare_docs(base: ResultDoc, cand: ResultDoc,
                  limits: Thresholds = Thresholds()) -> dict[str, Any]:
     """The whole comparison of two validated result documents."""
     rows, busy = [], {}
@@ -197,8 +198,7 @@ def compare_docs(base: dict[str, Any], cand: dict[str, Any],
         busy[row["id"]] = contended_note(b, c)
         if row["verdict"] is None and b is not None and c is not None:
             row["flags"] = case_flags(b, c)
-            row["speed"] = speed_change(b, c, (base["settings"].get("repetitions"),
-                                               cand["settings"].get("repetitions")))
+            row["speed"] = speed_change(b, c, (repetitions(base), repetitions(cand)))
             row["memory"] = scalar_change(peak_memory(b), peak_memory(c), limits.memory)
             row["energy"] = scalar_change(
                 b["metrics"].get("energy_per_item_j"), c["metrics"].get("energy_per_item_j"),
@@ -231,26 +231,31 @@ def compare_docs(base: dict[str, Any], cand: dict[str, Any],
             "regressions": regressions}
 
 
-def contended_note(base: dict[str, Any] | None, cand: dict[str, Any] | None) -> str | None:
+def repetitions(doc: ResultDoc) -> int | None:
+    value = doc["settings"].get("repetitions")
+    return value if isinstance(value, int) else None
+
+
+def contended_note(base: CaseResult | None, cand: CaseResult | None) -> str | None:
     """Why a case's comparison is inconclusive because a side was timed on a busy machine."""
     sides = []
     for label, case in (("baseline", base), ("candidate", cand)):
-        contention = (case or {}).get("contention") or {}
-        if contention.get("contended"):
+        contention = case["contention"] if case is not None else None
+        if contention and contention["contended"]:
             sides.append(f"{label} contended (other processes used "
                          f"{contention['other_cpu_share']:.0%} of the CPU, steal "
                          f"{contention['steal_share']:.0%})")
     return "; ".join(sides) + ": inconclusive" if sides else None
 
 
-def run_info(doc: dict[str, Any]) -> dict[str, Any]:
+def run_info(doc: ResultDoc) -> dict[str, Any]:
     m = doc["machine"]
     return {"run_id": doc["run_id"], "suite": doc["suite"], "started_at": doc["started_at"],
             "hostname": m["hostname"], "cpu": m["cpu"]["model"],
             "gpus": [g["name"] for g in m["gpus"]], "tool_version": doc["tool"]["version"]}
 
 
-def provenance_warnings(base: dict[str, Any], cand: dict[str, Any]) -> list[str]:
+def provenance_warnings(base: ResultDoc, cand: ResultDoc) -> list[str]:
     """Different machines or software make a comparison measure more than the code change."""
     out = []
     bm, cm = base["machine"], cand["machine"]
@@ -272,11 +277,11 @@ def provenance_warnings(base: dict[str, Any], cand: dict[str, Any]) -> list[str]
     return out
 
 
-def calibration_drift(base: dict[str, Any], cand: dict[str, Any], limit: float = 0.10
+def calibration_drift(base: ResultDoc, cand: ResultDoc, limit: float = 0.10
                       ) -> list[str]:
     """Each run measures the machine's GEMM peak first: when that moved, so did the machine
     (load from other processes, clocks), and throughput changes may not be the code's."""
-    def peaks(doc: dict[str, Any]) -> dict[tuple[str, str, str], float]:
+    def peaks(doc: ResultDoc) -> dict[tuple[str, str, str], float]:
         return {(c["framework"], c["device"], c["precision"]): c["gemm_flops_per_s"]
                 for c in doc["calibration"] if c["gemm_flops_per_s"]}
 

@@ -56,11 +56,11 @@ def render_table(result: dict[str, Any]) -> Group:
     table = Table(title=f"compare {b['run_id']} → {c['run_id']}",
                   caption=f"threshold {t['speed']:.0%} (memory {t['memory']:.0%}, energy "
                           f"{t['energy']:.0%}), α {t['alpha']} Holm-corrected")
-    for name, justify in (("case", "left"), ("baseline items/s", "right"),
-                          ("candidate items/s", "right"), ("ratio [95% CI]", "right"),
-                          ("p (adj.)", "right"), ("memory", "right"), ("energy/item", "right"),
-                          ("verdict", "left")):
-        table.add_column(name, justify=justify, overflow="fold")
+    table.add_column("case", overflow="fold")
+    for name in ("baseline items/s", "candidate items/s", "ratio [95% CI]", "p (adj.)", "memory",
+                 "energy/item"):
+        table.add_column(name, justify="right", overflow="fold")
+    table.add_column("verdict", overflow="fold")
     for row in result["cases"]:
         s = row.get("speed") or {}
         table.add_row(row["id"], fmt.si(s.get("baseline_items_per_s")),

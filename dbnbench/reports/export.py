@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from ..harness.results import CaseResult, ResultDoc
+
 PYTEST_BENCHMARK_VERSION = "5.1.0"  # the file format these fields follow
 
 
@@ -33,11 +35,12 @@ def step_stats(step_s: np.ndarray) -> dict[str, Any]:
             "data": step_s.tolist()}
 
 
-def benchmark_entry(doc: dict[str, Any], case: dict[str, Any]) -> dict[str, Any]:
+def benchmark_entry(doc: ResultDoc, case: CaseResult) -> dict[str, Any]:
     step_s = np.asarray(case["repetitions_s"], dtype=float) / np.asarray(
         case["steps_per_repetition"], dtype=float)
     m = case["metrics"]
-    extra = {"items_per_s": (m.get("items_per_s") or {}).get("median"),
+    rate = m.get("items_per_s")
+    extra = {"items_per_s": rate["median"] if rate else None,
              "items_per_step": case.get("items_per_step"), "pct_of_peak": m.get("pct_of_peak"),
              "peak_host_memory_bytes": m.get("peak_host_memory_bytes"),
              "peak_device_memory_bytes": m.get("peak_device_memory_bytes"),
@@ -52,7 +55,7 @@ def benchmark_entry(doc: dict[str, Any], case: dict[str, Any]) -> dict[str, Any]
             "stats": step_stats(step_s)}
 
 
-def to_pytest_benchmark(doc: dict[str, Any]) -> str:
+def to_pytest_benchmark(doc: ResultDoc) -> str:
     """Every ok case of a validated result, in pytest-benchmark's saved-run format."""
     m = doc["machine"]
     python = m["python"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..harness.results import ItemsPerS
+
 
 def si(value: float | None, unit: str = "", digits: int = 3) -> str:
     """1234567 → '1.23 M' (+unit); None → '–'."""
@@ -28,7 +30,7 @@ def pct(value: float | None) -> str:
     return "–" if value is None else f"{value:.0%}" if value >= 0.1 else f"{value:.1%}"
 
 
-def rate_with_ci(metric: dict[str, Any] | None) -> str:
+def rate_with_ci(metric: ItemsPerS | None) -> str:
     if not metric:
         return "–"
     text = si(metric["median"])

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
-from ..harness.results import SCHEMA_VERSION
+from ..harness.results import SCHEMA_VERSION, CaseResult, ResultDoc
 from .compare import Thresholds, compare_docs
 
 ROUNDS, REPETITIONS = 2, 5   # the ci suite's settings
@@ -59,7 +59,7 @@ def synthetic_case(case_id: str, times: list[float], **extra: Any) -> dict[str, 
 
 
 def synthetic_doc(cases: list[dict[str, Any]], hostname: str = "bench-1",
-                  run_id: str = "synthetic") -> dict[str, Any]:
+                  run_id: str = "synthetic") -> ResultDoc:
     """A valid result document around `cases` (current schema)."""
     return {"schema_version": SCHEMA_VERSION, "run_id": run_id, "suite": "ci",
             "started_at": "2026-01-01T00:00:00Z", "finished_at": "2026-01-01T00:01:00Z",
@@ -68,7 +68,8 @@ def synthetic_doc(cases: list[dict[str, Any]], hostname: str = "bench-1",
                         "cpu": {"model": "Test CPU", "cores": 2, "threads": 2},
                         "memory_bytes": 2**33, "gpus": [], "frameworks": {"numpy": "2.0"}},
             "settings": {"threads": 2, "seed": 0, "min_time_s": 0.1, "repetitions": 5},
-            "calibration": [], "roofline": [], "findings": [], "cases": cases}
+            "calibration": [], "roofline": [], "findings": [],
+            "cases": cast(list[CaseResult], cases)}
 
 
 def verdict_rates(slowdown: float, trials: int, cases: int = 1, seed: int = 0,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
+from ..harness.results import ResultDoc
 from . import charts
 from . import format as fmt
 from . import report_data as data
@@ -43,7 +44,7 @@ def measured(row: dict[str, Any], key: str, reason_key: str,
     return f"unmeasured: {row['unmeasured'].get(reason_key) or 'no reason recorded'}"
 
 
-def context(docs: list[dict[str, Any]], baseline: str) -> dict[str, Any]:
+def context(docs: Sequence[ResultDoc], baseline: str) -> dict[str, Any]:
     rows = data.all_rows(docs)
     several = len(docs) > 1
     sections = [{"name": w, "index": i, "figures": charts.workload_figures(rows, w),
@@ -56,7 +57,7 @@ def context(docs: list[dict[str, Any]], baseline: str) -> dict[str, Any]:
             "rows": rows, "ok": data.ok_rows(rows)}
 
 
-def render_html(docs: list[dict[str, Any]], baseline: str = DEFAULT_BASELINE,
+def render_html(docs: Sequence[ResultDoc], baseline: str = DEFAULT_BASELINE,
                 plotly_src: str | None = None, nav: list[tuple[str, str]] | None = None) -> str:
     """The report of one or more validated result documents.
 
@@ -70,7 +71,7 @@ def render_html(docs: list[dict[str, Any]], baseline: str = DEFAULT_BASELINE,
         plotly_inline="" if plotly_src else charts.plotly_js(), **context(docs, baseline))
 
 
-def write_html(docs: list[dict[str, Any]], path: str | Path,
+def write_html(docs: Sequence[ResultDoc], path: str | Path,
                baseline: str = DEFAULT_BASELINE) -> None:
     """Render, then write atomically (a reader never sees half a report)."""
     from ..harness.results import write_atomic

@@ -5,9 +5,11 @@ from any static host; one shared plotly.min.js instead of a copy per page."""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..harness.results import Machine, ResultDoc
 from . import charts
 from .html import environment, render_html
 from .report_data import duration
@@ -20,30 +22,30 @@ def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "_"
 
 
-def latest_per_machine(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    latest: dict[str, dict[str, Any]] = {}
+def latest_per_machine(docs: Sequence[ResultDoc]) -> list[ResultDoc]:
+    latest: dict[str, ResultDoc] = {}
     for d in sorted(docs, key=lambda d: d["started_at"]):
         latest[d["machine"]["hostname"]] = d
     return list(latest.values())
 
 
-def only_workload(doc: dict[str, Any], workload: str) -> dict[str, Any]:
+def only_workload(doc: ResultDoc, workload: str) -> ResultDoc:
     return {**doc, "cases": [c for c in doc["cases"] if c["workload"] == workload]}
 
 
-def trend_points(docs: list[dict[str, Any]], case_id: str) -> list[dict[str, Any]]:
+def trend_points(docs: Sequence[ResultDoc], case_id: str) -> list[dict[str, Any]]:
     points = []
     for d in sorted(docs, key=lambda d: d["started_at"]):
         for c in d["cases"]:
-            rate = c["metrics"].get("items_per_s") or {}
+            rate = c["metrics"].get("items_per_s")
             if c["id"] == case_id and c["status"] == "ok" and rate:
                 points.append({"hostname": d["machine"]["hostname"], "run_id": d["run_id"],
                                "started_at": d["started_at"], "items_per_s": rate["median"],
-                               "ci_low": rate.get("ci_low"), "ci_high": rate.get("ci_high")})
+                               "ci_low": rate["ci_low"], "ci_high": rate["ci_high"]})
     return points
 
 
-def site_pages(docs: list[dict[str, Any]]) -> dict[str, str]:
+def site_pages(docs: Sequence[ResultDoc]) -> dict[str, str]:
     """Relative path → page text, for every page of the site (pure: nothing written)."""
     nav = [("index", "../index.html"), ("trends", "../trends.html")]
     runs = sorted(docs, key=lambda d: d["started_at"], reverse=True)
@@ -59,7 +61,7 @@ def site_pages(docs: list[dict[str, Any]]) -> dict[str, str]:
     pages["trends.html"] = env.get_template("trends.html.j2").render(
         title="dbnbench trends", plotly_src=PLOTLY_FILE, nav=[("index", "index.html")],
         figures=[charts.trend(trend_points(docs, cid), cid) for cid in case_ids])
-    machines = {}
+    machines: dict[str, Machine] = {}
     for d in runs:
         machines.setdefault(d["machine"]["hostname"], d["machine"])
     pages["index.html"] = env.get_template("index.html.j2").render(
@@ -71,7 +73,7 @@ def site_pages(docs: list[dict[str, Any]]) -> dict[str, str]:
     return pages
 
 
-def publish(docs: list[dict[str, Any]], site: Path) -> list[Path]:
+def publish(docs: Sequence[ResultDoc], site: Path) -> list[Path]:
     """Write the site under `site` (each file atomically); returns the files written."""
     from ..harness.results import write_atomic
 

@@ -2,43 +2,54 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from ..harness.records import JSONObject
+from ..harness.results import CaseResult, ResultDoc
 from . import format as fmt
 
 PARAM_ORDER = ("visible", "hidden", "batch", "k", "layers")
 
 
-def machine_label(doc: dict[str, Any], several: bool) -> str:
+def machine_label(doc: ResultDoc, several: bool) -> str:
     """The host alone, or host and run when several files share a report."""
     return f"{doc['machine']['hostname']} · {doc['run_id']}" if several else \
         doc["machine"]["hostname"]
 
 
-def duration(doc: dict[str, Any]) -> str:
-    if not doc.get("finished_at"):
+def obj(value: object) -> JSONObject:
+    """A JSON value that should be an object, or an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
+def duration(doc: ResultDoc) -> str:
+    finished = doc.get("finished_at")
+    if not finished:
         return "unfinished"
     parse = datetime.fromisoformat  # Python 3.11 reads the trailing Z
-    seconds = (parse(doc["finished_at"]) - parse(doc["started_at"])).total_seconds()
+    seconds = (parse(finished) - parse(doc["started_at"])).total_seconds()
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
-def machine_summary(doc: dict[str, Any], label: str) -> dict[str, Any]:
+def machine_summary(doc: ResultDoc, label: str) -> dict[str, Any]:
     m = doc["machine"]
     gpus = [f"{g['name']} ({fmt.bytes_(g['memory_bytes'])}, driver {g['driver']}, CUDA "
             f"{g['cuda']})" for g in m["gpus"]]
     cpu = m["cpu"]
-    fp = m.get("fingerprint") or {}
-    isa = fp.get("isa") or {}
-    load = doc.get("start_load") or {}
+    fp = obj(m.get("fingerprint"))
+    isa = obj(fp.get("isa"))
+    flags = isa.get("flags")
+    load = obj(doc.get("start_load"))
     return {"label": label, "hostname": m["hostname"], "os": m["os"], "python": m["python"],
             "cpu": f"{cpu['model']} ({cpu['cores']} cores, {cpu['threads']} threads)",
-            "isa": f"{isa.get('isa_level') or 'unknown'}: {' '.join(isa.get('flags') or [])}"
+            "isa": f"{isa.get('isa_level') or 'unknown'}: "
+                   f"{' '.join(str(f) for f in flags) if isinstance(flags, list) else ''}"
             if isa else "not recorded",
-            "env": " ".join(f"{k}={v}" for k, v in (fp.get("perf_env") or {}).items())
+            "env": " ".join(f"{k}={v}" for k, v in obj(fp.get("perf_env")).items())
             or ("none set" if fp else "not recorded"),
-            "pools": pools(m.get("runtime") or {}),
+            "pools": pools(obj(m.get("runtime"))),
             "start_load": f"{start_share(load):.0%} of the CPU used by other processes"
             if load else "not recorded",
             "gpus": gpus or ["none"], "memory": fmt.bytes_(m["memory_bytes"]),
@@ -48,64 +59,68 @@ def machine_summary(doc: dict[str, Any], label: str) -> dict[str, Any]:
             "complete": doc.get("complete", True)}
 
 
-def start_share(load: dict[str, Any]) -> float:
+def start_share(load: JSONObject) -> float:
     """Other processes' CPU share before the run (older files kept it at the top level)."""
-    return float((load.get("contention") or load).get("other_cpu_share") or 0.0)
+    share = obj(load.get("contention") or load).get("other_cpu_share")
+    return float(share) if isinstance(share, (int, float)) else 0.0
 
 
-def pools(runtime: dict[str, Any]) -> list[str]:
+def pools(runtime: JSONObject) -> list[str]:
     """Every BLAS/OpenMP pool the workers ran with: library, kernel, threads (deduplicated)."""
     out: dict[str, None] = {}
     for info in runtime.values():
-        for p in (info or {}).get("pools") or []:
+        found = obj(info).get("pools")
+        for p in map(obj, found if isinstance(found, list) else []):
             kernel = f" {p['architecture']}" if p.get("architecture") else ""
             out[f"{p.get('package') or p.get('prefix')}: {p.get('internal_api')}{kernel}, "
                 f"{p.get('num_threads')} threads"] = None
     return list(out) or ["not recorded"]
 
 
-def findings(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def findings(docs: Sequence[ResultDoc]) -> list[dict[str, Any]]:
     several = len(docs) > 1
     return [{**f, "machine": machine_label(d, several)} for d in docs for f in d.get("findings", [])]
 
 
-def rooflines(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def rooflines(docs: Sequence[ResultDoc]) -> list[dict[str, Any]]:
     """The machine's roofs per device and precision, with each framework's own GEMM rate."""
     several = len(docs) > 1
     return [{**r, "machine": machine_label(d, several)} for d in docs for r in d.get("roofline", [])]
 
 
-def shape(case: dict[str, Any]) -> str:
+def shape(case: CaseResult) -> str:
     return case["id"].rsplit("/", 1)[-1]
 
 
-def case_row(case: dict[str, Any], label: str) -> dict[str, Any]:
+def case_row(case: CaseResult, label: str) -> dict[str, Any]:
     m = case["metrics"]
-    rate = m.get("items_per_s") or {}
+    rate = m.get("items_per_s")
     q = m.get("quality") or {}
+    contention = case["contention"]
     return {"machine": label, "id": case["id"], "workload": case["workload"],
             "framework": case["framework"], "device": case["device"],
             "kind": "cpu" if case["device"] == "cpu" else "gpu",
             "precision": case["precision"], "shape": shape(case), "params": case["params"],
             "status": case["status"], "reason": case["reason"],
-            "items_per_s": rate.get("median"), "ci_low": rate.get("ci_low"),
-            "ci_high": rate.get("ci_high"), "pct_of_peak": m.get("pct_of_peak"),
-            "cv": (m.get("step_s") or {}).get("cv"),
+            "items_per_s": rate["median"] if rate else None,
+            "ci_low": rate["ci_low"] if rate else None,
+            "ci_high": rate["ci_high"] if rate else None, "pct_of_peak": m.get("pct_of_peak"),
+            "cv": step["cv"] if (step := m.get("step_s")) else None,
             "host_mem": m.get("peak_host_memory_bytes"),
             "device_mem": m.get("peak_device_memory_bytes"),
             "energy_per_item_j": m.get("energy_per_item_j"), "avg_power_w": m.get("avg_power_w"),
             "unmeasured": m.get("unmeasured") or {}, "quality": q,
             "quality_text": fmt.quality(q or None), "quality_passed": q.get("passed"),
-            "latency": ((m.get("extra") or {}).get("latency_ms")),
+            "latency": obj(m.get("extra")).get("latency_ms"),
             "warnings": case.get("warnings", []), "math": case.get("math") or {},
-            "contended": bool((case.get("contention") or {}).get("contended")),
-            "other_cpu": (case.get("contention") or {}).get("other_cpu_share"),
+            "contended": bool(contention and contention["contended"]),
+            "other_cpu": contention["other_cpu_share"] if contention else None,
             "roof": m.get("roofline") or {},
-            "products": (case.get("math") or {}).get("observed_products"),
+            "products": obj(case.get("math")).get("observed_products"),
             "config": f"{case['framework']}/{case['device']}/{case['precision']}"}
 
 
-def all_rows(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def all_rows(docs: Sequence[ResultDoc]) -> list[dict[str, Any]]:
     several = len(docs) > 1
     return [case_row(c, machine_label(d, several)) for d in docs for c in d["cases"]]
 

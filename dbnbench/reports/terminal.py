@@ -8,30 +8,32 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from ..harness.results import ResultDoc
 from . import format as fmt
 
 STATUS_STYLE = {"ok": "green", "skipped": "yellow", "failed": "bold red", "timeout": "bold red",
                 "interrupted": "magenta"}
 
 
-def results_table(doc: dict[str, Any], show_skipped: bool = True) -> Table:
+def results_table(doc: ResultDoc, show_skipped: bool = True) -> Table:
     m = doc["machine"]
     gpu = ", ".join(g["name"] for g in m["gpus"]) or "no GPU"
     table = Table(title=f"dbnbench {doc['suite']} · {doc['run_id']}",
                   caption=f"{m['hostname']} · {m['cpu']['model']} · {gpu} · "
                           f"{doc['settings']['threads']} threads", expand=False)
-    for name, justify in (("workload", "left"), ("framework", "left"), ("device", "left"),
-                          ("precision", "left"), ("shape", "left"), ("items/s (95% CI)", "right"),
-                          ("% peak", "right"), ("peak mem", "right"), ("quality", "left"),
-                          ("status", "left")):
-        table.add_column(name, justify=justify, overflow="fold")
+    for name in ("workload", "framework", "device", "precision", "shape"):
+        table.add_column(name, overflow="fold")
+    for name in ("items/s (95% CI)", "% peak", "peak mem"):
+        table.add_column(name, justify="right", overflow="fold")
+    for name in ("quality", "status"):
+        table.add_column(name, overflow="fold")
     for c in doc["cases"]:
         if c["status"] == "skipped" and not show_skipped:
             continue
         mt = c["metrics"]
         mem = mt.get("peak_device_memory_bytes") or mt.get("peak_host_memory_bytes")
         status = Text(c["status"], style=STATUS_STYLE[c["status"]])
-        if (c.get("contention") or {}).get("contended"):
+        if (contention := c["contention"]) and contention["contended"]:
             status.append(" busy", style="bold yellow")
         elif c.get("warnings"):
             status.append(" !", style="yellow")
@@ -42,7 +44,7 @@ def results_table(doc: dict[str, Any], show_skipped: bool = True) -> Table:
     return table
 
 
-def skipped_summary(doc: dict[str, Any]) -> list[Text]:
+def skipped_summary(doc: ResultDoc) -> list[Text]:
     """Skipped cases grouped by reason: on a CPU-only machine they are most of a suite."""
     by_reason: dict[str, int] = {}
     for c in doc["cases"]:
@@ -56,7 +58,7 @@ def skipped_summary(doc: dict[str, Any]) -> list[Text]:
     return lines
 
 
-def notes(doc: dict[str, Any], show_skipped: bool = True) -> list[Text]:
+def notes(doc: ResultDoc, show_skipped: bool = True) -> list[Text]:
     """Reasons and warnings, one line per case, below the table where they have room."""
     lines = []
     for c in doc["cases"]:
@@ -70,7 +72,7 @@ def notes(doc: dict[str, Any], show_skipped: bool = True) -> list[Text]:
     return lines
 
 
-def roofline_table(doc: dict[str, Any]) -> Table:
+def roofline_table(doc: ResultDoc) -> Table:
     """The machine's roofs: per device and precision the best GEMM any framework reached,
     each framework's own rate beside it, and the triad bandwidth."""
     table = Table(title="the machine's roofs (measured every round; best round shown)")
@@ -88,13 +90,13 @@ def roofline_table(doc: dict[str, Any]) -> Table:
 SEVERITY_STYLE = {"error": "bold red", "warning": "bold red", "info": "bold"}
 
 
-def finding_lines(doc: dict[str, Any]) -> list[Text]:
+def finding_lines(doc: ResultDoc) -> list[Text]:
     """The result's findings, each on its own line: what a reader must not miss."""
     return [Text(f"finding: {f['message']}", style=SEVERITY_STYLE.get(f["severity"], "bold"))
             for f in doc.get("findings", [])]
 
 
-def render(doc: dict[str, Any], show_skipped: bool = False) -> Group:
+def render(doc: ResultDoc, show_skipped: bool = False) -> Group:
     """The table (skipped cases only when asked), notes, skip reasons, calibration, counts."""
     parts: list[Any] = [results_table(doc, show_skipped), *notes(doc), *skipped_summary(doc)]
     if doc.get("roofline"):

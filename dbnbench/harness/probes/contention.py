@@ -8,6 +8,7 @@ VM's virtual CPUs to someone else: a share of all CPU time, whoever would have u
 
 from __future__ import annotations
 
+import importlib
 import os
 import time
 from dataclasses import dataclass
@@ -15,7 +16,8 @@ from typing import Any
 
 import psutil
 
-from ..records import JSON, Contention, JSONObject, Load, TopProcess
+from ..records import Contention, Load, TopProcess
+from ..results import CaseContention, RoundContention
 
 # A case is contended when other processes used more than this share of the machine's CPU
 # time during its timed window (on 2 cores, one busy neighbour is 0.5), or the hypervisor
@@ -73,7 +75,7 @@ def gpu_neighbours(device: str, own: set[int], nvml: Any = None) -> list[int] | 
         return None
     try:
         if nvml is None:
-            import pynvml as nvml
+            nvml = importlib.import_module("pynvml")
         nvml.nvmlInit()
         handle = nvml.nvmlDeviceGetHandleByIndex(int(device.partition(":")[2] or 0))
         procs = nvml.nvmlDeviceGetComputeRunningProcesses(handle)
@@ -151,13 +153,14 @@ def busy_now(sample_s: float = 0.5) -> Load:
     return Load(record, tuple(sorted(top, key=lambda t: -t.cpu)[:3]))
 
 
-def merge_windows(windows: list[Contention]) -> JSONObject | None:
+def merge_windows(windows: list[Contention]) -> CaseContention | None:
     """A case's contention over its rounds: the worst round decides `contended`."""
     if not windows:
         return None
-    gpu: list[JSON] = sorted({pid for w in windows for pid in (w.other_gpu_processes or ())})
-    by_round: list[JSON] = [{"other_cpu_share": w.other_cpu_share, "steal_share": w.steal_share,
-                             "contended": w.contended} for w in windows]
+    gpu = sorted({p for w in windows for p in (w.other_gpu_processes or ())})
+    by_round: list[RoundContention] = [
+        {"other_cpu_share": w.other_cpu_share, "steal_share": w.steal_share,
+         "contended": w.contended} for w in windows]
     return {"other_cpu_share": max(w.other_cpu_share for w in windows),
             "steal_share": max(w.steal_share for w in windows),
             "other_gpu_processes": gpu, "contended": any(w.contended for w in windows),

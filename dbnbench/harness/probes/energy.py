@@ -33,7 +33,8 @@ def _rapl_domains() -> list[Path]:
 def update_period(read: Callable[[], Any], limit_s: float = PERIOD_PROBE_S) -> float | None:
     """Median seconds between changes of a counter, polled for at most `limit_s`; None when
     it did not change twice in that time (an idle device's counter may not move)."""
-    changes, last, start = [], read(), time.perf_counter()
+    changes: list[float] = []
+    last, start = read(), time.perf_counter()
     while time.perf_counter() - start < limit_s and len(changes) < 6:
         value = read()
         if value != last:
@@ -151,9 +152,8 @@ class EnergyMeter:
             return None
         if self.period_s is None and self.sampler is None:
             self.period_s = update_period(self._read)
-            if self.period_s is None:
-                self.period_s = PERIOD_PROBE_S / 2  # it did not move twice in the probe
-        return MIN_PERIODS * self.period_s
+        # A counter that did not move twice in the probe: assume half the probe's length.
+        return MIN_PERIODS * (self.period_s or PERIOD_PROBE_S / 2)
 
     @property
     def started(self) -> float:

@@ -13,6 +13,7 @@ Every item that cannot be read is `None` with a one-line reason: nothing is gues
 from __future__ import annotations
 
 import glob
+import importlib
 import os
 import platform
 import time
@@ -315,7 +316,7 @@ def gpu_probe(nvml: Any | None = None) -> tuple[list[dict[str, Any]], str | None
     """(one dict per NVIDIA GPU, None) or ([], why there are none to show)."""
     if nvml is None:
         try:
-            import pynvml as nvml
+            nvml = importlib.import_module("pynvml")
         except ImportError:
             return [], "pynvml (nvidia-ml-py) is not installed"
     try:

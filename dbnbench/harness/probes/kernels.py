@@ -55,7 +55,7 @@ def isa_name(level: str | None) -> str:
     return NAMES.get(level or "", str(level))
 
 
-def labelled(name: Any, level: str) -> str:
+def labelled(name: Any, level: str | None) -> str:
     """'Haswell (AVX2)', or just 'AVX2' where the name already says the level."""
     level_name = isa_name(level)
     same = str(name).upper().replace("-", "") == level_name.upper().replace("-", "")
@@ -160,7 +160,8 @@ def limit_findings(cpu: str, runtime: dict[str, dict[str, Any]], env: Mapping[st
         level = token_level(value) if value is not None else None
         if not below(level, cpu):
             continue
-        for fw in users(library, runtime) or [None]:
+        owners: list[str | None] = list(users(library, runtime)) or [None]
+        for fw in owners:
             who = f"{fw}'s {library}" if fw else f"{library} (in any library that uses it)"
             yield finding(fw, library, f"{who} is capped at its {labelled(value, level)} "
                           f"kernels on a CPU with {isa_name(cpu)}: {var}={value} forces it", var)

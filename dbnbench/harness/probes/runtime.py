@@ -8,6 +8,7 @@ loaded library. Every item that cannot be read is None with a reason; nothing ra
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
 import re
 import warnings
@@ -86,9 +87,9 @@ def numpy_facts(reasons: dict[str, str]) -> dict[str, Any]:
 def numpy_simd(np: Any) -> dict[str, list[str]]:
     """The SIMD targets numpy was built for and those it dispatches to on this CPU."""
     try:
-        from numpy._core import _multiarray_umath as umath
+        umath = importlib.import_module("numpy._core._multiarray_umath")
     except ImportError:  # numpy 1.x
-        from numpy.core import _multiarray_umath as umath
+        umath = importlib.import_module("numpy.core._multiarray_umath")
     features = umath.__cpu_features__
     dispatch = list(umath.__cpu_dispatch__)
     return {"baseline": list(umath.__cpu_baseline__), "dispatch": dispatch,

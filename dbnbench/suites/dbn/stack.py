@@ -28,7 +28,7 @@ from .spec import (
 )
 
 # Per-layer timing in metrics(): short, because the main window already measured the stack.
-LAYER_TIMING = {"warmup_s": 0.05, "min_time_s": 0.05, "repetitions": 3}
+LAYER_TIMING: dict[str, Any] = {"warmup_s": 0.05, "min_time_s": 0.05, "repetitions": 3}
 HYPER = ("k", "lr", "momentum", "weight_decay")
 
 
@@ -118,6 +118,7 @@ class PretrainBench(PooledBench):
         stack (the fallback). Each layer scored against the bar; the worst is the metric."""
         p, fw = self.p, self.fw
         mnist, fallback = mnist_or_why(p["layers"][0], fw.seed)
+        q: dict[str, Any]
         if mnist is None:
             x_train, _, x_test, _ = digits(fw.seed)
             q, bar, on, data = QUALITY_BUDGET, RECON_RATIO_BAR, "the digits", DIGITS

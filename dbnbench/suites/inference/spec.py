@@ -93,5 +93,5 @@ def quality_report(probs: np.ndarray, reference: np.ndarray, y: np.ndarray,
         "top1_agreement": top1, "top1_bar": TOP1_BAR,
         "accuracy": float(np.mean(probs.argmax(axis=1) == y)),
         "reference_accuracy": float(np.mean(reference.argmax(axis=1) == y)),
-        "passed": bool(finite and error < bar and top1 >= TOP1_BAR),
+        "passed": bool(finite and error is not None and error < bar and top1 >= TOP1_BAR),
     }

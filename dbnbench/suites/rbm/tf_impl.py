@@ -60,7 +60,7 @@ class TensorflowRBM:
                 h = tf.cast(uh[i] < phk, dt)
             elif i + 1 < self.k:
                 h = tf.cast(uh[i + 1] < phk, dt)
-        if self.persistent:
+        if self.chain is not None:
             self.chain.assign(h)
         scale = tf.cast(self.lr / tf.cast(tf.shape(v0)[0], tf.float64), dt)
         m = tf.constant(self.momentum, dt)

@@ -49,7 +49,7 @@ class TorchRBM:
         with t.inference_mode(), self.fw.autocast():
             x0.copy_(v0)
             self._hidden(v0, ph0)
-            h = self.chain.clone() if self.persistent else (uh[0] < ph0).to(ph0.dtype)
+            h = self.chain.clone() if self.chain is not None else (uh[0] < ph0).to(ph0.dtype)
             for i in range(self.k):
                 pv = t.addmm(self.b, h, self.w.t()).sigmoid_()
                 t.lt(uv[i], pv, out=self.xk_mask)
@@ -59,7 +59,7 @@ class TorchRBM:
                     h = (uh[i] < phk).to(phk.dtype)
                 elif i + 1 < self.k:
                     h = (uh[i + 1] < phk).to(phk.dtype)
-            if self.persistent:
+            if self.chain is not None:
                 self.chain.copy_(h)
             self._apply(n)
 
