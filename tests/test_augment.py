@@ -14,6 +14,7 @@ import pytest
 from dbnbench.harness.cases import Case, load_suite, unavailable
 from dbnbench.harness.errors import UserError
 from dbnbench.harness.registry import load_impl
+from dbnbench.harness.workload import Params
 from dbnbench.suites.augment.draws import Draws, draw, identity, quality_images
 from dbnbench.suites.augment.reference import reference
 from dbnbench.suites.augment.spec import PURE_BF16, TOLERANCE, AugmentSpec
@@ -143,7 +144,7 @@ def test_registered_for_every_framework() -> None:
 
 def case(framework: str, precision: str, device: str = "cpu") -> Case:
     items = tuple(sorted(params().items()))
-    return Case("augment", framework, device, precision, items, SPEC.tag(params()))
+    return Case("augment", framework, device, precision, items, SPEC.tag(Params(params())))
 
 
 @pytest.mark.parametrize(("framework", "precision", "device", "reason"), [
@@ -189,5 +190,5 @@ def test_suites_carry_augment() -> None:
 
 
 def test_tag_names_non_default_ranges() -> None:
-    assert SPEC.tag(params()) == "28px-b8"
-    assert SPEC.tag(params(alpha=0.0, rotate=30.0)) == "28px-b8-rotate30-alpha0"
+    assert SPEC.tag(Params(params())) == "28px-b8"
+    assert SPEC.tag(Params(params(alpha=0.0, rotate=30.0))) == "28px-b8-rotate30-alpha0"

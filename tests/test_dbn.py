@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from dbnbench.harness.cases import Case, unavailable
+from dbnbench.harness.workload import Params
 from dbnbench.suites.dbn.spec import MNIST_RATIO_BAR, RECON_RATIO_BAR, DBNPretrainSpec
 from dbnbench.suites.dbn.stack import build_stack
 from dbnbench.suites.rbm.spec import flops_per_update
@@ -87,7 +88,7 @@ def test_quality_at_case_shape_on_mnist(fw_factory, name, precision):
 
 
 def test_flops_sum_over_layers():
-    p = {**DBNPretrainSpec().defaults(), "layers": [784, 500, 2000], "batch": 10, "k": 3}
+    p = Params({**DBNPretrainSpec().defaults(), "layers": [784, 500, 2000], "batch": 10, "k": 3})
     want = flops_per_update(10, 784, 500, 3) + flops_per_update(10, 500, 2000, 3)
     assert DBNPretrainSpec().flops_per_step(p) == want
 

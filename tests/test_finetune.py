@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from dbnbench.harness.workload import Params
 from dbnbench.suites.finetune.spec import (
     ACCURACY_BAR,
     MNIST_ACCURACY_BAR,
@@ -109,7 +110,7 @@ def test_time_to_target():
 
 
 def test_flops_count_forward_and_backward():
-    p = {**FinetuneSpec().defaults(), "layers": [5, 4], "classes": 3, "batch": 2}
+    p = Params({**FinetuneSpec().defaults(), "layers": [5, 4], "classes": 3, "batch": 2})
     # forward 2·B·(20 + 12); weight grads the same; input grad only for the second layer.
     assert FinetuneSpec().flops_per_step(p) == 2 * 2 * 32 + 2 * 2 * 32 + 2 * 2 * 12
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from dbnbench.harness.errors import Skip
+from dbnbench.harness.workload import Params
 from dbnbench.suites.finetune.spec import glorot_init
 from dbnbench.suites.inference.spec import REL_ERROR_BAR, InferenceSpec, reference_probs
 
@@ -69,7 +70,7 @@ def test_latency_percentiles_at_batch_one(fw_factory):
     ("torch", "graph", "torch's graph compiler is mode 'compiled'"),
 ])
 def test_unsupported_modes_have_reasons(framework, mode, why):
-    params = {**InferenceSpec().defaults(), "mode": mode}
+    params = Params({**InferenceSpec().defaults(), "mode": mode})
     assert why in InferenceSpec().supports(framework, "cpu", "fp32", params)
     assert InferenceSpec().supports("tensorflow", "cpu", "fp32", params) is None
 

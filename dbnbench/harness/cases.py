@@ -22,7 +22,7 @@ import jsonschema
 from .errors import UserError
 from .frameworks import FRAMEWORKS
 from .registry import Registry
-from .workload import PRECISIONS
+from .workload import PRECISIONS, Params
 
 DEVICE_RE = re.compile(r"^(cpu|cuda(:\d+)?)$")
 DEFAULT_SETTINGS = {"rounds": 2, "repetitions": 5, "min_time_s": 0.1, "warmup_s": 0.2,
@@ -39,8 +39,8 @@ class Case:
     tag: str
 
     @property
-    def params(self) -> dict[str, Any]:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.params_items}
+    def params(self) -> Params:
+        return Params({k: (list(v) if isinstance(v, tuple) else v) for k, v in self.params_items})
 
     @property
     def id(self) -> str:
@@ -141,7 +141,7 @@ def expand(entry: dict[str, Any], where: str, registry: Registry) -> list[Case]:
     axes = {k: _axis(spec.params[k].kind, given.get(k, p.default)) for k, p in spec.params.items()}
     cases = []
     for combo in itertools.product(*axes.values()):
-        params = dict(zip(axes, combo, strict=True))
+        params = Params(dict(zip(axes, combo, strict=True)))
         why = spec.check(params)
         if why:
             raise UserError(f"{where}: {why}")

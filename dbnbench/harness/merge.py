@@ -47,7 +47,7 @@ def empty_case(case: Case, status: str, reason: str | None,
                math: JSONObject | None = None) -> CaseResult:
     entry: CaseResult = {
         "id": case.id, "workload": case.workload, "framework": case.framework,
-        "device": case.device, "precision": case.precision, "params": dict(case.params),
+        "device": case.device, "precision": case.precision, "params": case.params.to_json(),
         "status": status, "reason": reason, "setup_s": None, "repetitions_s": [],
         "steps_per_repetition": [], "metrics": {"unmeasured": {}}, "warnings": [],
         "contention": None}

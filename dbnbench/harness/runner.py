@@ -150,7 +150,7 @@ class Run:
         roofs = round_roofs(self.journal.calibration, round_)
         request = CaseRequest(
             CaseSpec(case.id, case.workload, case.framework, case.device, case.precision,
-                     dict(case.params)),
+                     case.params.to_json()),
             impl, work_of(case, registry), self.settings,
             quality=self.settings.quality and round_ == 0,
             roof_flops_per_s=roofs.gemm.get((case.device, case.precision)),

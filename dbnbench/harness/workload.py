@@ -2,10 +2,67 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import ClassVar, Protocol, runtime_checkable
+
+from .records import JSONObject
 
 PRECISIONS = ("fp64", "fp32", "tf32", "bf16-mixed", "fp16-mixed", "bf16")
+ParamValue = int | float | bool | str | list[int]
+
+
+class Params(Mapping[str, ParamValue]):
+    """A case's parameters, validated against its spec when the suite loaded: read by name
+    with the type the spec declared (a wrong read is a spec bug, raised at once)."""
+
+    def __init__(self, values: Mapping[str, ParamValue]) -> None:
+        self._values = dict(values)
+
+    def __getitem__(self, key: str) -> ParamValue:
+        return self._values[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __repr__(self) -> str:
+        return f"Params({self._values!r})"
+
+    def to_json(self) -> JSONObject:
+        return {k: list(v) if isinstance(v, list) else v for k, v in self._values.items()}
+
+    def integer(self, key: str) -> int:
+        value = self._values[key]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"parameter {key!r} is {value!r}, not an integer")
+        return value
+
+    def number(self, key: str) -> float:
+        value = self._values[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise TypeError(f"parameter {key!r} is {value!r}, not a number")
+        return float(value)
+
+    def flag(self, key: str) -> bool:
+        value = self._values[key]
+        if not isinstance(value, bool):
+            raise TypeError(f"parameter {key!r} is {value!r}, not a boolean")
+        return value
+
+    def text(self, key: str) -> str:
+        value = self._values[key]
+        if not isinstance(value, str):
+            raise TypeError(f"parameter {key!r} is {value!r}, not a string")
+        return value
+
+    def integers(self, key: str) -> list[int]:
+        value = self._values[key]
+        if not isinstance(value, list):
+            raise TypeError(f"parameter {key!r} is {value!r}, not a list of integers")
+        return list(value)
 
 
 @dataclass(frozen=True)
@@ -13,20 +70,20 @@ class Param:
     """One workload parameter: its type, default and bounds, checked when a suite loads."""
 
     kind: type  # int, float, bool, str or list (a list of ints, e.g. layer sizes)
-    default: Any
+    default: ParamValue
     doc: str
     minimum: float | None = None
     maximum: float | None = None
-    choices: tuple[Any, ...] | None = None
+    choices: tuple[ParamValue, ...] | None = None
 
-    def check(self, name: str, value: Any) -> str | None:
+    def check(self, name: str, value: object) -> str | None:
         """Return why `value` is unacceptable for this parameter, or None."""
+        items: list[float]
         if self.kind is list:
-            ok = isinstance(value, list) and value and all(
-                isinstance(v, int) and not isinstance(v, bool) for v in value)
-            if not ok:
+            if not (isinstance(value, list) and value and all(
+                    isinstance(v, int) and not isinstance(v, bool) for v in value)):
                 return f"field '{name}': must be a non-empty list of integers, got {value!r}"
-            items = value
+            items = list(value)
         elif self.kind is float:
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 return f"field '{name}': must be a number, got {value!r}"
@@ -34,7 +91,7 @@ class Param:
         elif not isinstance(value, self.kind) or (self.kind is int and isinstance(value, bool)):
             return f"field '{name}': must be {self.kind.__name__}, got {value!r}"
         else:
-            items = [value]
+            items = [value] if isinstance(value, (int, float)) else []
         for v in items:
             if self.minimum is not None and v < self.minimum:
                 return f"field '{name}': must be >= {self.minimum:g}, got {v!r}"
@@ -53,10 +110,10 @@ class Spec:
     params: ClassVar[dict[str, Param]]
     item: ClassVar[str] = "samples"  # what items_per_step counts
 
-    def defaults(self) -> dict[str, Any]:
+    def defaults(self) -> dict[str, ParamValue]:
         return {k: p.default for k, p in self.params.items()}
 
-    def check(self, params: dict[str, Any]) -> str | None:
+    def check(self, params: Params) -> str | None:
         """Why these (complete) parameters make no sense, or None. Extended per workload."""
         for key, value in params.items():
             if key not in self.params:
@@ -66,33 +123,33 @@ class Spec:
                 return why
         return None
 
-    def tag(self, params: dict[str, Any]) -> str:
+    def tag(self, params: Params) -> str:
         """The short, stable parameter part of a case id."""
         raise NotImplementedError
 
-    def items_per_step(self, params: dict[str, Any]) -> int:
+    def items_per_step(self, params: Params) -> int:
         raise NotImplementedError
 
-    def gemm_shapes(self, params: dict[str, Any]) -> list[tuple[int, int, int, int]]:
+    def gemm_shapes(self, params: Params) -> list[tuple[int, int, int, int]]:
         """The matrix products of one step as (count, m, n, k), each an (m×k)·(k×n) product:
         what the FLOP count is made of, and the shapes a case's own-shape GEMM roof is
         measured at. Empty where the workload is not made of products."""
         return []
 
-    def flops_per_step(self, params: dict[str, Any]) -> float | None:
+    def flops_per_step(self, params: Params) -> float | None:
         """Matrix-product FLOPs of one step (2·m·n·k per product), or None where FLOPs mean
         little. Element-wise work is left out, as is usual for GEMM-bound workloads."""
         shapes = self.gemm_shapes(params)
         return float(sum(c * 2 * m * n * k for c, m, n, k in shapes)) if shapes else None
 
-    def bytes_per_step(self, params: dict[str, Any], itemsize: int) -> float | None:
+    def bytes_per_step(self, params: Params, itemsize: int) -> float | None:
         """The least memory traffic of one step in bytes, counting every array the step must
         read or write once per pass over it (caches ignored), or None where not defined. It
         places the case against the bandwidth roof (arithmetic intensity = FLOPs / bytes)."""
         return None
 
     def supports(self, framework: str, device: str, precision: str,
-                 params: dict[str, Any]) -> str | None:
+                 params: Params) -> str | None:
         """Why this workload cannot run in this mode, or None. Framework limits live elsewhere."""
         return None
 
@@ -116,4 +173,4 @@ class Impl(Protocol):
 
     def step(self) -> None: ...
 
-    def quality(self) -> dict[str, Any]: ...
+    def quality(self) -> JSONObject: ...

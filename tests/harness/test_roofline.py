@@ -14,6 +14,7 @@ from dbnbench.harness.cases import Case
 from dbnbench.harness.merge import merge_case
 from dbnbench.harness.records import Bandwidth, CalibrationAnswer, CaseAnswer, Contention
 from dbnbench.harness.roofline import machine_roofline, place, round_roofs
+from dbnbench.harness.workload import Params
 from dbnbench.suites.rbm.spec import RBMSpec
 
 from ..conftest import REGISTRY
@@ -94,7 +95,7 @@ def test_place_picks_the_bound_by_arithmetic_intensity():
     assert place(None, 1e7, 0.01, None, 2e10)["bound"] == "bandwidth"  # augment
 
 
-PARAMS = RBMSpec().defaults() | {"visible": 64, "hidden": 64, "batch": 32}
+PARAMS = Params(RBMSpec().defaults() | {"visible": 64, "hidden": 64, "batch": 32})
 CASE = Case("rbm-cdk", "numpy", "cpu", "fp32", tuple(sorted(PARAMS.items())), "t")
 FLOPS = RBMSpec().flops_per_step(PARAMS)
 

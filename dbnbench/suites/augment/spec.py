@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from ...harness.workload import Param, Spec
+from ...harness.workload import Param, Params, Spec
 
 # Agreement with the independent float64 reference (reference.py) on the same draws: the
 # largest absolute pixel difference (pixels lie in [0, 1]) over the quality batch. Bilinear
@@ -60,38 +60,39 @@ class AugmentSpec(Spec):
                        maximum=1.0),
     }
 
-    def check(self, params: dict[str, Any]) -> str | None:
+    def check(self, params: Params) -> str | None:
         why = super().check(params)
         if why:
             return why
-        if params["scale_min"] > params["scale_max"]:
-            return (f"field 'scale_min': must be <= scale_max ({params['scale_max']:g}), "
-                    f"got {params['scale_min']:g}")
-        if params["shift"] >= params["side"] / 2:
-            return (f"field 'shift': must be under half the image side ({params['side'] / 2:g}),"
-                    f" got {params['shift']:g}")
+        if params.number("scale_min") > params.number("scale_max"):
+            return (f"field 'scale_min': must be <= scale_max ({params.number('scale_max'):g}), "
+                    f"got {params.number('scale_min'):g}")
+        if params.number("shift") >= params.integer("side") / 2:
+            return (f"field 'shift': must be under half the image side ({params.integer('side') / 2:g}),"
+                    f" got {params.number('shift'):g}")
         return None
 
-    def tag(self, params: dict[str, Any]) -> str:
+    def tag(self, params: Params) -> str:
         # Size and batch always; the transform's ranges only where they leave the defaults,
         # so ids stay short and two different cases never share one.
-        extra = "".join(f"-{key}{params[key]:g}" for key in
+        extra = "".join(f"-{key}{params.number(key):g}" for key in
                         ("shift", "rotate", "scale_min", "scale_max", "alpha", "sigma", "noise")
                         if params[key] != self.params[key].default)
-        return f"{params['side']}px-b{params['batch']}{extra}"
+        return f"{params.integer('side')}px-b{params.integer('batch')}{extra}"
 
-    def items_per_step(self, params: dict[str, Any]) -> int:
-        return params["batch"]
+    def items_per_step(self, params: Params) -> int:
+        return params.integer("batch")
 
-    def bytes_per_step(self, params: dict[str, Any], itemsize: int) -> float:
+    def bytes_per_step(self, params: Params, itemsize: int) -> float:
         """Per image and pixel: the input read; the draws (two field channels and the noise)
         written and read; the two source coordinates written and read; the output written.
         Augmentation has no FLOP count that means much: it is placed against the bandwidth
         roof alone."""
-        return float(itemsize * params["batch"] * params["side"] ** 2 * (1 + 2 * 3 + 2 * 2 + 1))
+        pixels = params.integer("batch") * params.integer("side") ** 2
+        return float(itemsize * pixels * (1 + 2 * 3 + 2 * 2 + 1))
 
     def supports(self, framework: str, device: str, precision: str,
-                 params: dict[str, Any]) -> str | None:
+                 params: Params) -> str | None:
         if precision == "bf16":
             return PURE_BF16
         return None

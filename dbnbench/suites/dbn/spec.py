@@ -14,7 +14,7 @@ from __future__ import annotations
 from itertools import pairwise
 from typing import Any
 
-from ...harness.workload import Param, Spec
+from ...harness.workload import Param, Params, Spec
 from ..rbm.spec import MNIST_BUDGET as RBM_MNIST_BUDGET
 from ..rbm.spec import update_bytes, update_shapes
 
@@ -55,10 +55,10 @@ def layers_tag(layers: list[int]) -> str:
     return "l" + "-".join(str(n) for n in layers)
 
 
-def batch_error(params: dict[str, Any]) -> str | None:
-    if params["batch"] > params["samples"]:
-        return (f"field 'batch': {params['batch']} is larger than the data "
-                f"(samples = {params['samples']})")
+def batch_error(params: Params) -> str | None:
+    if params.integer("batch") > params.integer("samples"):
+        return (f"field 'batch': {params.integer('batch')} is larger than the data "
+                f"(samples = {params.integer('samples')})")
     return None
 
 
@@ -77,22 +77,22 @@ class DBNPretrainSpec(Spec):
                          minimum=1),
     }
 
-    def check(self, params: dict[str, Any]) -> str | None:
-        return super().check(params) or layers_error(params["layers"]) or batch_error(params)
+    def check(self, params: Params) -> str | None:
+        return super().check(params) or layers_error(params.integers("layers")) or batch_error(params)
 
-    def tag(self, params: dict[str, Any]) -> str:
-        return f"{layers_tag(params['layers'])}-b{params['batch']}-k{params['k']}"
+    def tag(self, params: Params) -> str:
+        return f"{layers_tag(params.integers('layers'))}-b{params.integer('batch')}-k{params.integer('k')}"
 
-    def items_per_step(self, params: dict[str, Any]) -> int:
-        return params["batch"]
+    def items_per_step(self, params: Params) -> int:
+        return params.integer("batch")
 
-    def gemm_shapes(self, params: dict[str, Any]) -> list[tuple[int, int, int, int]]:
-        return [shape for v, h in pairwise(params["layers"])
-                for shape in update_shapes(params["batch"], v, h, params["k"])]
+    def gemm_shapes(self, params: Params) -> list[tuple[int, int, int, int]]:
+        return [shape for v, h in pairwise(params.integers("layers"))
+                for shape in update_shapes(params.integer("batch"), v, h, params.integer("k"))]
 
-    def bytes_per_step(self, params: dict[str, Any], itemsize: int) -> float:
-        return sum(update_bytes(params["batch"], v, h, params["k"], itemsize)
-                   for v, h in pairwise(params["layers"]))
+    def bytes_per_step(self, params: Params, itemsize: int) -> float:
+        return sum(update_bytes(params.integer("batch"), v, h, params.integer("k"), itemsize)
+                   for v, h in pairwise(params.integers("layers")))
 
 
 def quality_report(layers: list[dict[str, Any]], bar: float = RECON_RATIO_BAR,

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ...harness.workload import Param, Spec
+from ...harness.workload import Param, Params, Spec
 from ..dbn.spec import MNIST_TRAIN, batch_error, layers_error, layers_tag
 
 # Quality at the case's shape (input 784, 10 classes, an MNIST set here): the case's stack,
@@ -53,29 +53,35 @@ class FinetuneSpec(Spec):
                          minimum=1),
     }
 
-    def check(self, params: dict[str, Any]) -> str | None:
-        return super().check(params) or layers_error(params["layers"]) or batch_error(params)
+    def check(self, params: Params) -> str | None:
+        return super().check(params) or layers_error(params.integers("layers")) or batch_error(params)
 
-    def tag(self, params: dict[str, Any]) -> str:
-        return f"{layers_tag(params['layers'])}-c{params['classes']}-b{params['batch']}"
+    def tag(self, params: Params) -> str:
+        return (f"{layers_tag(params.integers('layers'))}-c{params.integer('classes')}"
+                f"-b{params.integer('batch')}")
 
-    def items_per_step(self, params: dict[str, Any]) -> int:
-        return params["batch"]
+    def items_per_step(self, params: Params) -> int:
+        return params.integer("batch")
 
-    def gemm_shapes(self, params: dict[str, Any]) -> list[tuple[int, int, int, int]]:
+    def gemm_shapes(self, params: Params) -> list[tuple[int, int, int, int]]:
         """Per layer the forward product (B×in)·(in×out) and the weight gradient
         (in×B)·(B×out); the input gradient (B×out)·(out×in) for every layer but the first
         (nothing needs the gradient of the data): 2·B·in·out FLOPs each."""
-        b, layers = params["batch"], pairs(params["layers"] + [params["classes"]])
+        b, layers = params.integer("batch"), pairs(net_sizes(params))
         return ([(1, b, o, i) for i, o in layers] + [(1, i, o, b) for i, o in layers]
                 + [(1, b, i, o) for i, o in layers[1:]])
 
-    def bytes_per_step(self, params: dict[str, Any], itemsize: int) -> float:
+    def bytes_per_step(self, params: Params, itemsize: int) -> float:
         """Weights and momentum read and written; each layer's activations written in the
         forward pass and read back, and its gradient written and read, in the backward."""
-        b, sizes = params["batch"], params["layers"] + [params["classes"]]
+        b, sizes = params.integer("batch"), net_sizes(params)
         weights = sum(i * o for i, o in pairs(sizes))
         return float(itemsize * (4 * weights + 4 * b * sum(sizes)))
+
+
+def net_sizes(params: Params) -> list[int]:
+    """The network's layer sizes: the stack, then the softmax outputs."""
+    return [*params.integers("layers"), params.integer("classes")]
 
 
 def pairs(sizes: list[int]) -> list[tuple[int, int]]:

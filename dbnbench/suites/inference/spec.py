@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from ...harness.workload import Param, Spec
+from ...harness.workload import Param, Params, Spec
 from ..dbn.spec import layers_error, layers_tag
-from ..finetune.spec import CLASSES, pairs
+from ..finetune.spec import CLASSES, net_sizes, pairs
 
 MODES = ("eager", "graph", "compiled")
 # Quality: dbn-finetune's quality network (at the case's shape on MNIST where the data allows,
@@ -42,27 +42,27 @@ class InferenceSpec(Spec):
                       "XLA)", choices=MODES),
     }
 
-    def check(self, params: dict[str, Any]) -> str | None:
-        return super().check(params) or layers_error(params["layers"])
+    def check(self, params: Params) -> str | None:
+        return super().check(params) or layers_error(params.integers("layers"))
 
-    def tag(self, params: dict[str, Any]) -> str:
-        return (f"{layers_tag(params['layers'])}-c{params['classes']}-b{params['batch']}"
-                f"-{params['mode']}")
+    def tag(self, params: Params) -> str:
+        return (f"{layers_tag(params.integers('layers'))}-c{params.integer('classes')}"
+                f"-b{params.integer('batch')}-{params.text('mode')}")
 
-    def items_per_step(self, params: dict[str, Any]) -> int:
-        return params["batch"]
+    def items_per_step(self, params: Params) -> int:
+        return params.integer("batch")
 
-    def gemm_shapes(self, params: dict[str, Any]) -> list[tuple[int, int, int, int]]:
-        return [(1, params["batch"], o, i) for i, o in pairs(params["layers"] + [params["classes"]])]
+    def gemm_shapes(self, params: Params) -> list[tuple[int, int, int, int]]:
+        return [(1, params.integer("batch"), o, i) for i, o in pairs(net_sizes(params))]
 
-    def bytes_per_step(self, params: dict[str, Any], itemsize: int) -> float:
+    def bytes_per_step(self, params: Params, itemsize: int) -> float:
         """Every weight read once; every layer's activations written and read once."""
-        b, sizes = params["batch"], params["layers"] + [params["classes"]]
+        b, sizes = params.integer("batch"), net_sizes(params)
         return float(itemsize * (sum(i * o for i, o in pairs(sizes)) + 2 * b * sum(sizes)))
 
     def supports(self, framework: str, device: str, precision: str,
-                 params: dict[str, Any]) -> str | None:
-        mode = params["mode"]
+                 params: Params) -> str | None:
+        mode = params.text("mode")
         if framework == "numpy" and mode != "eager":
             return f"NumPy executes eagerly only: it has no {mode} mode"
         if framework == "torch" and mode == "graph":

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ...harness.workload import Param, Spec
+from ...harness.workload import Param, Params, Spec
 
 # Quality at the case's shape (its input is 784 and an MNIST set is here, suites/quality.py):
 # an RBM of the case's visible×hidden, k and CD/PCD, in the case's framework and precision,
@@ -56,26 +56,31 @@ class RBMSpec(Spec):
         "weight_decay": Param(float, 2e-4, "L2 weight decay", minimum=0.0),
     }
 
-    def tag(self, params: dict[str, Any]) -> str:
+    def tag(self, params: Params) -> str:
         p = params
         pcd = "-pcd" if p["persistent"] else ""
         return f"v{p['visible']}-h{p['hidden']}-b{p['batch']}-k{p['k']}{pcd}"
 
-    def items_per_step(self, params: dict[str, Any]) -> int:
-        return params["batch"]
+    def items_per_step(self, params: Params) -> int:
+        return params.integer("batch")
 
-    def gemm_shapes(self, params: dict[str, Any]) -> list[tuple[int, int, int, int]]:
-        return update_shapes(params["batch"], params["visible"], params["hidden"], params["k"])
+    def gemm_shapes(self, params: Params) -> list[tuple[int, int, int, int]]:
+        return update_shapes(*dims(params))
 
-    def bytes_per_step(self, params: dict[str, Any], itemsize: int) -> float:
-        return update_bytes(params["batch"], params["visible"], params["hidden"], params["k"],
-                            itemsize)
+    def bytes_per_step(self, params: Params, itemsize: int) -> float:
+        return update_bytes(*dims(params), itemsize)
 
     def supports(self, framework: str, device: str, precision: str,
-                 params: dict[str, Any]) -> str | None:
-        if framework == "sklearn" and params["k"] != 1:
+                 params: Params) -> str | None:
+        if framework == "sklearn" and params.integer("k") != 1:
             return "scikit-learn's BernoulliRBM does one Gibbs step per update (k=1 only)"
         return None
+
+
+def dims(params: Params) -> tuple[int, int, int, int]:
+    """(batch, visible, hidden, k) of an RBM case."""
+    return (params.integer("batch"), params.integer("visible"), params.integer("hidden"),
+            params.integer("k"))
 
 
 def update_shapes(batch: int, visible: int, hidden: int, k: int) -> list[tuple[int, int, int, int]]:

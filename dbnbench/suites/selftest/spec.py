@@ -3,9 +3,7 @@ harness's containment (crash, hang, exception, out-of-memory) can be checked on 
 
 from __future__ import annotations
 
-from typing import Any
-
-from ...harness.workload import Param, Spec
+from ...harness.workload import Param, Params, Spec
 
 MODES = ("ok", "crash", "hang", "raise", "oom", "leak")
 
@@ -20,12 +18,12 @@ class SelftestSpec(Spec):
                        choices=("setup", "step", "quality")),
     }
 
-    def tag(self, params: dict[str, Any]) -> str:
-        return f"n{params['size']}-{params['mode']}-{params['where']}"
+    def tag(self, params: Params) -> str:
+        return f"n{params.integer('size')}-{params.text('mode')}-{params.text('where')}"
 
-    def items_per_step(self, params: dict[str, Any]) -> int:
+    def items_per_step(self, params: Params) -> int:
         return 1
 
-    def gemm_shapes(self, params: dict[str, Any]) -> list[tuple[int, int, int, int]]:
-        n = params["size"]
+    def gemm_shapes(self, params: Params) -> list[tuple[int, int, int, int]]:
+        n = params.integer("size")
         return [(1, n, n, n)]
