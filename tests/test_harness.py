@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from dbnbench.harness import results
+from dbnbench.harness.errors import UserError
 from dbnbench.harness.runner import Progress, RunInterrupted, RunOptions, execute
 
 from .conftest import REGISTRY
@@ -114,6 +115,55 @@ def test_resume_runs_only_what_is_missing(tmp_path):
     [case] = doc["cases"]
     assert len(case["repetitions_s"]) == 9
     assert not any("rounds ran" in w for w in case["warnings"])
+
+
+def interrupted_run(tmp_path: Path, suite: str) -> RunInterrupted:
+    def stop(label: str, status: str, reason: str | None) -> None:
+        if "round 1/" in label:
+            raise KeyboardInterrupt
+
+    with pytest.raises(RunInterrupted) as info:
+        execute(options(tmp_path, suite), Progress(done=stop))
+    return info.value
+
+
+def test_resume_refuses_a_suite_that_changed(tmp_path):
+    """The journal keeps the expanded cases: resuming after the suite grew would merge two
+    different plans into one result."""
+    suite = suite_file(tmp_path, ["ok"], rounds=2)
+    stopped = interrupted_run(tmp_path, suite)
+    Path(suite).write_text(Path(suite).read_text().replace('["ok"]', '["ok", "raise"]'))
+    with pytest.raises(UserError, match=r"expands to other cases now \(1 new, 0 gone\)"):
+        execute(options(tmp_path, suite), resume_id=stopped.run_id)
+
+
+def test_resume_refuses_a_workload_whose_source_changed(tmp_path):
+    suite = suite_file(tmp_path, ["ok"], rounds=2)
+    stopped = interrupted_run(tmp_path, suite)
+    journal = tmp_path / "out" / f"{stopped.run_id}.journal.jsonl"
+    lines = journal.read_text().splitlines()
+    header = json.loads(lines[0])
+    assert header["cases"] and header["source_hashes"]["harness-selftest"]
+    header["source_hashes"]["harness-selftest"] = "0" * 16  # as if the code had changed
+    journal.write_text("\n".join([json.dumps(header), *lines[1:]]) + "\n")
+    with pytest.raises(UserError, match="the source of harness-selftest changed"):
+        execute(options(tmp_path, suite), resume_id=stopped.run_id)
+
+
+def test_a_torn_journal_line_loses_nothing_after_it(tmp_path):
+    """A line cut short by a crash (or a full disk) is skipped; the records after it stand."""
+    suite = suite_file(tmp_path, ["ok"], rounds=3)
+    stopped = interrupted_run(tmp_path, suite)
+    journal = tmp_path / "out" / f"{stopped.run_id}.journal.jsonl"
+    with journal.open("a") as fh:
+        fh.write('{"kind": "case", "id": "cut sh')  # torn: no newline, half a record
+    resumed: list[str] = []
+    doc, _ = execute(options(tmp_path, suite), Progress(task=resumed.append),
+                     resume_id=stopped.run_id)
+    [case] = doc["cases"]
+    assert len(case["repetitions_s"]) == 9
+    assert [label for label in resumed if not label.startswith("calibrate")] == [
+        f"{case['id']} (round 2/3)", f"{case['id']} (round 3/3)"]
 
 
 def test_process_per_case_mode(tmp_path):
