@@ -45,7 +45,9 @@ def test_updates_match_numpy_in_fp64(fw_factory):
 @pytest.mark.parametrize("name", FRAMEWORKS)
 def test_accuracy_bar_on_digits_fp32(fw_factory, name):
     impl = make_impl("dbn-finetune", fw_factory(name), layers=[64, 32])
-    extra, q = impl.metrics(), impl.quality()
+    q = impl.quality()
+    extra = q["time_to_target"]
+    assert not hasattr(impl, "metrics")  # nothing quality-sized runs again every round
     assert q["passed"] and q["accuracy"] >= ACCURACY_BAR, q
     assert q["accuracy"] == q["accuracy_per_epoch"][-1]
     assert q["pretraining_gain"] == pytest.approx(q["accuracy"] - q["accuracy_random_init"])
@@ -61,14 +63,15 @@ def test_accuracy_bar_on_digits_fp32(fw_factory, name):
 def test_accuracy_at_case_shape_on_mnist(fw_factory, name, precision):
     require_mnist()
     impl = make_impl("dbn-finetune", fw_factory(name, precision), layers=[784, 64])
-    extra, q = impl.metrics(), impl.quality()
+    q = impl.quality()
+    extra = q["time_to_target"]
     assert q["passed"] and q["accuracy"] >= MNIST_ACCURACY_BAR == q["bar"], q
     assert q["at_case_shape"] and q["fallback"] is None and q["data"].startswith("MNIST")
     assert q["model"].startswith("DBN 784-64 + softmax 10, pretrained in NumPy fp64"), q["model"]
     assert f"fine-tuned in {precision}" in q["model"]
     assert len(q["accuracy_per_epoch"]) == len(q["accuracy_per_epoch_random_init"]) == \
         MNIST_BUDGET["epochs"]
-    assert extra["target_accuracy"] == MNIST_ACCURACY_BAR and extra["data"] == q["data"]
+    assert extra["target_accuracy"] == MNIST_ACCURACY_BAR
 
 
 def test_step_changes_weights(fw_factory):
