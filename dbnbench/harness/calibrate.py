@@ -31,6 +31,7 @@ PRODUCT_LIMIT_S = 2.0
 MEMORY_SHARE = 0.25
 ITEMSIZE = {"fp64": 8, "fp32": 4, "tf32": 4, "bf16-mixed": 4, "fp16-mixed": 4, "bf16": 2}
 TRIAD_BYTES = 3 * 2**27  # three 128 MiB arrays: far beyond any last-level cache
+REFERENCE_SIZE = 256     # the reference GEMM timed next to every case (same in every run)
 
 
 def sizes(start: int = START) -> Iterable[int]:
@@ -93,6 +94,15 @@ def calibrate(fw: Framework, start: int = START, patience: int = PATIENCE) -> Sw
         if flat >= patience:
             break
     return Sweep(best, best_n, rates, stop)
+
+
+def reference_rate(fw: Framework) -> float:
+    """FLOP/s of a fixed small GEMM in the case's mode, timed right before and right after a
+    case: how fast the machine was at that moment. Two runs' cases are compared through it,
+    so a machine that got slower between runs shows as that, not as a slower case."""
+    n = REFERENCE_SIZE
+    first = statistics.median(fw.gemm_times(n, n, n, 1, 1))
+    return rate_at(fw, n, n, n, first)[0]
 
 
 def shapes_rate(fw: Framework, shapes: list[Shape]) -> float:

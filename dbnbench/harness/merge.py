@@ -202,7 +202,14 @@ def measured(case: Case, ok: list[CaseAnswer], rounds: list[CaseAnswer | None],
     if quality is not None and quality.get("passed") is False:
         warnings.append("quality below its bar")
     host = [a.peak_host_memory_bytes for a in ok if a.peak_host_memory_bytes is not None]
+    per_item = [a.energy_j / (a.window_steps * a.items_per_step)
+                if a.energy_j is not None and a.window_steps else None for a in ok]
     return {
+        "reference_flops_per_s_by_round": [sum(a.reference_flops_per_s) /
+                                           len(a.reference_flops_per_s)
+                                           if a.reference_flops_per_s else None for a in ok],
+        "peak_host_memory_by_round": [a.peak_host_memory_bytes for a in ok],
+        "energy_per_item_by_round": per_item,
         "peak_host_memory_bytes": max(host) if host else None,
         "peak_device_memory_bytes": device_peak, "energy_j": energy_j,
         "energy_per_item_j": energy_j / window_items if energy_j is not None else None,

@@ -263,6 +263,7 @@ class CaseAnswer:
     math: JSONObject = field(default_factory=dict)
     shape_gemm_flops_per_s: float | None = None
     local_bytes_per_s: float | None = None
+    reference_flops_per_s: tuple[float, ...] = ()  # the reference GEMM before and after
     extra: JSONObject | None = None
     quality: JSONObject | None = None
     restart: bool = False

@@ -131,6 +131,11 @@ class Metrics(TypedDict, total=False):
     quality: JSONObject | None
     extra: JSONObject | None
     unmeasured: dict[str, str]
+    # Per round (ok rounds, in order): the reference GEMM next to the case (before/after
+    # mean), peak host memory and energy per item, for comparisons across runs.
+    reference_flops_per_s_by_round: list[float | None]
+    peak_host_memory_by_round: list[int | None]
+    energy_per_item_by_round: list[float | None]
 
 
 class RoundContention(TypedDict):

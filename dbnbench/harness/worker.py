@@ -24,7 +24,7 @@ import traceback
 from dataclasses import dataclass
 from typing import TextIO
 
-from .calibrate import bandwidth, calibrate, shapes_rate
+from .calibrate import bandwidth, calibrate, reference_rate, shapes_rate
 from .errors import Skip
 from .frameworks import FRAMEWORKS, Framework
 from .probes.contention import ContentionMeter
@@ -119,6 +119,7 @@ def timed_window(impl: Impl, fw: Framework, device: str, settings: Settings) -> 
     """Warm-up and timed repetitions, with the energy and contention probes around them."""
     meter, quiet = EnergyMeter(device), ContentionMeter(device=device)
     need_s = meter.min_window_s()  # found before the window opens, not inside it
+    before = reference_rate(fw)
     meter.start()
     quiet.start()
     timing = measure(impl.step, fw.sync, warmup_s=settings.warmup_s,
@@ -126,11 +127,13 @@ def timed_window(impl: Impl, fw: Framework, device: str, settings: Settings) -> 
     contention = quiet.stop()
     extra = lengthen(impl, fw, meter, need_s)
     joules, window_s = meter.stop()
+    after = reference_rate(fw)
     reason = meter.reason
     if need_s is not None and window_s < need_s:
         joules, reason = None, (f"energy window {window_s:.3g} s is shorter than "
                                 f"{MIN_PERIODS} updates of the counter ({need_s:.3g} s)")
-    return TimedWindow(timing, extra, window_s, contention, joules, meter.source, reason)
+    return TimedWindow(timing, extra, window_s, contention, joules, meter.source, reason,
+                       (before, after))
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,7 @@ class TimedWindow:
     energy_j: float | None
     energy_source: str | None
     energy_reason: str | None
+    reference_flops_per_s: tuple[float, float]  # the reference GEMM before and after
 
     @property
     def window_steps(self) -> int:
@@ -201,6 +205,7 @@ def do_case(req: CaseRequest) -> CaseAnswer:
         discarded_repetitions=w.timing.discarded, items_per_step=impl.items_per_step,
         window_steps=w.window_steps, window_s=w.window_s, contention=w.contention,
         energy_j=w.energy_j, energy_source=w.energy_source, energy_reason=w.energy_reason,
+        reference_flops_per_s=w.reference_flops_per_s,
         peak_host_memory_bytes=host.peak_bytes(), host_peak_exact=host.exact,
         peak_device_memory_bytes=device_peak, device_memory_reason=device_reason,
         math=math_flags, extra=extra_metrics(impl),
