@@ -123,14 +123,21 @@ class RichProgress:
 @click.option("--no-html", is_flag=True, help="do not write the HTML report beside the result")
 @click.option("--db", type=click.Path(path_type=Path),
               help="history database to record the run in [default: OUTPUT/history.sqlite]")
+@click.option("--arm", "arm_specs", multiple=True, metavar="NAME=PYTHON",
+              help="an arm: this interpreter's workers run every case, interleaved with the "
+              "other arms in every round (repeatable; e.g. base=.venv-base/bin/python)")
+@click.option("--arm-env", "arm_env", multiple=True, metavar="NAME:KEY=VALUE",
+              help="an environment variable for one arm's workers (repeatable)")
 def run(suite: str, workload: str | None, framework: str | None, device: str | None,
         precision: str | None, output: Path, timeout: float | None, rounds: int | None,
         repetitions: int | None, min_time: float | None, threads: int | None,
         seed: int | None, no_quality: bool, max_memory: str | None, isolate: bool,
-        resume: str | None, data_dir: Path | None, no_html: bool, db: Path | None) -> None:
+        resume: str | None, data_dir: Path | None, no_html: bool, db: Path | None,
+        arm_specs: tuple[str, ...], arm_env: tuple[str, ...]) -> None:
     """Run a suite (default: quick) and write results/<run-id>.json."""
     import psutil
 
+    from ..harness.arms import parse_arms
     from ..harness.runner import RunInterrupted, RunOptions, execute
     from ..reports.terminal import render
     from ..suites.registry import default_registry
@@ -146,7 +153,8 @@ def run(suite: str, workload: str | None, framework: str | None, device: str | N
     options = RunOptions(suite=suite, filters=filters(workload, framework, device, precision),
                          registry=default_registry(),
                          settings=settings, output=output, max_memory=cap,
-                         cases_per_worker=1 if isolate else None)
+                         cases_per_worker=1 if isolate else None,
+                         arms=parse_arms(arm_specs, arm_env))
     progress = RichProgress(err)
     try:
         doc, path = execute(options, progress, resume_id=resume)  # type: ignore[arg-type]

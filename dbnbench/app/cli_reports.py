@@ -50,8 +50,10 @@ def report(files: tuple[Path, ...], show_skipped: bool, output: Path | None,
 
 
 @click.command()
-@click.argument("baseline", type=click.Path(path_type=Path))
-@click.argument("candidate", type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path),
+                metavar="BASELINE.json CANDIDATE.json | RESULT.json --arms BASE,HEAD")
+@click.option("--arms", metavar="BASE,HEAD",
+              help="compare two arms of one run (paired round by round: the strongest test)")
 @click.option("--threshold", default="5%", show_default=True,
               help="smallest throughput change that counts, e.g. 5% or 0.05")
 @click.option("--memory-threshold", default="10%", show_default=True,
@@ -63,15 +65,17 @@ def report(files: tuple[Path, ...], show_skipped: bool, output: Path | None,
 @click.option("--json", "json_path", type=click.Path(path_type=Path),
               help="write the comparison as JSON")
 @click.option("--fail-on-regression", is_flag=True,
-              help="exit 1 when any case regressed (the CI gate)")
-def compare(baseline: Path, candidate: Path, threshold: str, memory_threshold: str,
+              help="exit 1 on a regression, 3 when the data cannot decide at the threshold, "
+              "0 only when nothing changed beyond it (the CI gate)")
+def compare(files: tuple[Path, ...], arms: str | None, threshold: str, memory_threshold: str,
             energy_threshold: str, markdown: Path | None, json_path: Path | None,
             fail_on_regression: bool) -> None:
-    """Compare CANDIDATE with BASELINE case by case; a regression is beyond the threshold
-    and significant (Mann-Whitney U, Holm-corrected, bootstrap CI of the ratio)."""
+    """Compare CANDIDATE with BASELINE case by case, or two arms of one run; a regression is
+    beyond the threshold and significant (Mann-Whitney U, Holm-corrected, bootstrap CI)."""
     from ..harness.results import load, write_atomic
-    from ..reports.compare import Thresholds, compare_docs, parse_fraction
+    from ..reports.compare import EXIT, Thresholds, compare_docs, parse_fraction
     from ..reports.compare_render import render_json, render_markdown, render_table
+    from ..reports.samples import split_arms
 
     limits = Thresholds(parse_fraction(threshold), parse_fraction(memory_threshold,
                         "--memory-threshold"), parse_fraction(energy_threshold,
@@ -79,11 +83,21 @@ def compare(baseline: Path, candidate: Path, threshold: str, memory_threshold: s
     for path in (markdown, json_path):
         if path is not None:
             writable(path)
-    result = compare_docs(load(baseline), load(candidate), limits)
+    if arms is not None:
+        names = [a.strip() for a in arms.split(",")]
+        if len(files) != 1 or len(names) != 2 or not all(names) or names[0] == names[1]:
+            raise UserError("compare --arms BASE,HEAD takes one result file and two arm names")
+        base, cand = split_arms(load(files[0]), names[0], names[1])
+    elif len(files) == 2:
+        base, cand = load(files[0]), load(files[1])
+    else:
+        raise UserError("compare takes BASELINE.json CANDIDATE.json, or RESULT.json --arms "
+                        "BASE,HEAD")
+    result = compare_docs(base, cand, limits, arms=arms is not None)
     out.print(render_table(result))
     if markdown is not None:
         write_atomic(markdown, render_markdown(result))
     if json_path is not None:
         write_atomic(json_path, render_json(result))
-    if fail_on_regression and result["regressions"]:
-        sys.exit(1)
+    if fail_on_regression:
+        sys.exit(EXIT[result["decision"]])

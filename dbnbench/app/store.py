@@ -83,7 +83,9 @@ def machine_fingerprint(machine: Machine) -> str:
 def case_row(run_id: str, case: CaseResult) -> tuple[Any, ...]:
     m = case["metrics"]
     rate = m.get("items_per_s")
-    return (run_id, case["id"], case["workload"], case["framework"], case["device"],
+    # An arm's case is its own series: the id with the arm's name after an @.
+    case_id = f"{case['id']}@{case['arm']}" if case.get("arm") else case["id"]
+    return (run_id, case_id, case["workload"], case["framework"], case["device"],
             case["precision"], case["status"], case["reason"], rate["median"] if rate else None,
             rate["ci_low"] if rate else None, rate["ci_high"] if rate else None,
             m.get("pct_of_peak"),

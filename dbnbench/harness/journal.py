@@ -23,7 +23,9 @@ from .records import (
     encode,
 )
 
-ModeRound = tuple[str, str, str, int]  # (framework, device, precision, round)
+# (arm, framework, device, precision, round): the roofs are measured per arm and round
+ModeRound = tuple[str, str, str, str, int]
+CaseRound = tuple[str, str, int]  # (case id, arm, round)
 
 
 @dataclass
@@ -31,8 +33,8 @@ class Journal:
     path: Path
     header: Header
     calibration: dict[ModeRound, CalibrationAnswer] = field(default_factory=dict)
-    answers: dict[tuple[str, int], CaseAnswer] = field(default_factory=dict)
-    runtime: dict[str, JSONObject] = field(default_factory=dict)
+    answers: dict[CaseRound, CaseAnswer] = field(default_factory=dict)
+    runtime: dict[tuple[str, str], JSONObject] = field(default_factory=dict)  # (arm, framework)
     torn: int = 0  # lines that did not decode (cut short by an interruption)
 
     @classmethod
@@ -56,12 +58,12 @@ class Journal:
 
     def remember(self, record: JournalRecord) -> None:
         if isinstance(record, CalibrationRecord):
-            key = (record.framework, record.device, record.precision, record.round)
+            key = (record.arm, record.framework, record.device, record.precision, record.round)
             self.calibration[key] = record.answer
         elif isinstance(record, CaseRecord):
-            self.answers[(record.id, record.round)] = record.answer
+            self.answers[(record.id, record.arm, record.round)] = record.answer
         elif isinstance(record, RuntimeRecord):
-            self.runtime[record.framework] = record.info
+            self.runtime[(record.arm, record.framework)] = record.info
 
     @classmethod
     def read(cls, path: Path) -> Journal:

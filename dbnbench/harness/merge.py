@@ -12,7 +12,7 @@ from .cases import Case
 from .findings import findings
 from .journal import Journal
 from .probes.contention import merge_windows
-from .records import CalibrationAnswer, CaseAnswer, JSONObject, as_json
+from .records import CalibrationAnswer, CaseAnswer, Header, JSONObject, as_json
 from .registry import Registry
 from .results import SCHEMA_VERSION, Calibration, CaseResult, Metrics, ResultDoc
 from .roofline import (
@@ -37,11 +37,11 @@ NOISE_MARGIN = 1.10
 def calibration_list(calibration: Mapping[Key, CalibrationAnswer]) -> list[Calibration]:
     """Each framework's own GEMM rate per mode: the best round, every round's rate, the size
     sweep of the best round and why it stopped, and the triad bandwidth where measured."""
-    modes: dict[tuple[str, str, str], list[CalibrationAnswer]] = {}
-    for (fw, device, precision, _r), answer in sorted(calibration.items()):
-        modes.setdefault((fw, device, precision), []).append(answer)
+    modes: dict[tuple[str, str, str, str], list[CalibrationAnswer]] = {}
+    for (arm, fw, device, precision, _r), answer in sorted(calibration.items()):
+        modes.setdefault((arm, fw, device, precision), []).append(answer)
     out: list[Calibration] = []
-    for (fw, device, precision), rounds in modes.items():
+    for (arm, fw, device, precision), rounds in modes.items():
         best = max(rounds, key=lambda a: a.gemm_flops_per_s or 0.0)
         bandwidth = [a.bandwidth.bytes_per_s if a.bandwidth else None for a in rounds]
         entry: Calibration = {
@@ -52,6 +52,8 @@ def calibration_list(calibration: Mapping[Key, CalibrationAnswer]) -> list[Calib
         if any(bandwidth):
             entry["bandwidth_bytes_per_s"] = max(b for b in bandwidth if b)
             entry["bandwidth_by_round"] = bandwidth
+        if arm:
+            entry["arm"] = arm
         out.append(entry)
     return out
 
@@ -101,7 +103,7 @@ def over_the_roof(placed: list[Placed], warnings: list[str]) -> str | None:
     return None
 
 
-def placement(case: Case, ok: list[tuple[int, CaseAnswer]], roofs: list[Roofs],
+def placement(case: Case, arm: str, ok: list[tuple[int, CaseAnswer]], roofs: list[Roofs],
               framework_peaks: Mapping[Key, float], registry: Registry, warnings: list[str]
               ) -> tuple[Placement, float | None, str | None]:
     """Every round of the case against that round's roofs. Returns the placement, the
@@ -115,7 +117,7 @@ def placement(case: Case, ok: list[tuple[int, CaseAnswer]], roofs: list[Roofs],
         step_s = step_seconds(answer)
         placed.append(place(flops, size, step_s, roofs[r].gemm.get((case.device, case.precision)),
                             roofs[r].bandwidth.get(case.device)))
-        fw_peak = framework_peaks.get((*case.mode, r))
+        fw_peak = framework_peaks.get((arm, *case.mode, r))
         if flops and fw_peak:
             own.append(flops / step_s / fw_peak)
     impossible = over_the_roof(placed, warnings)
@@ -127,7 +129,8 @@ def placement(case: Case, ok: list[tuple[int, CaseAnswer]], roofs: list[Roofs],
 
 
 def merge_case(case: Case, rounds: list[CaseAnswer | None], roofs: list[Roofs],
-               framework_peaks: Mapping[Key, float], registry: Registry) -> CaseResult:
+               framework_peaks: Mapping[Key, float], registry: Registry,
+               arm: str = "") -> CaseResult:
     if not any(a is not None for a in rounds):
         return empty_case(case, "interrupted", "the run stopped before this case ran")
     status, reason = status_of(rounds)
@@ -136,12 +139,14 @@ def merge_case(case: Case, rounds: list[CaseAnswer | None], roofs: list[Roofs],
         probed = next((a.math for a in rounds if a is not None and a.math), None)
         return empty_case(case, status, reason, probed)
     roof_notes: list[str] = []
-    placed, own, impossible = placement(case, ok, roofs, framework_peaks, registry, roof_notes)
+    placed, own, impossible = placement(case, arm, ok, roofs, framework_peaks, registry,
+                                        roof_notes)
     if impossible:
         return empty_case(case, "failed", impossible, ok[0][1].math)
     answers = [a for _, a in ok]
     reps = [r for a in answers for r in a.repetitions_s]
     steps = [a.steps_per_repetition for a in answers for _ in a.repetitions_s]
+    rounds_of = [r for r, a in ok for _ in a.repetitions_s]
     step_s, items_per_s, warnings = summarize(reps, steps, answers[0].items_per_step)
     warnings += roof_notes
     done = sum(a is not None for a in rounds)
@@ -174,6 +179,7 @@ def merge_case(case: Case, rounds: list[CaseAnswer | None], roofs: list[Roofs],
     entry["metrics"], entry["warnings"], entry["contention"] = metrics, warnings, contention
     entry["items_per_step"] = answers[0].items_per_step
     entry["math"] = answers[0].math
+    entry["repetition_rounds"] = rounds_of
     return entry
 
 
@@ -220,6 +226,12 @@ def measured(case: Case, ok: list[CaseAnswer], rounds: list[CaseAnswer | None],
     }
 
 
+def arms_setting(header: Header) -> JSONObject:
+    """The arms of a run in its settings (none for a plain run)."""
+    named = [a for a in header.arms if a.name]
+    return {"arms": [as_json(a) for a in named]} if named else {}
+
+
 def build_result(journal: Journal, cases: list[Case], skipped: Mapping[str, str],
                  registry: Registry, *, finished_at: str, complete: bool) -> ResultDoc:
     h = journal.header
@@ -230,20 +242,25 @@ def build_result(journal: Journal, cases: list[Case], skipped: Mapping[str, str]
                        if a.gemm_flops_per_s}
     out_cases = []
     for case in cases:
-        if case.id in skipped:
-            entry = empty_case(case, "skipped", skipped[case.id])
-        else:
-            entry = merge_case(case, [journal.answers.get((case.id, r)) for r in range(rounds)],
-                               roofs, framework_peaks, registry)
-        entry["source_hash"] = registry.source_hash(case.workload)
-        out_cases.append(entry)
-    machine = {**h.machine, "runtime": dict(journal.runtime)}
+        for arm in (a.name for a in h.arms):
+            if case.id in skipped:
+                entry = empty_case(case, "skipped", skipped[case.id])
+            else:
+                answers = [journal.answers.get((case.id, arm, r)) for r in range(rounds)]
+                entry = merge_case(case, answers, roofs, framework_peaks, registry, arm)
+            entry["source_hash"] = registry.source_hash(case.workload)
+            if arm:
+                entry["arm"] = arm
+            out_cases.append(entry)
+    runtime: JSONObject = {(f"{arm}/{fw}" if arm else fw): info
+                           for (arm, fw), info in journal.runtime.items()}
+    machine = {**h.machine, "runtime": runtime}
     doc: ResultDoc = {
         "schema_version": SCHEMA_VERSION, "run_id": h.run_id, "suite": h.suite,
         "started_at": h.started_at, "finished_at": finished_at, "complete": complete,
         "tool": {"name": "dbnbench", "version": __version__},
         "machine": machine,  # type: ignore[typeddict-item]  # the fingerprint's JSON
-        "settings": as_json(h.settings),
+        "settings": {**as_json(h.settings), **arms_setting(h)},
         "start_load": as_json(h.start_load) if h.start_load else None,
         "calibration": calibration_list(journal.calibration),
         "roofline": machine_roofline(journal.calibration, rounds, journal.answers, by_id),

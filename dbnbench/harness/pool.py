@@ -20,6 +20,7 @@ import psutil
 
 from .records import (
     Answer,
+    Arm,
     ImportRequest,
     RecordError,
     Request,
@@ -32,6 +33,7 @@ from .records import (
 POLL_S = 0.1
 IMPORT_ALLOWANCE_S = 120.0  # a fresh worker imports its framework inside its first request
 Group = tuple[str, str]  # (framework, device): cases of one group may share a worker
+Slot = tuple[str, str, str]  # (arm, framework, device): one live worker each
 
 A = TypeVar("A")
 
@@ -51,16 +53,18 @@ def failed(answer_type: type[A], status: str, reason: str) -> A:
 class WorkerProcess:
     """One child process running `python -m dbnbench.harness.worker`."""
 
-    def __init__(self, threads: int) -> None:
+    def __init__(self, threads: int, arm: Arm | None = None) -> None:
+        arm = arm or Arm()
         env = dict(os.environ)
         for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                     "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS"):
             env[var] = str(threads)
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        env.update(arm.env)  # an arm's own variables win, thread counts included
         env["PYTHONUNBUFFERED"] = "1"
         self.log: IO[bytes] = tempfile.TemporaryFile(mode="w+b")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "dbnbench.harness.worker"], stdin=subprocess.PIPE,
+            [arm.python or sys.executable, "-m", "dbnbench.harness.worker"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=self.log, env=env, start_new_session=True)
         self.fresh = True
         self.buffer = b""
@@ -171,35 +175,38 @@ class WorkerPool:
     threads: int
     max_rss: int | None = None
     cases_per_worker: int | None = None  # None: a worker keeps going; 1: a process per case
-    on_runtime: Callable[[str, RuntimeAnswer], None] | None = None  # first worker per framework
-    workers: dict[Group, WorkerProcess] = field(default_factory=dict)
-    served: dict[Group, int] = field(default_factory=dict)
-    runtime_seen: set[str] = field(default_factory=set)
+    # (arm, framework, answer) from the first worker of each framework in each arm
+    on_runtime: Callable[[str, str, RuntimeAnswer], None] | None = None
+    arms: dict[str, Arm] = field(default_factory=lambda: {"": Arm()})
+    workers: dict[Slot, WorkerProcess] = field(default_factory=dict)
+    served: dict[Slot, int] = field(default_factory=dict)
+    runtime_seen: set[tuple[str, str]] = field(default_factory=set)
 
-    def worker(self, group: Group) -> WorkerProcess:
-        w = self.workers.get(group)
+    def worker(self, slot: Slot) -> WorkerProcess:
+        w = self.workers.get(slot)
         limit = self.cases_per_worker
-        if w is None or not w.alive() or (limit and self.served.get(group, 0) >= limit):
+        if w is None or not w.alive() or (limit and self.served.get(slot, 0) >= limit):
             if w is not None:
                 w.close()
-            w = self.workers[group] = WorkerProcess(self.threads)
-            self.served[group] = 0
-        self.served[group] += 1
+            w = self.workers[slot] = WorkerProcess(self.threads, self.arms[slot[0]])
+            self.served[slot] = 0
+        self.served[slot] += 1
         return w
 
     def ask(self, group: Group, impl: str | None, request: Request, answer_type: type[A],
-            timeout_s: float) -> A:
-        w = self.worker(group)
+            timeout_s: float, arm: str = "") -> A:
+        framework = group[0]
+        w = self.worker((arm, *group))
         if w.fresh:
             w.fresh = False
-            ready = w.ask(ImportRequest(group[0], impl), Answer, IMPORT_ALLOWANCE_S,
+            ready = w.ask(ImportRequest(framework, impl), Answer, IMPORT_ALLOWANCE_S,
                           self.max_rss)
             if ready.status != "ok":
                 return failed(answer_type, ready.status, ready.reason or "import failed")
-            if group[0] not in self.runtime_seen and self.on_runtime is not None:
-                self.runtime_seen.add(group[0])
-                self.on_runtime(group[0], w.ask(RuntimeRequest(group[0]), RuntimeAnswer,
-                                                IMPORT_ALLOWANCE_S, self.max_rss))
+            if (arm, framework) not in self.runtime_seen and self.on_runtime is not None:
+                self.runtime_seen.add((arm, framework))
+                self.on_runtime(arm, framework, w.ask(RuntimeRequest(framework), RuntimeAnswer,
+                                                      IMPORT_ALLOWANCE_S, self.max_rss))
         answer = w.ask(request, answer_type, timeout_s, self.max_rss)
         if getattr(answer, "restart", False) or not w.alive():
             w.kill()

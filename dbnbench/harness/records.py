@@ -18,6 +18,9 @@ JSON = JSONScalar | list["JSON"] | dict[str, "JSON"]
 JSONObject = dict[str, JSON]
 Status = Literal["ok", "skipped", "failed", "timeout", "interrupted"]
 Shape = tuple[int, int, int, int]  # (count, m, n, k): count products of (m×k)·(k×n)
+# The worker protocol's version: a parent and a worker of another dbnbench (an arm with a
+# different install) find out at the first request, not in the middle of a run.
+PROTOCOL = 2
 
 T = TypeVar("T")
 
@@ -104,6 +107,17 @@ class Settings:
 
 
 @dataclass(frozen=True)
+class Arm:
+    """One environment of a run: its workers run this interpreter with these variables.
+    Two arms interleaved in one run compare, say, the base and head of a change on the same
+    machine minutes. The default arm (name "") is the interpreter running dbnbench."""
+
+    name: str = ""
+    python: str = ""
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Work:
     """What one step of a case does, from its spec (the parent computes it; the worker,
     which knows no workload, needs it for the product probe and the roof check)."""
@@ -130,6 +144,7 @@ class ImportRequest:
     kind: ClassVar[str] = "import"
     framework: str
     impl: str | None = None
+    protocol: int = PROTOCOL
 
 
 @dataclass(frozen=True)
@@ -291,6 +306,7 @@ class Header:
     source_hashes: dict[str, str] = field(default_factory=dict)
     start_load: Load | None = None
     options: JSONObject = field(default_factory=dict)
+    arms: tuple[Arm, ...] = (Arm(),)
 
 
 @dataclass(frozen=True)
@@ -301,6 +317,7 @@ class CalibrationRecord:
     precision: str
     round: int
     answer: CalibrationAnswer
+    arm: str = ""
 
 
 @dataclass(frozen=True)
@@ -309,6 +326,7 @@ class CaseRecord:
     id: str
     round: int
     answer: CaseAnswer
+    arm: str = ""
 
 
 @dataclass(frozen=True)
@@ -316,6 +334,7 @@ class RuntimeRecord:
     kind: ClassVar[str] = "runtime"
     framework: str
     info: JSONObject
+    arm: str = ""
 
 
 JournalRecord = Header | CalibrationRecord | CaseRecord | RuntimeRecord

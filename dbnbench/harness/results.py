@@ -66,6 +66,7 @@ class Calibration(TypedDict):
     stopped: NotRequired[str | None]
     bandwidth_bytes_per_s: NotRequired[float | None]
     bandwidth_by_round: NotRequired[list[float | None]]
+    arm: NotRequired[str]
 
 
 class Roof(TypedDict):
@@ -173,6 +174,8 @@ class CaseResult(TypedDict):
     items_per_step: NotRequired[int | None]
     source_hash: NotRequired[str | None]
     math: NotRequired[JSONObject]
+    arm: NotRequired[str]  # which arm of a run with several
+    repetition_rounds: NotRequired[list[int]]  # the round of each repetition
 
 
 class ResultDoc(TypedDict):

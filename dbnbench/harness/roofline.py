@@ -20,7 +20,8 @@ from .cases import Case
 from .records import CalibrationAnswer, CaseAnswer
 from .results import Roof
 
-Key = tuple[str, str, str, int]  # (framework, device, precision, round)
+Key = tuple[str, str, str, str, int]  # (arm, framework, device, precision, round)
+CaseKey = tuple[str, str, int]  # (case id, arm, round)
 
 
 @dataclass(frozen=True)
@@ -38,17 +39,17 @@ def raise_to(table: dict[tuple[str, str], float] | dict[str, float], key: object
 
 
 def round_roofs(calibration: Mapping[Key, CalibrationAnswer], round_: int,
-                answers: Mapping[tuple[str, int], CaseAnswer] | None = None,
+                answers: Mapping[CaseKey, CaseAnswer] | None = None,
                 cases: Mapping[str, Case] | None = None) -> Roofs:
-    """The best of every framework's calibration in one round, and of the own-shape GEMMs
-    and local triads cases measured in that round (`answers` by (case id, round))."""
+    """The best of every framework's calibration in one round (every arm's: the roof is the
+    machine's), and of the own-shape GEMMs and local triads cases measured in that round."""
     roofs = Roofs()
-    for (_fw, device, precision, r), answer in calibration.items():
+    for (_arm, _fw, device, precision, r), answer in calibration.items():
         if r == round_ and answer.status == "ok":
             raise_to(roofs.gemm, (device, precision), answer.gemm_flops_per_s)
             raise_to(roofs.bandwidth, device,
                      answer.bandwidth.bytes_per_s if answer.bandwidth else None)
-    for (case_id, r), a in (answers or {}).items():
+    for (case_id, _arm, r), a in (answers or {}).items():
         case = (cases or {}).get(case_id)
         if r == round_ and case is not None and a.status == "ok":
             raise_to(roofs.gemm, (case.device, case.precision), a.shape_gemm_flops_per_s)
@@ -57,18 +58,19 @@ def round_roofs(calibration: Mapping[Key, CalibrationAnswer], round_: int,
 
 
 def machine_roofline(calibration: Mapping[Key, CalibrationAnswer], rounds: int,
-                     answers: Mapping[tuple[str, int], CaseAnswer],
+                     answers: Mapping[CaseKey, CaseAnswer],
                      cases: Mapping[str, Case]) -> list[Roof]:
     """The result's `roofline`: per (device, precision) the compute roof of every round, its
     best, which framework reached it, and the device's bandwidth roof."""
     per_round = [round_roofs(calibration, r, answers, cases) for r in range(rounds)]
     keys = sorted({k for roofs in per_round for k in roofs.gemm})
     leaders: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
-    for (fw, device, precision, _r), answer in calibration.items():
+    for (arm, fw, device, precision, _r), answer in calibration.items():
         rate = answer.gemm_flops_per_s
         if rate:
             best = leaders[(device, precision)]
-            best[fw] = max(best.get(fw, 0.0), rate)
+            name = f"{arm}/{fw}" if arm else fw
+            best[name] = max(best.get(name, 0.0), rate)
     out: list[Roof] = []
     for device, precision in keys:
         by_round = [roofs.gemm.get((device, precision)) for roofs in per_round]

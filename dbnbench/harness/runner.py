@@ -25,6 +25,7 @@ from .pool import WorkerPool
 from .probes.contention import busy_now
 from .probes.system import gpus, machine, usable_cpus
 from .records import (
+    Arm,
     CalibrateRequest,
     CalibrationAnswer,
     CalibrationRecord,
@@ -54,6 +55,7 @@ class RunOptions:
     registry: Registry = field(compare=False)
     max_memory: int | None = None
     cases_per_worker: int | None = None  # None: a worker keeps going; 1: a process per case
+    arms: tuple[Arm, ...] = (Arm(),)
 
 
 @dataclass
@@ -104,46 +106,54 @@ def work_of(case: Case, registry: Registry) -> Work:
 
 
 class Run:
-    """One run's loop: each round, fresh workers, every mode's roofs, then every case."""
+    """One run's loop: each round, fresh workers, every mode's roofs (in every arm), then
+    every case (in every arm, ABBA)."""
 
     def __init__(self, options: RunOptions, settings: Settings, journal: Journal,
                  progress: Progress) -> None:
         self.options, self.settings, self.journal, self.progress = \
             options, settings, journal, progress
+        arms = {a.name: a for a in journal.header.arms}
         self.pool = WorkerPool(settings.threads, options.max_memory, options.cases_per_worker,
-                               on_runtime=self.remember_runtime)
+                               on_runtime=self.remember_runtime, arms=arms)
 
-    def remember_runtime(self, framework: str, answer: RuntimeAnswer) -> None:
+    def remember_runtime(self, arm: str, framework: str, answer: RuntimeAnswer) -> None:
         """What a framework's worker runs with (BLAS/OpenMP pools and their kernels, library
-        settings), once per run: the evidence behind the kernel findings."""
+        settings), once per arm and run: the evidence behind the kernel findings."""
         info = answer.runtime or {"framework": framework, "reason": answer.reason}
-        self.journal.append(RuntimeRecord(framework, info))
+        self.journal.append(RuntimeRecord(framework, info, arm))
 
-    def calibrate(self, modes: list[Case], round_: int) -> None:
+    def label(self, text: str, arm: str) -> str:
+        return f"{text} [{arm}]" if arm else text
+
+    def calibrate(self, modes: list[Case], round_: int, arms: tuple[str, ...]) -> None:
         """The roofs, measured again at the start of every round: each mode's GEMM sweep and,
         once per (framework, device), a triad. A case's % of peak is taken against its own
         round's roof, so a machine that was slower in one round is compared with itself."""
-        triads: set[tuple[str, str]] = set()
-        for case in modes:
-            fw, device, precision = case.mode
-            if (fw, device, precision, round_) in self.journal.calibration:
-                continue
-            label = f"calibrate GEMM peak {fw}/{device}/{precision} (round {round_ + 1})"
-            self.progress.task(label)
-            earlier = [self.journal.calibration.get((fw, device, precision, r))
-                       for r in range(round_)]
-            best = max((a.best_size or 0 for a in earlier if a is not None), default=0)
-            request = CalibrateRequest(fw, device, precision, self.settings.threads,
-                                       self.settings.seed, start=max(START, best),
-                                       patience=1 if best else 2,
-                                       bandwidth=(fw, device) not in triads)
-            triads.add((fw, device))
-            answer = self.pool.ask((fw, device), None, request, CalibrationAnswer,
-                                   self.settings.timeout_s)
-            self.journal.append(CalibrationRecord(fw, device, precision, round_, answer))
-            self.progress.done(label, answer.status, answer.reason)
+        triads: set[tuple[str, str, str]] = set()
+        for arm in arms:
+            for case in modes:
+                fw, device, precision = case.mode
+                if (arm, fw, device, precision, round_) in self.journal.calibration:
+                    continue
+                label = self.label(f"calibrate GEMM peak {fw}/{device}/{precision} "
+                                   f"(round {round_ + 1})", arm)
+                self.progress.task(label)
+                earlier = [self.journal.calibration.get((arm, fw, device, precision, r))
+                           for r in range(round_)]
+                best = max((a.best_size or 0 for a in earlier if a is not None), default=0)
+                request = CalibrateRequest(fw, device, precision, self.settings.threads,
+                                           self.settings.seed, start=max(START, best),
+                                           patience=1 if best else 2,
+                                           bandwidth=(arm, fw, device) not in triads)
+                triads.add((arm, fw, device))
+                answer = self.pool.ask((fw, device), None, request, CalibrationAnswer,
+                                       self.settings.timeout_s, arm)
+                self.journal.append(CalibrationRecord(fw, device, precision, round_, answer,
+                                                      arm))
+                self.progress.done(label, answer.status, answer.reason)
 
-    def case(self, case: Case, round_: int) -> None:
+    def case(self, case: Case, round_: int, arm: str) -> None:
         registry = self.options.registry
         impl = registry.impl(case.workload, case.framework)
         assert impl is not None  # unavailable() left out cases without an implementation
@@ -155,10 +165,11 @@ class Run:
             quality=self.settings.quality and round_ == 0,
             roof_flops_per_s=roofs.gemm.get((case.device, case.precision)),
             roof_bytes_per_s=roofs.bandwidth.get(case.device))
-        label = f"{case.id} (round {round_ + 1}/{self.settings.rounds})"
+        label = self.label(f"{case.id} (round {round_ + 1}/{self.settings.rounds})", arm)
         self.progress.task(label)
-        answer = self.pool.ask(case.group, impl, request, CaseAnswer, self.settings.timeout_s)
-        self.journal.append(CaseRecord(case.id, round_, answer))
+        answer = self.pool.ask(case.group, impl, request, CaseAnswer, self.settings.timeout_s,
+                               arm)
+        self.journal.append(CaseRecord(case.id, round_, answer, arm))
         self.progress.done(label, answer.status, answer.reason)
 
     def loop(self, schedule: Schedule) -> None:
@@ -166,20 +177,20 @@ class Run:
         self.progress.start(len(todo) + schedule.calibrations_left(self.journal))
         try:
             current = None
-            for round_, case in todo:
+            for round_, case, arm in todo:
                 if round_ != current:
                     # Every round in fresh worker processes: a process can settle into a
                     # fast or a slow state (thread placement, which BLAS pool wins), and
                     # rounds only sample that variation if they do not share processes.
                     self.pool.close()
                     current = round_
-                self.calibrate(schedule.modes(), round_)
-                if schedule.retired(case, round_, self.journal):
-                    label = f"{case.id} (round {round_ + 1}/{schedule.rounds})"
+                self.calibrate(schedule.modes(), round_, schedule.arm_order(round_))
+                if schedule.retired(case, arm, round_, self.journal):
+                    label = self.label(f"{case.id} (round {round_ + 1}/{schedule.rounds})", arm)
                     self.progress.task(label)
                     self.progress.done(label, "skipped", "failed in an earlier round")
                     continue
-                self.case(case, round_)
+                self.case(case, round_, arm)
         finally:
             self.pool.close()
 
@@ -191,7 +202,7 @@ def start_journal(options: RunOptions, suite: Suite, cases: list[Case],
     header = Header(run_id, suite.name, suite.source, options.filters, settings, now(), machine(),
                     tuple(c.id for c in cases), hashes, busy_now(),
                     {"max_memory": options.max_memory,
-                     "cases_per_worker": options.cases_per_worker})
+                     "cases_per_worker": options.cases_per_worker}, options.arms)
     return Journal.start(options.output / f"{run_id}.journal.jsonl", header)
 
 
@@ -230,7 +241,8 @@ def execute(options: RunOptions, progress: Progress | None = None,
     runnable = tuple(c for c in cases if c.id not in skipped)
     interrupted = False
     try:
-        Run(options, settings, journal, progress).loop(Schedule(runnable, settings.rounds))
+        arms = tuple(a.name for a in journal.header.arms)
+        Run(options, settings, journal, progress).loop(Schedule(runnable, settings.rounds, arms))
     except KeyboardInterrupt:
         interrupted = True
     doc = build_result(journal, cases, skipped, options.registry, finished_at=now(),

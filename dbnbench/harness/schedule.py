@@ -1,6 +1,8 @@
 """The order of a run: rounds, each a calibration of every mode then every case once, so
 slow drift of the machine spreads over all cases instead of biasing one (asv's interleaved
-rounds). A case that failed outright in a round is not tried again in later ones."""
+rounds). With several arms, each case runs in every arm back to back, in A-B order in even
+rounds and B-A in odd ones (ABBA), so both arms see the same machine minutes. A case that
+failed outright in a round is not tried again in later ones."""
 
 from __future__ import annotations
 
@@ -16,21 +18,26 @@ RETIRING = ("failed", "timeout", "skipped")
 class Schedule:
     cases: tuple[Case, ...]  # the runnable ones, in suite order
     rounds: int
+    arms: tuple[str, ...] = ("",)
 
     def modes(self) -> list[Case]:
         """One case per (framework, device, precision) roof to calibrate."""
         return list({c.mode: c for c in self.cases}.values())
 
-    def todo(self, journal: Journal) -> list[tuple[int, Case]]:
-        """(round, case) not yet answered, round by round, cases in suite order."""
-        return [(r, c) for r in range(self.rounds) for c in self.cases
-                if (c.id, r) not in journal.answers]
+    def arm_order(self, round_: int) -> tuple[str, ...]:
+        return self.arms if round_ % 2 == 0 else tuple(reversed(self.arms))
+
+    def todo(self, journal: Journal) -> list[tuple[int, Case, str]]:
+        """(round, case, arm) not yet answered: round by round, cases in suite order, each
+        case in every arm back to back."""
+        return [(r, c, arm) for r in range(self.rounds) for c in self.cases
+                for arm in self.arm_order(r) if (c.id, arm, r) not in journal.answers]
 
     def calibrations_left(self, journal: Journal) -> int:
-        return sum((*c.mode, r) not in journal.calibration
-                   for c in self.modes() for r in range(self.rounds))
+        return sum((arm, *c.mode, r) not in journal.calibration
+                   for c in self.modes() for r in range(self.rounds) for arm in self.arms)
 
-    def retired(self, case: Case, round_: int, journal: Journal) -> bool:
-        """Failed, hung or skipped in an earlier round: not tried again."""
-        return any((a := journal.answers.get((case.id, r))) is not None and a.status in RETIRING
-                   for r in range(round_))
+    def retired(self, case: Case, arm: str, round_: int, journal: Journal) -> bool:
+        """Failed, hung or skipped in an earlier round (in this arm): not tried again."""
+        return any((a := journal.answers.get((case.id, arm, r))) is not None
+                   and a.status in RETIRING for r in range(round_))

@@ -33,6 +33,7 @@ from .probes.memory import HostPeak
 from .products import contradiction
 from .records import (
     JSON,
+    PROTOCOL,
     Answer,
     CalibrateRequest,
     CalibrationAnswer,
@@ -233,6 +234,9 @@ def quality(impl: Impl) -> JSONObject:
 
 
 def do_import(req: ImportRequest) -> Answer:
+    if req.protocol != PROTOCOL:
+        return Answer("failed", f"this worker speaks protocol {PROTOCOL}, its parent {req.protocol}: "
+                      "every arm needs a dbnbench of the same protocol")
     fw = FRAMEWORKS[req.framework]
     if fw.installed():
         importlib.import_module(fw.module)

@@ -31,8 +31,11 @@ def throughput(rows: list[dict[str, Any]], workload: str) -> go.Figure:
     """Grouped bars: x = machine/framework/shape, one bar per device × precision, CI as error."""
     ok = [r for r in ok_rows(rows) if r["workload"] == workload]
     fig = go.Figure()
-    for series in dict.fromkeys(f"{r['device']} {r['precision']}" for r in ok):
-        pick = [r for r in ok if f"{r['device']} {r['precision']}" == series]
+    def series_of(r: dict[str, Any]) -> str:
+        return (f"{r['arm']} " if r.get("arm") else "") + f"{r['device']} {r['precision']}"
+
+    for series in dict.fromkeys(series_of(r) for r in ok):
+        pick = [r for r in ok if series_of(r) == series]
         fig.add_bar(name=series, x=[f"{r['machine']}<br>{r['framework']} {r['shape']}"
                                     for r in pick],
                     y=[r["items_per_s"] for r in pick],

@@ -11,19 +11,32 @@ from rich.text import Text
 
 from . import format as fmt
 
-STYLE = {"regressed": "bold red", "improved": "green", "noisy": "yellow", "unchanged": "dim",
+STYLE = {"regressed": "bold red", "improved": "green", "unchanged": "dim",
          "inconclusive": "yellow", "missing": "magenta", "new": "cyan", "unmeasured": "dim"}
-ICON = {"regressed": "🔴", "improved": "🟢", "noisy": "🟡", "inconclusive": "🟠", "unchanged": "⚪",
+ICON = {"regressed": "🔴", "improved": "🟢", "inconclusive": "🟠", "unchanged": "⚪",
         "missing": "⚫", "new": "🔵"}
+DECISION = {"regression": ("❌", "Performance regression", "bold red"),
+            "inconclusive": ("⚠️", "Inconclusive", "bold yellow"),
+            "no change": ("✅", "No change beyond the threshold", "bold green")}
 
 
 def ratio_text(speed: dict[str, Any] | None) -> str:
+    """The ratio the verdict stands on, its interval, and the raw ratio where it differs
+    (normalised per reference GEMM, or paired by round)."""
     if not speed or speed.get("ratio") is None:
         return "–"
     text = f"{speed['ratio']:.3f}×"
     if speed.get("ci_low") is not None:
         text += f" [{speed['ci_low']:.3f}, {speed['ci_high']:.3f}]"
+    raw = speed.get("raw_ratio")
+    if speed.get("basis") != "measured" and raw is not None:
+        text += f" (raw {raw:.3f}×)"
     return text
+
+
+def mde_text(speed: dict[str, Any] | None) -> str:
+    mde = (speed or {}).get("mde")
+    return "–" if mde is None else f"{mde:.1%}"
 
 
 def p_text(speed: dict[str, Any] | None) -> str:
@@ -40,10 +53,16 @@ def scalar_text(change: dict[str, Any] | None) -> str:
 
 
 def summary_line(result: dict[str, Any]) -> str:
+    """The decision, the counts, and the smallest change the data could have seen."""
     counts = ", ".join(f"{n} {v}" for v, n in result["summary"].items() if n)
-    gate = f"{len(result['regressions'])} regression(s)" if result["regressions"] \
-        else "no regression"
-    return f"{gate}; {counts or 'nothing compared'}"
+    decision = result["decision"]
+    head = f"{len(result['regressions'])} regression(s)" if decision == "regression" else \
+        "no change beyond the threshold" if decision == "no change" else \
+        f"inconclusive ({len(result['undecided'])} case(s) undecided)"
+    mde = result.get("mde")
+    sees = (f"; this comparison can see changes above {mde['max']:.0%} "
+            f"(median case {mde['median']:.0%})") if mde else ""
+    return f"{head}; {counts or 'nothing compared'}{sees}"
 
 
 def case_notes(row: dict[str, Any]) -> list[str]:
@@ -57,15 +76,15 @@ def render_table(result: dict[str, Any]) -> Group:
                   caption=f"threshold {t['speed']:.0%} (memory {t['memory']:.0%}, energy "
                           f"{t['energy']:.0%}), α {t['alpha']} Holm-corrected")
     table.add_column("case", overflow="fold")
-    for name in ("baseline items/s", "candidate items/s", "ratio [95% CI]", "p (adj.)", "memory",
-                 "energy/item"):
+    for name in ("baseline items/s", "candidate items/s", "ratio [95% CI]", "p (adj.)",
+                 "min. detectable", "memory", "energy/item"):
         table.add_column(name, justify="right", overflow="fold")
     table.add_column("verdict", overflow="fold")
     for row in result["cases"]:
         s = row.get("speed") or {}
         table.add_row(row["id"], fmt.si(s.get("baseline_items_per_s")),
                       fmt.si(s.get("candidate_items_per_s")), ratio_text(s), p_text(s),
-                      scalar_text(row.get("memory")), scalar_text(row.get("energy")),
+                      mde_text(s), scalar_text(row.get("memory")), scalar_text(row.get("energy")),
                       Text(row["verdict"] + (" ⚑" if row["flags"] else ""),
                            style=STYLE[row["verdict"]]))
     parts: list[Any] = [Text(f"warning: {w}", style="bold yellow") for w in result["warnings"]]
@@ -73,8 +92,7 @@ def render_table(result: dict[str, Any]) -> Group:
     for row in result["cases"]:
         for note in case_notes(row):
             parts.append(Text(f"{row['id']}: {note}", style="yellow"))
-    parts.append(Text(summary_line(result),
-                      style="bold red" if result["regressions"] else "bold green"))
+    parts.append(Text(summary_line(result), style=DECISION[result["decision"]][2]))
     return Group(*parts)
 
 
@@ -87,8 +105,9 @@ def md_escape(text: str) -> str:
 def render_markdown(result: dict[str, Any]) -> str:
     """For $GITHUB_STEP_SUMMARY or a PR comment."""
     b, c, t = result["baseline"], result["candidate"], result["thresholds"]
-    head = "❌ **Performance regression**" if result["regressions"] else "✅ **No regression**"
-    lines = ["## dbnbench compare", "", f"{head}: {md_escape(summary_line(result))}", "",
+    icon, title, _ = DECISION[result["decision"]]
+    lines = ["## dbnbench compare", "", f"{icon} **{title}** — {md_escape(summary_line(result))}",
+             "",
              (f"Baseline `{md_escape(b['run_id'])}` ({md_escape(b['hostname'])}) → candidate "
               f"`{md_escape(c['run_id'])}` ({md_escape(c['hostname'])}); threshold "
               f"{t['speed']:.0%}, memory {t['memory']:.0%}, energy {t['energy']:.0%}, "
@@ -97,7 +116,8 @@ def render_markdown(result: dict[str, Any]) -> str:
     if result["warnings"]:
         lines.append("")
     lines += [("| case | baseline items/s | candidate items/s | ratio [95% CI] | p (adj.) | "
-               "memory | energy/item | verdict |"), "|---|---:|---:|---:|---:|---:|---:|---|"]
+               "min. detectable | memory | energy/item | verdict |"),
+              "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for row in result["cases"]:
         s = row.get("speed") or {}
         notes = "; ".join(case_notes(row))
@@ -105,7 +125,7 @@ def render_markdown(result: dict[str, Any]) -> str:
             (f" — {md_escape(notes)}" if notes else "")
         lines.append(f"| `{md_escape(row['id'])}` | {fmt.si(s.get('baseline_items_per_s'))} | "
                      f"{fmt.si(s.get('candidate_items_per_s'))} | {ratio_text(s)} | "
-                     f"{p_text(s)} | {scalar_text(row.get('memory'))} | "
+                     f"{p_text(s)} | {mde_text(s)} | {scalar_text(row.get('memory'))} | "
                      f"{scalar_text(row.get('energy'))} | {verdict} |")
     return "\n".join(lines) + "\n"
 

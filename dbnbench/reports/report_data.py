@@ -117,7 +117,10 @@ def case_row(case: CaseResult, label: str) -> dict[str, Any]:
             "other_cpu": contention["other_cpu_share"] if contention else None,
             "roof": m.get("roofline") or {},
             "products": obj(case.get("math")).get("observed_products"),
-            "config": f"{case['framework']}/{case['device']}/{case['precision']}"}
+            "arm": case.get("arm"),
+            # An arm's cases stand beside the other arm's: its name leads the configuration.
+            "config": (f"{case['arm']}: " if case.get("arm") else "")
+            + f"{case['framework']}/{case['device']}/{case['precision']}"}
 
 
 def all_rows(docs: Sequence[ResultDoc]) -> list[dict[str, Any]]:

@@ -37,8 +37,9 @@ def results_table(doc: ResultDoc, show_skipped: bool = True) -> Table:
             status.append(" busy", style="bold yellow")
         elif c.get("warnings"):
             status.append(" !", style="yellow")
+        shape = c["id"].rsplit("/", 1)[-1] + (f" [{c['arm']}]" if c.get("arm") else "")
         table.add_row(c["workload"], c["framework"], c["device"], c["precision"],
-                      c["id"].rsplit("/", 1)[-1], fmt.rate_with_ci(mt.get("items_per_s")),
+                      shape, fmt.rate_with_ci(mt.get("items_per_s")),
                       fmt.pct(mt.get("pct_of_peak")), fmt.bytes_(mem),
                       fmt.quality(mt.get("quality")), status)
     return table

@@ -49,10 +49,13 @@ def test_faster_is_improved_not_a_regression():
     assert result["cases"][0]["verdict"] == "improved" and result["regressions"] == []
 
 
-def test_a_change_within_the_noise_is_noisy_not_regressed():
-    # 30 % jitter: a 10 % slowdown cannot be told apart from chance with 10 samples.
+def test_a_change_within_the_noise_is_inconclusive_not_regressed():
+    # 30 % jitter: a 10 % slowdown cannot be told apart from chance with 10 samples, and
+    # the comparison says how large a change it could have seen.
     result = run_pair(1 / 0.9 - 1, seed=8, noise=Noise(jitter=0.3, round_shift=0.1))
-    assert result["cases"][0]["verdict"] == "noisy"
+    row = result["cases"][0]
+    assert row["verdict"] == "inconclusive" and result["decision"] == "inconclusive"
+    assert row["speed"]["mde"] > 0.1 and "can only see changes above" in row["note"]
     assert result["regressions"] == []
 
 
@@ -129,6 +132,11 @@ def test_cli_exit_codes_and_outputs(tmp_path, cli):
     assert "Performance regression" in (tmp_path / "s.md").read_text()
     assert cli("compare", base, slow).returncode == 0  # reported, but no gate asked for
     assert cli("compare", base, base, "--fail-on-regression").returncode == 0
+    noisy = write(tmp_path, "n.json", synthetic_doc([synthetic_case("c", noisy_times(
+        rng, 0.01, Noise(jitter=0.3, round_shift=0.1)))]))
+    undecided = cli("compare", base, noisy, "--fail-on-regression")
+    assert undecided.returncode == 3, undecided.stdout  # cannot decide at 5 %: not a pass
+    assert "can see changes above" in undecided.stdout
     (tmp_path / "bad.json").write_text('{"tool": {"name": "other"}}')
     bad = cli("compare", base, str(tmp_path / "bad.json"), "--json", str(tmp_path / "s.json"))
     assert bad.returncode == 2 and "Traceback" not in bad.stderr

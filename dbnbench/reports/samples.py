@@ -1,0 +1,116 @@
+"""What a comparison compares: a case's per-repetition rates, as measured, normalised by the
+reference GEMM timed next to them (two separate runs), or paired round by round with the
+baseline arm of the same run (arms)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from itertools import pairwise
+
+import numpy as np
+
+from ..harness.errors import UserError
+from ..harness.results import CaseResult, ResultDoc
+
+
+@dataclass(frozen=True)
+class Samples:
+    rates: np.ndarray   # items/s of each repetition (normalised as `basis` says)
+    rounds: np.ndarray  # the round each repetition ran in
+    basis: str          # "measured", "per reference GEMM", "paired with the baseline arm"
+
+
+EMPTY = Samples(np.empty(0), np.empty(0, dtype=int), "measured")
+
+
+def repetition_rounds(case: CaseResult) -> np.ndarray:
+    """The round of each repetition; older files did not record it: equal blocks then."""
+    reps = len(case["repetitions_s"])
+    recorded = case.get("repetition_rounds")
+    if recorded and len(recorded) == reps:
+        return np.asarray(recorded, dtype=int)
+    steps = case.get("steps_per_repetition") or []
+    # Without the record, rounds are runs of equal loop counts (each round chooses its own).
+    boundaries = np.cumsum([0] + [int(a != b) for a, b in pairwise(steps)])
+    return np.asarray(boundaries if len(boundaries) == reps else np.zeros(reps), dtype=int)
+
+
+def measured(case: CaseResult | None) -> Samples:
+    """Items/s of each timed repetition (empty when the case did not run)."""
+    if case is None or case["status"] != "ok":
+        return EMPTY
+    items, steps = case.get("items_per_step"), case.get("steps_per_repetition")
+    reps = np.asarray(case.get("repetitions_s") or [], dtype=float)
+    if not items or not steps or not len(reps):
+        return EMPTY
+    return Samples(items * np.asarray(steps, dtype=float) / reps, repetition_rounds(case),
+                   "measured")
+
+
+def references(case: CaseResult) -> dict[int, float]:
+    """Round → the reference GEMM's FLOP/s timed next to the case in that round."""
+    values = case["metrics"].get("reference_flops_per_s_by_round") or []
+    rounds = sorted(set(repetition_rounds(case).tolist()))
+    if len(values) != len(rounds) or not all(values):
+        return {}
+    return {r: float(v) for r, v in zip(rounds, values, strict=True) if v}
+
+
+def per_reference(case: CaseResult | None) -> Samples | None:
+    """Each repetition's rate over the reference GEMM of its round: how fast the case ran
+    relative to how fast the machine was just then. None without references."""
+    s = measured(case)
+    refs = references(case) if case is not None else {}
+    if not len(s.rates) or not refs:
+        return None
+    scale = np.asarray([refs.get(int(r), np.nan) for r in s.rounds])
+    if np.isnan(scale).any():
+        return None
+    return replace(s, rates=s.rates / scale * float(np.median(scale)),
+                   basis="per reference GEMM")
+
+
+def reference_ratio(base: CaseResult, cand: CaseResult) -> float | None:
+    """How much faster the machine was (reference GEMM) in the candidate's run."""
+    b, c = references(base), references(cand)
+    if not b or not c:
+        return None
+    return float(np.median(list(c.values())) / np.median(list(b.values())))
+
+
+def paired(base: CaseResult | None, cand: CaseResult | None) -> tuple[Samples, Samples]:
+    """Both arms' repetitions over the baseline arm's median of the same round: the rounds
+    ran minutes apart, the arms within a round side by side (ABBA), so the machine's drift
+    between rounds cancels. Rounds only one arm finished are left out."""
+    b, c = measured(base), measured(cand)
+    common = sorted(set(b.rounds.tolist()) & set(c.rounds.tolist()))
+    if not common:
+        return EMPTY, EMPTY
+    medians = {r: float(np.median(b.rates[b.rounds == r])) for r in common}
+
+    def scaled(s: Samples) -> Samples:
+        keep = np.isin(s.rounds, common)
+        scale = np.asarray([medians[int(r)] for r in s.rounds[keep]])
+        return Samples(s.rates[keep] / scale, s.rounds[keep], "paired with the baseline arm")
+
+    return scaled(b), scaled(c)
+
+
+def split_arms(doc: ResultDoc, base: str, cand: str) -> tuple[ResultDoc, ResultDoc]:
+    """Two arms of one run as two documents of plain cases (the arm's name dropped)."""
+    arms = {c.get("arm") for c in doc["cases"]} - {None}
+    for name in (base, cand):
+        if name not in arms:
+            known = ", ".join(sorted(a for a in arms if a)) or "none (not a run with arms)"
+            raise UserError(f"--arms: no arm {name!r} in {doc['run_id']} (arms: {known})")
+
+    def only(name: str) -> ResultDoc:
+        cases = []
+        for c in doc["cases"]:
+            if c.get("arm") == name:
+                plain = dict(c)
+                plain.pop("arm", None)
+                cases.append(plain)
+        return {**doc, "cases": cases}  # type: ignore[typeddict-item]
+
+    return only(base), only(cand)

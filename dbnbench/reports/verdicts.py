@@ -1,0 +1,149 @@
+"""One case's change between two sides, and what can honestly be said of it.
+
+A change is a regression only when it is beyond the threshold, beyond the noise the data
+shows, significant after correcting for the number of cases (asv's rule: a rank test plus a
+minimum factor), and its interval excludes no change. "Unchanged" is said only when the
+interval rules out a change as large as the threshold. Everything else is inconclusive, with
+the smallest change the data could have detected (the minimum detectable effect): a runner
+that can only see 18 % changes must not be read as having seen none."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from ..harness.results import CaseResult
+from .samples import Samples, measured, paired, per_reference, reference_ratio
+
+RESAMPLES = 2000
+MIN_SAMPLES = 3
+MIN_ROUNDS = 2  # one round cannot show how much the machine drifts between rounds
+
+
+def ratio_ci(base: np.ndarray, cand: np.ndarray, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of median(candidate)/median(baseline), samples resampled
+    independently within each side."""
+    def ratio(b: np.ndarray, c: np.ndarray, axis: int = -1) -> np.ndarray:
+        return np.median(c, axis=axis) / np.median(b, axis=axis)
+
+    if np.ptp(base) == 0 and np.ptp(cand) == 0:
+        value = float(np.median(cand) / np.median(base))
+        return value, value
+    res = stats.bootstrap((base, cand), ratio, n_resamples=RESAMPLES, vectorized=True,
+                          confidence_level=0.95, method="percentile", paired=False,
+                          random_state=np.random.default_rng(seed))
+    return float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+
+def rank_p(base: np.ndarray, cand: np.ndarray) -> float:
+    if np.ptp(np.concatenate([base, cand])) == 0:
+        return 1.0
+    return float(stats.mannwhitneyu(base, cand, alternative="two-sided").pvalue)
+
+
+def noise_of(samples: np.ndarray) -> float:
+    """Robust relative spread of one side's repetitions (normal-scaled MAD over the median)."""
+    return float(stats.median_abs_deviation(samples, scale="normal") / np.median(samples))
+
+
+def round_spread(s: Samples) -> float:
+    """Relative spread between the medians of a side's rounds: the machine's drift over the
+    minutes a run takes (each round also runs in fresh processes)."""
+    rounds = sorted(set(s.rounds.tolist()))
+    if len(rounds) < 2:
+        return 0.0
+    medians = [float(np.median(s.rates[s.rounds == r])) for r in rounds]
+    return (max(medians) - min(medians)) / float(np.median(s.rates))
+
+
+def adjust(p_values: Sequence[float]) -> list[float]:
+    """Holm's step-down correction: family-wise error control for a gate that fails on any."""
+    if not p_values:
+        return []
+    p = np.asarray(p_values, dtype=float)
+    order = np.argsort(p)
+    scaled = np.maximum.accumulate(p[order] * (len(p) - np.arange(len(p))))
+    out = np.empty_like(p)
+    out[order] = np.minimum(scaled, 1.0)
+    return [float(v) for v in out]
+
+
+def sides(base: CaseResult, cand: CaseResult, arms: bool) -> tuple[Samples, Samples]:
+    """The samples a verdict stands on: paired by round for arms of one run; for two runs,
+    per reference GEMM where both recorded one (the machine's speed at that moment divided
+    out), as measured otherwise."""
+    if arms:
+        return paired(base, cand)
+    b, c = per_reference(base), per_reference(cand)
+    return (b, c) if b is not None and c is not None else (measured(base), measured(cand))
+
+
+def speed_change(base: CaseResult, cand: CaseResult, arms: bool = False) -> dict[str, Any]:
+    """Ratio, interval, raw p-value, noise and minimum detectable effect of one case; the
+    verdict waits for the correction over all cases."""
+    raw_b, raw_c = measured(base), measured(cand)
+    b, c = sides(base, cand, arms)
+    out: dict[str, Any] = {
+        "baseline_items_per_s": float(np.median(raw_b.rates)) if len(raw_b.rates) else None,
+        "candidate_items_per_s": float(np.median(raw_c.rates)) if len(raw_c.rates) else None,
+        "basis": c.basis, "ratio": None, "ci_low": None, "ci_high": None, "p_value": None,
+        "samples": [len(b.rates), len(c.rates)], "mde": None,
+        "rounds": [len(set(b.rounds.tolist())), len(set(c.rounds.tolist()))]}
+    if len(raw_b.rates) and len(raw_c.rates):
+        out["raw_ratio"] = float(np.median(raw_c.rates) / np.median(raw_b.rates))
+    if not arms:
+        out["reference_ratio"] = reference_ratio(base, cand)
+    if len(b.rates) < MIN_SAMPLES or len(c.rates) < MIN_SAMPLES:
+        out["note"] = f"fewer than {MIN_SAMPLES} repetitions on a side: nothing can be said"
+        return out
+    out["ratio"] = float(np.median(c.rates) / np.median(b.rates))
+    out["ci_low"], out["ci_high"] = ratio_ci(b.rates, c.rates)
+    out["p_value"] = rank_p(b.rates, c.rates)
+    drift = 0.0 if arms else max(round_spread(b), round_spread(c))
+    out["noise"] = max(noise_of(b.rates), noise_of(c.rates), drift)
+    half_width = (out["ci_high"] - out["ci_low"]) / 2
+    out["mde"] = max(half_width, out["noise"])
+    return out
+
+
+def speed_verdict(s: dict[str, Any], significant: bool, threshold: float) -> tuple[str, str | None]:
+    """(verdict, why) for a case whose speed_change has a ratio."""
+    ratio, low, high, mde = s["ratio"], s["ci_low"], s["ci_high"], s["mde"]
+    change = abs(ratio - 1)
+    if change > max(threshold, s["noise"]) and significant and (high < 1 or low > 1):
+        return ("regressed" if ratio < 1 else "improved"), None
+    if min(s["rounds"]) < MIN_ROUNDS:
+        return "inconclusive", (f"{min(s['rounds'])} round(s) on a side: the drift between "
+                                "rounds cannot be measured")
+    if low >= 1 - threshold and high <= 1 + threshold and mde <= threshold:
+        return "unchanged", None
+    return "inconclusive", (f"this comparison can only see changes above {mde:.0%} "
+                            f"(threshold {threshold:.0%})")
+
+
+def sampled_change(base: Sequence[float | None], cand: Sequence[float | None],
+                   threshold: float, reason: str | None = None) -> dict[str, Any]:
+    """Per-round values of a lower-is-better metric (peak memory, energy per item): a change
+    only when every candidate round is beyond every baseline round by the threshold, never
+    on one difference of two numbers."""
+    b = [v for v in base if v is not None and v > 0]
+    c = [v for v in cand if v is not None and v > 0]
+    if not b or not c:
+        return {"verdict": "unmeasured", "baseline": None, "candidate": None, "ratio": None,
+                "reason": reason or "not measured on both sides"}
+    ratio = float(np.median(c) / np.median(b))
+    out: dict[str, Any] = {"baseline": float(np.median(b)), "candidate": float(np.median(c)),
+                           "ratio": ratio, "rounds": [len(b), len(c)]}
+    if min(c) > max(b) * (1 + threshold):
+        out["verdict"] = "regressed"
+    elif max(c) < min(b) * (1 - threshold):
+        out["verdict"] = "improved"
+    elif max(max(b), max(c)) <= min(min(b), min(c)) * (1 + threshold):
+        out["verdict"] = "unchanged"  # every round of both sides within the threshold
+    else:
+        out["verdict"] = "inconclusive"
+        out["reason"] = "the rounds spread wider than the threshold"
+    return out
