@@ -78,12 +78,30 @@ def reference_ratio(base: CaseResult, cand: CaseResult) -> float | None:
     return float(np.median(list(c.values())) / np.median(list(b.values())))
 
 
+def contended_rounds(case: CaseResult | None) -> dict[int, bool]:
+    """Round → whether other processes contended while this case was timed in it."""
+    if case is None or not case["contention"]:
+        return {}
+    flags = [r["contended"] for r in case["contention"].get("by_round", [])]
+    rounds = sorted(set(repetition_rounds(case).tolist()))
+    return dict(zip(rounds, flags, strict=True)) if len(flags) == len(rounds) else {}
+
+
+def unevenly_busy(base: CaseResult | None, cand: CaseResult | None) -> set[int]:
+    """Rounds in which one arm was timed on a busy machine and the other was not: their
+    pairing compares a quiet moment with a busy one."""
+    b, c = contended_rounds(base), contended_rounds(cand)
+    return {r for r in b.keys() & c.keys() if b[r] != c[r]}
+
+
 def paired(base: CaseResult | None, cand: CaseResult | None) -> tuple[Samples, Samples]:
     """Both arms' repetitions over the baseline arm's median of the same round: the rounds
     ran minutes apart, the arms within a round side by side (ABBA), so the machine's drift
-    between rounds cancels. Rounds only one arm finished are left out."""
+    between rounds cancels. Rounds only one arm finished, or only one arm was timed on a
+    busy machine in, are left out."""
     b, c = measured(base), measured(cand)
-    common = sorted(set(b.rounds.tolist()) & set(c.rounds.tolist()))
+    common = sorted(set(b.rounds.tolist()) & set(c.rounds.tolist())
+                    - unevenly_busy(base, cand))
     if not common:
         return EMPTY, EMPTY
     medians = {r: float(np.median(b.rates[b.rounds == r])) for r in common}

@@ -2,8 +2,9 @@
 
 A change is a regression only when it is beyond the threshold, beyond the noise the data
 shows, significant after correcting for the number of cases (asv's rule: a rank test plus a
-minimum factor), and its interval excludes no change. "Unchanged" is said only when the
-interval rules out a change as large as the threshold. Everything else is inconclusive, with
+minimum factor), and its interval excludes no change. "Unchanged" is said only when the data
+rules out a change as large as the threshold (two one-sided tests: the 90 % interval of the
+ratio inside ±threshold, and drift between rounds under it). Everything else is inconclusive, with
 the smallest change the data could have detected (the minimum detectable effect): a runner
 that can only see 18 % changes must not be read as having seen none."""
 
@@ -16,14 +17,15 @@ import numpy as np
 from scipy import stats
 
 from ..harness.results import CaseResult
-from .samples import Samples, measured, paired, per_reference, reference_ratio
+from .samples import Samples, measured, paired, per_reference, reference_ratio, unevenly_busy
 
 RESAMPLES = 2000
 MIN_SAMPLES = 3
 MIN_ROUNDS = 2  # one round cannot show how much the machine drifts between rounds
 
 
-def ratio_ci(base: np.ndarray, cand: np.ndarray, seed: int = 0) -> tuple[float, float]:
+def ratio_ci(base: np.ndarray, cand: np.ndarray, seed: int = 0,
+             level: float = 0.95) -> tuple[float, float]:
     """Percentile bootstrap interval of median(candidate)/median(baseline), samples resampled
     independently within each side."""
     def ratio(b: np.ndarray, c: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -33,7 +35,7 @@ def ratio_ci(base: np.ndarray, cand: np.ndarray, seed: int = 0) -> tuple[float, 
         value = float(np.median(cand) / np.median(base))
         return value, value
     res = stats.bootstrap((base, cand), ratio, n_resamples=RESAMPLES, vectorized=True,
-                          confidence_level=0.95, method="percentile", paired=False,
+                          confidence_level=level, method="percentile", paired=False,
                           random_state=np.random.default_rng(seed))
     return float(res.confidence_interval.low), float(res.confidence_interval.high)
 
@@ -81,6 +83,42 @@ def sides(base: CaseResult, cand: CaseResult, arms: bool) -> tuple[Samples, Samp
     return (b, c) if b is not None and c is not None else (measured(base), measured(cand))
 
 
+def round_ratios(b: Samples, c: Samples) -> np.ndarray:
+    """Per round, the candidate arm's median over the baseline arm's: one paired value per
+    round, robust to a burst of noise inside a round."""
+    rounds = sorted(set(b.rounds.tolist()) & set(c.rounds.tolist()))
+    return np.asarray([np.median(c.rates[c.rounds == r]) / np.median(b.rates[b.rounds == r])
+                       for r in rounds])
+
+
+def paired_interval(ratios: np.ndarray, level: float, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap interval of the median of the per-round ratios."""
+    if len(ratios) < 2 or np.ptp(ratios) == 0:
+        value = float(np.median(ratios))
+        return value, value
+    res = stats.bootstrap((ratios,), np.median, n_resamples=RESAMPLES, confidence_level=level,
+                          method="percentile", random_state=np.random.default_rng(seed))
+    return float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+
+def paired_change(out: dict[str, Any], b: Samples, c: Samples) -> dict[str, Any]:
+    """Arms of one run: the ratio is the median of the per-round ratios, its intervals
+    bootstrap over rounds, the test a signed-rank test of their logs against no change."""
+    ratios = round_ratios(b, c)
+    out["round_ratios"] = [float(r) for r in ratios]
+    out["rounds"] = [len(ratios), len(ratios)]
+    out["ratio"] = float(np.median(ratios))
+    out["ci_low"], out["ci_high"] = paired_interval(ratios, 0.95)
+    out["ci90_low"], out["ci90_high"] = paired_interval(ratios, 0.90)
+    logs = np.log(ratios)
+    out["p_value"] = 1.0 if np.all(logs == 0) or len(logs) < 2 else \
+        float(stats.wilcoxon(logs).pvalue)
+    out["spread"] = max(noise_of(b.rates), noise_of(c.rates))
+    out["noise"] = 0.0  # drift between rounds cancels in a paired ratio
+    out["mde"] = (out["ci_high"] - out["ci_low"]) / 2
+    return out
+
+
 def speed_change(base: CaseResult, cand: CaseResult, arms: bool = False) -> dict[str, Any]:
     """Ratio, interval, raw p-value, noise and minimum detectable effect of one case; the
     verdict waits for the correction over all cases."""
@@ -99,13 +137,23 @@ def speed_change(base: CaseResult, cand: CaseResult, arms: bool = False) -> dict
     if len(b.rates) < MIN_SAMPLES or len(c.rates) < MIN_SAMPLES:
         out["note"] = f"fewer than {MIN_SAMPLES} repetitions on a side: nothing can be said"
         return out
+    if arms:
+        left_out = unevenly_busy(base, cand)
+        if left_out:
+            out["note"] = (f"{len(left_out)} round(s) left out: one arm was timed on a busy "
+                           "machine, the other not")
+        return paired_change(out, b, c)
     out["ratio"] = float(np.median(c.rates) / np.median(b.rates))
     out["ci_low"], out["ci_high"] = ratio_ci(b.rates, c.rates)
+    # Equivalence (two one-sided tests at 5 % each): the 90 % interval inside ±threshold.
+    out["ci90_low"], out["ci90_high"] = ratio_ci(b.rates, c.rates, level=0.90)
     out["p_value"] = rank_p(b.rates, c.rates)
-    drift = 0.0 if arms else max(round_spread(b), round_spread(c))
-    out["noise"] = max(noise_of(b.rates), noise_of(c.rates), drift)
-    half_width = (out["ci_high"] - out["ci_low"]) / 2
-    out["mde"] = max(half_width, out["noise"])
+    # The interval covers the repetitions' scatter. What it cannot see is the machine's drift
+    # between rounds: for arms it cancels (paired by round); for separate runs a change must
+    # beat it, so it is part of the noise and of the smallest detectable change.
+    out["spread"] = max(noise_of(b.rates), noise_of(c.rates))
+    out["noise"] = 0.0 if arms else max(round_spread(b), round_spread(c))
+    out["mde"] = max((out["ci_high"] - out["ci_low"]) / 2, out["noise"])
     return out
 
 
@@ -118,8 +166,8 @@ def speed_verdict(s: dict[str, Any], significant: bool, threshold: float) -> tup
     if min(s["rounds"]) < MIN_ROUNDS:
         return "inconclusive", (f"{min(s['rounds'])} round(s) on a side: the drift between "
                                 "rounds cannot be measured")
-    if low >= 1 - threshold and high <= 1 + threshold and mde <= threshold:
-        return "unchanged", None
+    if s["ci90_low"] >= 1 - threshold and s["ci90_high"] <= 1 + threshold and mde <= threshold:
+        return "unchanged", None  # equivalence shown: no change as large as the threshold
     return "inconclusive", (f"this comparison can only see changes above {mde:.0%} "
                             f"(threshold {threshold:.0%})")
 
