@@ -194,7 +194,7 @@ def provenance_warnings(base: ResultDoc, cand: ResultDoc, arms: bool = False) ->
         b, c = bm["frameworks"].get(name), cm["frameworks"].get(name)
         if b != c:
             out.append(f"different {name} version: {b} vs {c}")
-    out += calibration_drift(base, cand) + reference_drift(base, cand)
+    out += calibration_drift(base, cand) + reference_drift(base, cand) + unreferenced(base, cand)
     if base["suite"] != cand["suite"]:
         out.append(f"different suites: {base['suite']} vs {cand['suite']}")
     return out
@@ -213,6 +213,19 @@ def calibration_drift(base: ResultDoc, cand: ResultDoc, limit: float = 0.10
              if abs(c[k] / b[k] - 1) > limit]
     return [(f"the machine's measured GEMM peak changed between the runs ({', '.join(moved)}): "
              "it was not equally fast; treat throughput verdicts with care")] if moved else []
+
+
+def unreferenced(base: ResultDoc, cand: ResultDoc) -> list[str]:
+    """Files without the reference GEMM (written before it existed) compare raw rates."""
+    def has(doc: ResultDoc) -> bool:
+        return any(c["metrics"].get("reference_flops_per_s_by_round") for c in doc["cases"]
+                   if c["status"] == "ok")
+
+    if has(base) and has(cand):
+        return []
+    return ["no reference GEMM beside the cases of one of the files: a machine that changed "
+            "between the runs cannot be told from a code change (compare arms of one run, or "
+            "files of this dbnbench)"]
 
 
 def reference_drift(base: ResultDoc, cand: ResultDoc, limit: float = 0.10) -> list[str]:

@@ -66,8 +66,9 @@ def per_reference(case: CaseResult | None) -> Samples | None:
     scale = np.asarray([refs.get(int(r), np.nan) for r in s.rounds])
     if np.isnan(scale).any():
         return None
-    return replace(s, rates=s.rates / scale * float(np.median(scale)),
-                   basis="per reference GEMM")
+    # Items per reference FLOP: the machine's speed at that moment divided out. The unit
+    # is odd; only ratios of it are read.
+    return replace(s, rates=s.rates / scale, basis="per reference GEMM")
 
 
 def reference_ratio(base: CaseResult, cand: CaseResult) -> float | None:
