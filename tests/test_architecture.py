@@ -30,6 +30,7 @@ def test_layers_import_downward_only():
     assert "1 kept, 0 broken" in proc.stdout
 
 
+@pytest.mark.slow  # mypy over the package
 def test_the_package_type_checks():
     proc = run_tool("mypy")
     assert proc.returncode == 0, proc.stdout[-4000:]

@@ -6,10 +6,14 @@ import json
 import re
 import textwrap
 
+import pytest
+
 from dbnbench.harness import results
 from dbnbench.harness.frameworks import FRAMEWORKS
 
 from .conftest import run_cli
+
+pytestmark = pytest.mark.slow  # real `dbnbench run`s of the ci suite
 
 
 def test_ci_suite_end_to_end(tmp_path):

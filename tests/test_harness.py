@@ -13,6 +13,8 @@ from dbnbench.harness.runner import Progress, RunInterrupted, RunOptions, execut
 
 from .conftest import REGISTRY
 
+pytestmark = pytest.mark.slow  # every test runs real worker processes
+
 SELFTEST = """
 name = "contain"
 [settings]

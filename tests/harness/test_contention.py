@@ -59,6 +59,7 @@ def run(tmp_path: Path, during_case: bool) -> dict:
     return doc["cases"][0]
 
 
+@pytest.mark.slow
 def test_a_cpu_burner_started_during_a_case_flags_it(tmp_path):
     case = run(tmp_path, during_case=True)
     assert case["status"] == "ok"
@@ -67,6 +68,7 @@ def test_a_cpu_burner_started_during_a_case_flags_it(tmp_path):
     assert any(w.startswith("contended") for w in case["warnings"])
 
 
+@pytest.mark.slow
 def test_a_quiet_machine_flags_nothing(tmp_path):
     if busy_now(0.5).contention.contended:
         pytest.skip("this machine is busy with other work right now: a quiet run cannot be had")

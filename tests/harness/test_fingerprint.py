@@ -331,6 +331,7 @@ def numpy_openblas(runtime: dict) -> dict | None:
                  and p["package"] == "numpy"), None)
 
 
+@pytest.mark.slow
 def test_worker_runtime_sees_a_forced_openblas_kernel():
     """The key check: OPENBLAS_CORETYPE=Haswell in a worker's environment is what numpy's
     OpenBLAS runs, and on an AVX-512 CPU the finding names the variable; without it, no
@@ -386,6 +387,7 @@ def env_json() -> dict:
     return json.loads(proc.stdout)
 
 
+@pytest.mark.slow
 def test_env_json_has_fingerprint_runtime_and_findings(env_json):
     assert {"hostname", "cpu", "gpus", "frameworks"} <= set(env_json), "machine() fields kept"
     fp = env_json["fingerprint"]
@@ -401,6 +403,7 @@ def test_env_json_has_fingerprint_runtime_and_findings(env_json):
                    for f in env_json["findings"]), env_json["findings"]
 
 
+@pytest.mark.slow
 def test_env_page_prints_library_text_literally(env_json):
     doc = json.loads(json.dumps(env_json))
     doc["fingerprint"]["perf_env"] = {"TORCH_LOGS": "[bold]+dynamo[/bold]"}
@@ -416,6 +419,7 @@ def test_env_page_prints_library_text_literally(env_json):
     assert max(map(len, text.splitlines())) <= 80
 
 
+@pytest.mark.slow
 def test_env_command_human_output(env_json):
     proc = run_cli("env", env=haswell_env())
     assert proc.returncode == 0, proc.stderr
