@@ -19,13 +19,19 @@ REGISTRY = default_registry()
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+def require_framework(name: str) -> None:
+    """Skip, naming the install hint, where framework `name` is not installed (looked up
+    without importing it): a test of an absent framework skips, it never fails."""
+    cls = FRAMEWORKS[name]
+    if not cls.installed():
+        pytest.skip(f"{name} is not installed ({cls.install_hint})")
+
+
 def make_fw(name: str, precision: str = "fp32", device: str = "cpu", threads: int = 2,
             seed: int = 0) -> Any:
     """An activated adapter, or a pytest skip naming why it cannot be had here."""
-    cls = FRAMEWORKS[name]
-    if not cls.installed():
-        pytest.skip(f"{name} is not installed")
-    fw = cls(device, precision, threads, seed)
+    require_framework(name)
+    fw = FRAMEWORKS[name](device, precision, threads, seed)
     try:
         fw.activate()
     except Skip as exc:

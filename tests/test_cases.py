@@ -6,9 +6,8 @@ import pytest
 
 from dbnbench.harness.cases import Case, expand, load_suite, select, unavailable
 from dbnbench.harness.errors import UserError
-from dbnbench.harness.frameworks import FRAMEWORKS
 
-from .conftest import REGISTRY
+from .conftest import REGISTRY, require_framework
 
 
 def test_builtin_suites_load_and_ids_are_unique():
@@ -51,13 +50,13 @@ def case(framework: str, precision: str, device: str = "cpu", k: int = 1) -> Cas
     ("sklearn", "bf16", "cpu", "float64 or float32 only"),
 ])
 def test_skip_reasons(framework, precision, device, needle):
+    require_framework(framework)  # else the reason is that it is not installed
     why = unavailable(case(framework, precision, device), 1, REGISTRY)
     assert why is not None and needle in why
 
 
 def test_gpu_cases_need_a_gpu():
-    if not FRAMEWORKS["torch"].installed():
-        pytest.skip("torch is not installed")
+    require_framework("torch")
     assert unavailable(case("torch", "fp32", "cuda:0"), 0, REGISTRY) == "no NVIDIA GPU found on this machine"
     assert "no GPU 1" in unavailable(expand({"workload": "rbm-cdk", "frameworks": ["torch"],
                                              "devices": ["cuda:1"]}, "t", REGISTRY)[0], 1, REGISTRY)

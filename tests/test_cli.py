@@ -124,6 +124,7 @@ def test_missing_mnist_dir():
     assert_one_line_error(run_cli("run", "--data-dir", "/no/such/mnist"), "/no/such/mnist")
 
 
+@pytest.mark.slow  # `env` asks a worker per framework
 def test_list_and_env_work():
     proc = run_cli("list", "--suite", "quick", "--framework", "numpy")
     assert proc.returncode == 0 and "rbm-cdk/numpy/cpu/fp32" in proc.stdout

@@ -13,7 +13,7 @@ from dbnbench.suites.dbn.spec import MNIST_RATIO_BAR, RECON_RATIO_BAR, DBNPretra
 from dbnbench.suites.dbn.stack import build_stack
 from dbnbench.suites.rbm.spec import flops_per_update
 
-from .conftest import REGISTRY
+from .conftest import REGISTRY, require_framework
 from .dbn_helpers import FRAMEWORKS, assert_rejected, make_impl
 from .mnist_helpers import require_mnist
 
@@ -99,6 +99,7 @@ def test_flops_sum_over_layers():
     ("torch", "tf32", "CPUs have no TF32"),
 ])
 def test_skip_reasons(framework, precision, why):
+    require_framework(framework)  # else the reason is that it is not installed
     params = DBNPretrainSpec().defaults()
     items = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in params.items()))
     case = Case("dbn-pretrain", framework, "cpu", precision, items, "t")

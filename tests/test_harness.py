@@ -9,9 +9,12 @@ import pytest
 
 from dbnbench.harness import results
 from dbnbench.harness.errors import UserError
+from dbnbench.harness.probes.energy import EnergyMeter
 from dbnbench.harness.runner import Progress, RunInterrupted, RunOptions, execute
 
 from .conftest import REGISTRY
+
+pytestmark = pytest.mark.slow  # every test runs real worker processes
 
 SELFTEST = """
 name = "contain"
@@ -183,5 +186,13 @@ def test_result_records_environment_and_hashes(tmp_path):
     assert doc["calibration"][0]["gemm_flops_per_s"] == max(doc["calibration"][0]["by_round"])
     assert case["metrics"]["pct_of_peak"] > 0
     assert case["metrics"]["peak_host_memory_bytes"] > 10 * 2**20
-    unmeasured = case["metrics"]["unmeasured"]
-    assert case["metrics"]["energy_j"] is not None or "energy_j" in unmeasured
+    # Energy is what this machine's counter gives, read in the worker: without RAPL, None with
+    # the reason naming the missing interface; with it, joules and the counter named.
+    meter, metrics = EnergyMeter("cpu"), case["metrics"]
+    if meter.source is None:
+        assert metrics["energy_j"] is None and metrics["energy_source"] is None
+        assert metrics["unmeasured"]["energy_j"] == meter.reason and "RAPL" in meter.reason
+    else:
+        assert metrics["energy_source"] == meter.source, metrics
+        assert metrics["energy_j"] is not None and metrics["energy_j"] > 0, metrics["unmeasured"]
+        assert metrics["avg_power_w"] > 0 and "energy_j" not in metrics["unmeasured"]

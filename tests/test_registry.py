@@ -3,17 +3,14 @@ the engine is handed it and imports no workload by name."""
 
 from __future__ import annotations
 
-import importlib.util
-
 import pytest
 
 from dbnbench.harness.errors import UserError
-from dbnbench.harness.frameworks import FRAMEWORKS
 from dbnbench.harness.registry import Registry, Workload, load_impl, plugin_workloads
 from dbnbench.suites.registry import builtin_workloads, source_files
 from dbnbench.suites.selftest.spec import SelftestSpec
 
-from .conftest import REGISTRY
+from .conftest import REGISTRY, require_framework
 
 PAIRS = sorted((w.name, fw) for w in builtin_workloads() for fw in w.impls)
 
@@ -21,8 +18,7 @@ PAIRS = sorted((w.name, fw) for w in builtin_workloads() for fw in w.impls)
 @pytest.mark.parametrize("key", PAIRS)
 def test_every_implementation_imports_and_keeps_the_contract(key):
     workload, framework = key
-    if importlib.util.find_spec(FRAMEWORKS[framework].module) is None:
-        pytest.skip(f"{framework} is not installed")
+    require_framework(framework)
     cls = load_impl(str(REGISTRY.impl(workload, framework)))
     assert cls.__name__ != "Impl"  # each says what it is
     for name in ("setup", "step", "quality"):

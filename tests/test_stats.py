@@ -37,11 +37,14 @@ def test_quiet_samples_raise_no_warning():
 
 def test_bootstrap_coverage_is_about_95_percent():
     rng = np.random.default_rng(1)
-    hits = 0
+    hits, widths = 0, []
     for _ in range(200):
         low, high = bootstrap_ci(rng.normal(100, 5, 25), seed=int(rng.integers(1 << 30)))
         hits += low <= 100 <= high
-    assert 0.85 <= hits / 200 <= 1.0
+        widths.append(high - low)
+    assert 0.85 <= hits / 200
+    # ...and not by being wide: the median's 95 % interval is about 2·1.96·1.2533·σ/√n wide.
+    assert np.mean(widths) == pytest.approx(2 * 1.96 * 1.2533 * 5 / 5, rel=0.2)
 
 
 def test_degenerate_samples():

@@ -59,6 +59,7 @@ def run(tmp_path: Path, during_case: bool) -> dict:
     return doc["cases"][0]
 
 
+@pytest.mark.slow
 def test_a_cpu_burner_started_during_a_case_flags_it(tmp_path):
     case = run(tmp_path, during_case=True)
     assert case["status"] == "ok"
@@ -67,6 +68,7 @@ def test_a_cpu_burner_started_during_a_case_flags_it(tmp_path):
     assert any(w.startswith("contended") for w in case["warnings"])
 
 
+@pytest.mark.slow
 def test_a_quiet_machine_flags_nothing(tmp_path):
     if busy_now(0.5).contention.contended:
         pytest.skip("this machine is busy with other work right now: a quiet run cannot be had")
@@ -78,15 +80,17 @@ def test_a_quiet_machine_flags_nothing(tmp_path):
 
 
 def test_meter_separates_own_work_from_others():
+    if busy_now(0.3).contention.contended:
+        pytest.skip("this machine is busy with other work right now: a quiet window cannot be had")
     meter = ContentionMeter(parents=[])
     meter.start()
     end = time.perf_counter() + 0.5
     while time.perf_counter() < end:  # this process's own work is not contention
         pass
     own = meter.stop()
-    assert own.own_cpu_share > 0.3
-    if busy_now(0.3).contention.contended:
-        pytest.skip("machine busy: the quiet half of this check cannot be had")
+    if own.other_cpu_share >= 0.1 and busy_now(0.3).contention.contended:
+        pytest.skip("other work started on this machine during the check")
+    assert own.own_cpu_share > 0.3  # one of the cores, as this process's own
     assert own.other_cpu_share < 0.1
 
 

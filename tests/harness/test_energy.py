@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
 
 from dbnbench.harness import worker
+from dbnbench.harness.merge import merge_case
 from dbnbench.harness.probes import energy
 from dbnbench.harness.probes.energy import EnergyMeter, PowerSampler, integrate, update_period
 from dbnbench.harness.records import Settings, as_json
+from dbnbench.harness.roofline import round_roofs
+
+from ..conftest import REGISTRY
+from .test_roofline import CASE, answer
 
 
 def stepped_counter(period_s: float, joules_per_tick: float = 1.0):
@@ -76,4 +82,27 @@ def test_no_counter_no_number():
         pytest.skip(f"this machine has an energy counter ({meter.source})")
     meter.start()
     joules, seconds = meter.stop()
-    assert joules is None and meter.reason and seconds >= 0
+    assert joules is None and seconds > 0
+    assert "RAPL" in meter.reason, meter.reason  # the interface that is missing or unreadable
+
+
+def merged_metrics(rounds: list) -> dict:
+    roofs = [round_roofs({}, r) for r in range(len(rounds))]
+    return merge_case(CASE, rounds, roofs, {}, REGISTRY)["metrics"]
+
+
+def test_the_result_carries_the_rounds_joules_per_item_and_power():
+    """Two rounds' counter readings: their sum, per item of both windows and over their time."""
+    rounds = [replace(answer(1e-3, None), energy_j=e, energy_source="fake counter")
+              for e in (2.0, 3.0)]
+    m = merged_metrics(rounds)
+    assert (m["energy_j"], m["energy_source"]) == (5.0, "fake counter")
+    assert m["energy_per_item_j"] == pytest.approx(5.0 / (2 * 40 * 32))  # window steps × batch
+    assert m["avg_power_w"] == pytest.approx(5.0 / (2 * 0.5))  # over the two 0.5 s windows
+    assert "energy_j" not in m["unmeasured"]
+    # A round without a reading voids the sum: no partial energy passed off as the case's.
+    gap = merged_metrics([replace(rounds[0], energy_j=None, energy_reason="counter gone"),
+                          rounds[1]])
+    assert gap["energy_j"] is None and gap["energy_per_item_j"] is None
+    assert gap["avg_power_w"] is None and gap["energy_source"] is None
+    assert gap["unmeasured"]["energy_j"] == "counter gone"

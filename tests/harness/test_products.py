@@ -13,7 +13,7 @@ from dbnbench.harness.products import Observation, contradiction, dtype_name
 from dbnbench.harness.records import CaseRequest, CaseSpec, Settings, as_json
 from dbnbench.harness.runner import work_of
 
-from ..conftest import REGISTRY, make_fw
+from ..conftest import REGISTRY, make_fw, require_framework
 
 SMALL = {"visible": 64, "hidden": 32, "batch": 16, "k": 1, "persistent": False, "lr": 0.05,
          "momentum": 0.5, "weight_decay": 2e-4}
@@ -102,7 +102,7 @@ def test_every_rbm_product_runs_in_the_modes_dtype(framework, precision, dtype):
 def test_torch_mixed_case_with_a_product_forced_to_fp32_fails(monkeypatch):
     """The weight statistic through in-place addmm_, which autocast does not cast: the case
     must fail with the reason instead of reporting a bf16-mixed number."""
-    pytest.importorskip("torch")
+    require_framework("torch")
     from dbnbench.suites.rbm.torch_impl import TorchRBM
 
     def apply_in_fp32(self, n):
@@ -118,7 +118,7 @@ def test_torch_mixed_case_with_a_product_forced_to_fp32_fails(monkeypatch):
 
 
 def test_tensorflow_mixed_case_with_a_product_forced_to_fp32_fails(monkeypatch):
-    pytest.importorskip("tensorflow")
+    require_framework("tensorflow")
     from dbnbench.suites.rbm.tf_impl import TensorflowRBM
 
     original = TensorflowRBM._mm
@@ -159,7 +159,7 @@ ENTRY %main (p0: bf16[4,8], p1: bf16[8,2]) -> f32[4,2] {
 def test_xla_bf16_on_the_cpu_is_caught():
     """XLA's CPU backend computes bf16 dots in float32: TF's graph says bfloat16, the HLO
     that runs says otherwise, and the compiled bf16-mixed case fails."""
-    pytest.importorskip("tensorflow")
+    require_framework("tensorflow")
     params = {"layers": [64, 32], "classes": 10, "batch": 8, "mode": "compiled"}
     answer = run_case("tensorflow", "bf16-mixed", "dbn-inference", params)
     if answer["status"] == "skipped":

@@ -20,7 +20,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SHOTS = Path(os.environ.get("DBNBENCH_SCREENSHOTS", "/tmp/dbnbench-screenshots"))
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def browser(tmp_path_factory):
     if CHROMIUM is None:
         pytest.skip("chromium is not installed (Debian package 'chromium')")
     sync_api = pytest.importorskip("playwright.sync_api",
-                                   reason="playwright (Python) is not installed")
+                                   reason="playwright (Python) is not installed (pip install -e '.[test]')")
     profile = tmp_path_factory.mktemp("chromium-profile")
     with sync_api.sync_playwright() as p:
         ctx = p.chromium.launch_persistent_context(str(profile), executable_path=CHROMIUM,

@@ -127,6 +127,7 @@ def write(tmp_path, name, doc):
     return str(path)
 
 
+@pytest.mark.slow
 def test_cli_exit_codes_and_outputs(tmp_path, cli):
     rng = np.random.default_rng(4)
     quiet = Noise(jitter=0.01, round_shift=0, run_shift=0, outlier_rate=0)
