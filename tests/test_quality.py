@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from dbnbench.suites import quality
-from dbnbench.suites.finetune import bench as finetune_bench
 from dbnbench.suites.rbm import spec as rbm_spec
 from dbnbench.suites.rbm.spec import RECON_MSE_BAR, RECON_RATIO_BAR, quality_report
 
@@ -119,7 +118,6 @@ def test_a_broken_finetuning_update_fails_its_bar(monkeypatch):
     require_mnist()
     from dbnbench.suites.finetune import spec as finetune_spec
 
-    monkeypatch.setattr(finetune_bench, "_RUNS", {})
     monkeypatch.setitem(finetune_spec.MNIST_BUDGET, "lr", 0.0)
     q = make_impl("dbn-finetune", make_fw("numpy"), layers=[784, 64]).quality()
     assert not q["passed"] and q["accuracy"] < 0.5, q

@@ -53,7 +53,9 @@ def fake_meter(monkeypatch, period_s: float) -> None:
 
 def window(settings: dict) -> dict:
     impl = SimpleNamespace(step=lambda: time.sleep(0.0005))
-    fw = SimpleNamespace(sync=lambda: None)
+    # The reference GEMM beside the window: a framework whose products take 1 µs.
+    fw = SimpleNamespace(sync=lambda: None,
+                         gemm_times=lambda m, n, k, repeats, loops: [1e-6] * repeats)
     return as_json(worker.timed_window(impl, fw, "cpu", Settings(threads=1, **settings)))
 
 

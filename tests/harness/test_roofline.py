@@ -70,12 +70,13 @@ def test_shapes_rate_is_the_rate_over_the_products():
 
 
 def test_roofs_of_a_round_take_the_best_framework_and_own_shape_gemms():
-    cal = {("numpy", "cpu", "fp32", 0): CalibrationAnswer("ok", gemm_flops_per_s=2e11,
+    cal = {("", "numpy", "cpu", "fp32", 0): CalibrationAnswer("ok", gemm_flops_per_s=2e11,
                                                           bandwidth=Bandwidth(2e10, 1 << 27)),
-           ("torch", "cpu", "fp32", 0): CalibrationAnswer("ok", gemm_flops_per_s=3e11),
-           ("torch", "cpu", "fp32", 1): CalibrationAnswer("ok", gemm_flops_per_s=1e11)}
+           ("", "torch", "cpu", "fp32", 0): CalibrationAnswer("ok", gemm_flops_per_s=3e11),
+           ("", "torch", "cpu", "fp32", 1): CalibrationAnswer("ok", gemm_flops_per_s=1e11)}
     case = Case("rbm-cdk", "torch", "cpu", "fp32", (), "t")
-    answers = {("rbm-cdk/torch/cpu/fp32/t", 1): CaseAnswer("ok", shape_gemm_flops_per_s=1.5e11)}
+    answers = {("rbm-cdk/torch/cpu/fp32/t", "", 1): CaseAnswer("ok",
+                                                               shape_gemm_flops_per_s=1.5e11)}
     r0 = round_roofs(cal, 0, answers, {case.id: case})
     r1 = round_roofs(cal, 1, answers, {case.id: case})
     assert r0.gemm[("cpu", "fp32")] == 3e11 and r0.bandwidth["cpu"] == 2e10
@@ -118,12 +119,12 @@ def test_no_calibration_and_case_combination_reports_more_than_the_peak(rounds):
     round's roof; a case faster than every roof is failed, with the reason."""
     cal, answers = {}, {}
     for r, (numpy_rate, torch_rate, shape_rate, step_s) in enumerate(rounds):
-        cal[("numpy", "cpu", "fp32", r)] = CalibrationAnswer("ok", gemm_flops_per_s=numpy_rate)
-        cal[("torch", "cpu", "fp32", r)] = CalibrationAnswer("ok", gemm_flops_per_s=torch_rate)
-        answers[(CASE.id, r)] = answer(step_s, shape_rate)
+        cal[("", "numpy", "cpu", "fp32", r)] = CalibrationAnswer("ok", gemm_flops_per_s=numpy_rate)
+        cal[("", "torch", "cpu", "fp32", r)] = CalibrationAnswer("ok", gemm_flops_per_s=torch_rate)
+        answers[(CASE.id, "", r)] = answer(step_s, shape_rate)
     roofs = [round_roofs(cal, r, answers, {CASE.id: CASE}) for r in range(len(rounds))]
     peaks = {k: a.gemm_flops_per_s for k, a in cal.items()}
-    entry = merge_case(CASE, [answers[(CASE.id, r)] for r in range(len(rounds))], roofs, peaks,
+    entry = merge_case(CASE, [answers[(CASE.id, "", r)] for r in range(len(rounds))], roofs, peaks,
                        REGISTRY)
     over = [FLOPS / step_s / max(n, t, s or 0) for n, t, s, step_s in rounds]
     if max(over) > NOISE_MARGIN:
@@ -140,8 +141,8 @@ def test_no_calibration_and_case_combination_reports_more_than_the_peak(rounds):
 
 
 def test_pct_of_peak_is_against_the_round_it_ran_in():
-    cal = {("numpy", "cpu", "fp32", 0): CalibrationAnswer("ok", gemm_flops_per_s=2 * FLOPS / 1e-3),
-           ("numpy", "cpu", "fp32", 1): CalibrationAnswer("ok", gemm_flops_per_s=FLOPS / 1e-3)}
+    cal = {("", "numpy", "cpu", "fp32", 0): CalibrationAnswer("ok", gemm_flops_per_s=2 * FLOPS / 1e-3),
+           ("", "numpy", "cpu", "fp32", 1): CalibrationAnswer("ok", gemm_flops_per_s=FLOPS / 1e-3)}
     answers = [answer(1e-3, None), answer(2e-3, None)]  # round 2: machine half as fast
     roofs = [round_roofs(cal, r) for r in range(2)]
     entry = merge_case(CASE, answers, roofs, {}, REGISTRY)
