@@ -152,22 +152,14 @@ def merge_case(case: Case, rounds: list[CaseAnswer | None], roofs: list[Roofs],
     done = sum(a is not None for a in rounds)
     if done < len(rounds):
         warnings.append(f"only {done} of {len(rounds)} rounds ran")
-    windows = [a.contention for a in answers if a.contention]
-    contention = merge_windows(windows)
+    contention = merge_windows([a.contention for a in answers if a.contention])
     if contention and contention["contended"]:
         warnings.append(f"contended: other processes used up to "
-                        f"{max(w.other_cpu_share for w in windows):.0%} of the CPU (steal "
-                        f"{max(w.steal_share for w in windows):.0%}) while it was timed")
+                        f"{contention['other_cpu_share']:.0%} of the CPU (steal "
+                        f"{contention['steal_share']:.0%}) while it was timed")
     metrics = measured(case, answers, rounds, registry, warnings)
     metrics["items_per_s"], metrics["step_s"] = items_per_s, step_s
-    metrics["pct_of_peak"] = placed.pct_of_peak
-    metrics["pct_of_peak_by_round"] = placed.pct_of_peak_by_round
-    metrics["pct_of_framework_peak"] = own
-    metrics["roofline"] = {"bound": placed.bound, "pct_of_roof": placed.pct_of_roof,
-                           "arithmetic_intensity": placed.arithmetic_intensity,
-                           "attainable_flops_per_s": placed.attainable_flops_per_s,
-                           "bytes_per_s": placed.bytes_per_s,
-                           "pct_of_bandwidth": placed.pct_of_bandwidth}
+    place_metrics(metrics, placed, own)
     flops = registry.spec(case.workload).flops_per_step(case.params)
     metrics["flops_per_s"] = flops / step_s["median"] if flops else None
     if flops and placed.pct_of_peak is None:
@@ -181,6 +173,18 @@ def merge_case(case: Case, rounds: list[CaseAnswer | None], roofs: list[Roofs],
     entry["math"] = answers[0].math
     entry["repetition_rounds"] = rounds_of
     return entry
+
+
+def place_metrics(metrics: Metrics, placed: Placement, own: float | None) -> None:
+    """The case against its rounds' roofs, into its metrics."""
+    metrics["pct_of_peak"] = placed.pct_of_peak
+    metrics["pct_of_peak_by_round"] = placed.pct_of_peak_by_round
+    metrics["pct_of_framework_peak"] = own
+    metrics["roofline"] = {"bound": placed.bound, "pct_of_roof": placed.pct_of_roof,
+                           "arithmetic_intensity": placed.arithmetic_intensity,
+                           "attainable_flops_per_s": placed.attainable_flops_per_s,
+                           "bytes_per_s": placed.bytes_per_s,
+                           "pct_of_bandwidth": placed.pct_of_bandwidth}
 
 
 def measured(case: Case, ok: list[CaseAnswer], rounds: list[CaseAnswer | None],
