@@ -54,6 +54,11 @@ def report(files: tuple[Path, ...], show_skipped: bool, output: Path | None,
                 metavar="BASELINE.json CANDIDATE.json | RESULT.json --arms BASE,HEAD")
 @click.option("--arms", metavar="BASE,HEAD",
               help="compare two arms of one run (paired round by round: the strongest test)")
+@click.option("--normalise", type=click.Choice(["round", "run", "off"]), default="round",
+              show_default=True,
+              help="two separate runs: divide by each run's reference GEMM level in the case's "
+              "mode (run), by the reference timed beside the case in each round (round), or "
+              "compare as measured (off)")
 @click.option("--threshold", default="5%", show_default=True,
               help="smallest throughput change that counts, e.g. 5% or 0.05")
 @click.option("--memory-threshold", default="10%", show_default=True,
@@ -67,7 +72,8 @@ def report(files: tuple[Path, ...], show_skipped: bool, output: Path | None,
 @click.option("--fail-on-regression", is_flag=True,
               help="exit 1 on a regression, 3 when the data cannot decide at the threshold, "
               "0 only when nothing changed beyond it (the CI gate)")
-def compare(files: tuple[Path, ...], arms: str | None, threshold: str, memory_threshold: str,
+def compare(files: tuple[Path, ...], arms: str | None, normalise: str, threshold: str,
+            memory_threshold: str,
             energy_threshold: str, markdown: Path | None, json_path: Path | None,
             fail_on_regression: bool) -> None:
     """Compare CANDIDATE with BASELINE case by case, or two arms of one run; a regression is
@@ -93,7 +99,7 @@ def compare(files: tuple[Path, ...], arms: str | None, threshold: str, memory_th
     else:
         raise UserError("compare takes BASELINE.json CANDIDATE.json, or RESULT.json --arms "
                         "BASE,HEAD")
-    result = compare_docs(base, cand, limits, arms=arms is not None)
+    result = compare_docs(base, cand, limits, arms=arms is not None, normalise=normalise)
     out.print(render_table(result))
     if markdown is not None:
         write_atomic(markdown, render_markdown(result))

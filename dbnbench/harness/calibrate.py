@@ -32,6 +32,8 @@ MEMORY_SHARE = 0.25
 ITEMSIZE = {"fp64": 8, "fp32": 4, "tf32": 4, "bf16-mixed": 4, "fp16-mixed": 4, "bf16": 2}
 TRIAD_BYTES = 3 * 2**27  # three 128 MiB arrays: far beyond any last-level cache
 REFERENCE_SIZE = 256     # the reference GEMM timed next to every case (same in every run)
+REFERENCE_REPEATS = 7
+REFERENCE_TIMING_S = 5e-3
 
 
 def sizes(start: int = START) -> Iterable[int]:
@@ -99,10 +101,14 @@ def calibrate(fw: Framework, start: int = START, patience: int = PATIENCE) -> Sw
 def reference_rate(fw: Framework) -> float:
     """FLOP/s of a fixed small GEMM in the case's mode, timed right before and right after a
     case: how fast the machine was at that moment. Two runs' cases are compared through it,
-    so a machine that got slower between runs shows as that, not as a slower case."""
+    so a machine that got slower between runs shows as that, not as a slower case. The best
+    of REFERENCE_REPEATS timings of REFERENCE_TIMING_S each: on a shared VM the median of a
+    few short timings swung 3x between rounds of a quiet run (a moment of steal stalls a
+    multi-threaded GEMM), while the best tracks the speed the machine could give."""
     n = REFERENCE_SIZE
     first = statistics.median(fw.gemm_times(n, n, n, 1, 1))
-    return rate_at(fw, n, n, n, first)[0]
+    loops = max(1, math.ceil(REFERENCE_TIMING_S / max(first, 1e-7)))
+    return 2.0 * n ** 3 / min(fw.gemm_times(n, n, n, REFERENCE_REPEATS, loops))
 
 
 def shapes_rate(fw: Framework, shapes: list[Shape]) -> float:

@@ -200,7 +200,8 @@ def measured(case: Case, ok: list[CaseAnswer], rounds: list[CaseAnswer | None],
     window_items = sum(a.window_steps for a in ok) * ok[0].items_per_step
     window_s = sum(a.window_s for a in ok)
     if energy_j is None:
-        unmeasured["energy_j"] = ok[0].energy_reason or "no energy counter"
+        unmeasured["energy_j"] = next((a.energy_reason for a in ok if a.energy_j is None
+                                       and a.energy_reason), "no energy counter")
     device_peaks = [a.peak_device_memory_bytes for a in ok]
     device_peak = max(p for p in device_peaks if p is not None) \
         if all(p is not None for p in device_peaks) else None
@@ -219,6 +220,7 @@ def measured(case: Case, ok: list[CaseAnswer], rounds: list[CaseAnswer | None],
                                            len(a.reference_flops_per_s)
                                            if a.reference_flops_per_s else None for a in ok],
         "peak_host_memory_by_round": [a.peak_host_memory_bytes for a in ok],
+        "host_memory_at_start_by_round": [a.host_memory_at_start_bytes for a in ok],
         "energy_per_item_by_round": per_item,
         "peak_host_memory_bytes": max(host) if host else None,
         "peak_device_memory_bytes": device_peak, "energy_j": energy_j,

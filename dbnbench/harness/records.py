@@ -272,6 +272,7 @@ class CaseAnswer:
     energy_source: str | None = None
     energy_reason: str | None = None
     peak_host_memory_bytes: int | None = None
+    host_memory_at_start_bytes: int | None = None  # resident before setup: the worker's own
     host_peak_exact: bool = True
     peak_device_memory_bytes: int | None = None
     device_memory_reason: str | None = None

@@ -136,6 +136,7 @@ class Metrics(TypedDict, total=False):
     # mean), peak host memory and energy per item, for comparisons across runs.
     reference_flops_per_s_by_round: list[float | None]
     peak_host_memory_by_round: list[int | None]
+    host_memory_at_start_by_round: list[int | None]
     energy_per_item_by_round: list[float | None]
 
 

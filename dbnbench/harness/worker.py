@@ -208,6 +208,7 @@ def do_case(req: CaseRequest) -> CaseAnswer:
         energy_j=w.energy_j, energy_source=w.energy_source, energy_reason=w.energy_reason,
         reference_flops_per_s=w.reference_flops_per_s,
         peak_host_memory_bytes=host.peak_bytes(), host_peak_exact=host.exact,
+        host_memory_at_start_bytes=host.start_bytes,
         peak_device_memory_bytes=device_peak, device_memory_reason=device_reason,
         math=math_flags, extra=extra_metrics(impl),
         quality=quality(impl) if req.quality else None, shape_gemm_flops_per_s=shape_rate,

@@ -19,7 +19,8 @@ import numpy as np
 
 from ..harness.errors import UserError
 from ..harness.results import CaseResult, ResultDoc
-from .verdicts import adjust, sampled_change, speed_change, speed_verdict
+from .samples import Mode, mode_of, run_references
+from .verdicts import NORMALISE, adjust, memory_change, sampled_change, speed_change, speed_verdict
 
 ALPHA = 0.05      # family-wise (Holm): the threshold and interval keep A/A alarms far below it
 VERDICTS = ("regressed", "improved", "inconclusive", "unchanged", "missing", "new")
@@ -58,6 +59,14 @@ def peak_memory(case: CaseResult) -> list[float | None]:
         return [float(v) if v is not None else None for v in by_round]
     host = m.get("peak_host_memory_bytes")
     return [float(host)] if host else []
+
+
+def memory_at_start(case: CaseResult) -> list[float | None]:
+    """The worker's resident memory before each round's setup (host memory only)."""
+    if case["metrics"].get("peak_device_memory_bytes"):
+        return []
+    return [float(v) if v is not None else None
+            for v in case["metrics"].get("host_memory_at_start_by_round") or []]
 
 
 def energy_per_item(case: CaseResult) -> list[float | None]:
@@ -101,10 +110,13 @@ def pair_cases(base: ResultDoc, cand: ResultDoc) -> list[Pair]:
 
 
 def compare_case(row: dict[str, Any], b: CaseResult, c: CaseResult, limits: Thresholds,
-                 arms: bool) -> None:
+                 arms: bool, normalise: str = "round",
+                 levels: tuple[dict[Mode, float], dict[Mode, float]] = ({}, {})) -> None:
     row["flags"] = case_flags(b, c, arms)
-    row["speed"] = speed_change(b, c, arms)
-    row["memory"] = sampled_change(peak_memory(b), peak_memory(c), limits.memory)
+    row["speed"] = speed_change(b, c, arms, normalise,
+                                (levels[0].get(mode_of(b)), levels[1].get(mode_of(c))))
+    row["memory"] = memory_change(peak_memory(b), peak_memory(c), memory_at_start(b),
+                                  memory_at_start(c), limits.memory)
     row["energy"] = sampled_change(energy_per_item(b), energy_per_item(c), limits.energy,
                                    (c["metrics"].get("unmeasured") or {}).get("energy_j"))
     busy = None if arms else contended_note(b, c)
@@ -132,13 +144,17 @@ def decide(rows: list[dict[str, Any]], limits: Thresholds) -> None:
 
 
 def compare_docs(base: ResultDoc, cand: ResultDoc, limits: Thresholds = Thresholds(),
-                 arms: bool = False) -> dict[str, Any]:
+                 arms: bool = False, normalise: str = "round") -> dict[str, Any]:
     """The whole comparison of two validated result documents (two arms of one run when
-    `arms`: paired round by round, contention shared by both)."""
+    `arms`: paired round by round, contention shared by both; two runs put on one scale as
+    `normalise` says)."""
+    if normalise not in NORMALISE:
+        raise UserError(f"--normalise: {normalise!r} is not one of {', '.join(NORMALISE)}")
+    levels = (run_references(base), run_references(cand))
     rows = []
     for row, b, c in pair_cases(base, cand):
         if row["verdict"] is None and b is not None and c is not None:
-            compare_case(row, b, c, limits, arms)
+            compare_case(row, b, c, limits, arms, normalise, levels)
         rows.append(row)
     decide(rows, limits)
     regressions = [r["id"] for r in rows if r["verdict"] == "regressed"
@@ -149,9 +165,11 @@ def compare_docs(base: ResultDoc, cand: ResultDoc, limits: Thresholds = Threshol
     decision = "regression" if regressions else "inconclusive" if undecided or not mdes \
         else "no change"
     return {"baseline": run_info(base), "candidate": run_info(cand), "arms": arms,
+            "normalise": None if arms else normalise,
             "thresholds": {"speed": limits.speed, "memory": limits.memory,
                            "energy": limits.energy, "alpha": limits.alpha},
-            "warnings": provenance_warnings(base, cand, arms), "cases": rows,
+            "warnings": provenance_warnings(base, cand, arms) +
+            ([] if arms else reference_drift(levels, normalise)), "cases": rows,
             "summary": {v: sum(r["verdict"] == v for r in rows) for v in VERDICTS},
             "regressions": regressions, "undecided": undecided, "decision": decision,
             "mde": {"median": float(np.median(mdes)), "max": max(mdes)} if mdes else None}
@@ -194,7 +212,7 @@ def provenance_warnings(base: ResultDoc, cand: ResultDoc, arms: bool = False) ->
         b, c = bm["frameworks"].get(name), cm["frameworks"].get(name)
         if b != c:
             out.append(f"different {name} version: {b} vs {c}")
-    out += calibration_drift(base, cand) + reference_drift(base, cand) + unreferenced(base, cand)
+    out += calibration_drift(base, cand) + unreferenced(base, cand)
     if base["suite"] != cand["suite"]:
         out.append(f"different suites: {base['suite']} vs {cand['suite']}")
     return out
@@ -228,19 +246,19 @@ def unreferenced(base: ResultDoc, cand: ResultDoc) -> list[str]:
             "files of this dbnbench)"]
 
 
-def reference_drift(base: ResultDoc, cand: ResultDoc, limit: float = 0.10) -> list[str]:
-    """The reference GEMM timed next to every case: when it moved between the runs, the
-    machine did, and the verdicts stand on rates divided by it."""
-    from .samples import reference_ratio
-
-    bcases = {c["id"]: c for c in base["cases"] if c["status"] == "ok"}
-    ratios = [r for c in cand["cases"] if c["status"] == "ok" and c["id"] in bcases
-              and (r := reference_ratio(bcases[c["id"]], c)) is not None]
-    if not ratios:
+def reference_drift(levels: tuple[dict[Mode, float], dict[Mode, float]], normalise: str,
+                    limit: float = 0.10) -> list[str]:
+    """Modes whose reference GEMM level moved between the runs: the machine changed."""
+    moved = {m: levels[1][m] / levels[0][m] for m in levels[0].keys() & levels[1].keys()}
+    far = {m: r for m, r in sorted(moved.items()) if abs(r - 1) > limit}
+    if not far:
         return []
-    moved = float(np.median(ratios))
-    if abs(moved - 1) <= limit:
-        return []
-    return [f"the machine ran the reference GEMM {moved:.2f}× as fast in the candidate run: "
-            "it changed between the runs; verdicts are on rates per reference GEMM, the raw "
-            "ratios beside them"]
+    modes = ", ".join(f"{'/'.join(m)} {r:.2f}×" for m, r in far.items())
+    then = {"run": "verdicts are on rates per each run's reference level, raw ratios beside "
+                   "them",
+            "round": "verdicts are on rates per the reference beside each case, raw ratios "
+                     "beside them",
+            "off": "verdicts are on raw rates (--normalise off): the machine's change reads "
+                   "as the code's"}[normalise]
+    return [f"the machine changed between the runs: the reference GEMM ran {modes} as fast "
+            f"in the candidate run; {then}"]

@@ -1,6 +1,7 @@
 """How good the gate is: false alarms on identical code, and detection of a 10 % slowdown,
-for the three ways of comparing — two separate runs, two separate runs normalised by the
-reference GEMM, and two arms interleaved in one run.
+for the four ways of comparing — two separate runs as measured, normalised by each run's
+reference GEMM level, normalised by the reference beside each case in each round, and two arms
+interleaved in one run.
 
 Two sources of noise. Synthetic: lognormal jitter per repetition, a level per round, a level
 per run (the machine between two runs), outliers. Real: result files of back-to-back runs on
@@ -30,7 +31,10 @@ from .samples import split_arms
 ROUNDS = 2
 REPETITIONS = 5
 SLOWDOWN = 1 / 0.9 - 1  # 10 % fewer items/s
-SETTINGS = ("separate", "normalised", "arms")
+# Two separate runs as measured, normalised by each run's reference level in the case's mode,
+# normalised by the reference beside the case in each round, and two arms of one run.
+SETTINGS = ("separate", "per run reference", "per round reference", "arms")
+NORMALISE_OF = {"separate": "off", "per run reference": "run", "per round reference": "round"}
 
 
 @dataclass(frozen=True)
@@ -123,7 +127,7 @@ def synthetic_pair(setting: str, slowdown: float, rng: np.random.Generator, nois
         for i in range(cases):
             levels = round_levels(rng, noise, run_level)
             refs = [1e11 / (lv * rng.lognormal(0, noise.reference_noise)) for lv in levels] \
-                if setting == "normalised" else []
+                if setting in ("per run reference", "per round reference") else []
             rows.append(synthetic_case(f"c{i}", noisy_times(rng, 0.01 * (1 + side), noise,
                                                             levels), refs))
         docs.append(synthetic_doc(rows))
@@ -149,7 +153,8 @@ def verdict_rates(slowdown: float, trials: int, cases: int = 1, seed: int = 0,
     """Verdict shares over synthetic trials when the candidate is `slowdown` slower."""
     rng = np.random.default_rng(seed)
     results = [compare_docs(*synthetic_pair(setting, slowdown, rng, noise or Noise(), cases),
-                            limits or Thresholds(), arms=setting == "arms")
+                            limits or Thresholds(), arms=setting == "arms",
+                            normalise=NORMALISE_OF.get(setting, "off"))
                for _ in range(trials)]
     return tally(results)
 
@@ -164,12 +169,6 @@ def slowed(doc: ResultDoc, factor: float, arm: str | None = None) -> ResultDoc:
     return {**doc, "cases": cases}
 
 
-def without_references(doc: ResultDoc) -> ResultDoc:
-    cases = [{**c, "metrics": {**c["metrics"], "reference_flops_per_s_by_round": []}}
-             for c in doc["cases"]]
-    return {**doc, "cases": cast(list[CaseResult], cases)}
-
-
 def real_rates(runs: list[ResultDoc], arms_runs: list[ResultDoc], setting: str,
                slowdown: float, limits: Thresholds | None = None) -> dict[str, float] | None:
     """Verdict shares from real runs: every ordered pair of separate runs, or every arms run
@@ -182,9 +181,9 @@ def real_rates(runs: list[ResultDoc], arms_runs: list[ResultDoc], setting: str,
             base, head = split_arms(slowed(doc, 1 + slowdown, names[1]), names[0], names[1])
             results.append(compare_docs(base, head, limits, arms=True))
     else:
-        prepare = (lambda d: d) if setting == "normalised" else without_references
         for a, b in itertools.permutations(runs, 2):
-            results.append(compare_docs(prepare(a), prepare(slowed(b, 1 + slowdown)), limits))
+            results.append(compare_docs(a, slowed(b, 1 + slowdown), limits,
+                                        normalise=NORMALISE_OF[setting]))
     return tally(results) if results else None
 
 

@@ -71,6 +71,38 @@ def per_reference(case: CaseResult | None) -> Samples | None:
     return replace(s, rates=s.rates / scale, basis="per reference GEMM")
 
 
+Mode = tuple[str, str, str]  # framework, device, precision
+
+
+def mode_of(case: CaseResult) -> Mode:
+    return case["framework"], case["device"], case["precision"]
+
+
+def run_references(doc: ResultDoc) -> dict[Mode, float]:
+    """Per framework/device/precision, the median reference GEMM over every round of every
+    case of the run that was timed on a quiet machine: the machine's speed in that mode for
+    the whole run. One timing of the small, multi-threaded reference swings far more than a
+    case does (a 2-core VM: 60 to 180 GFLOP/s between rounds while the case held within
+    2 %); the median over the run keeps what moved the whole run and drops that scatter."""
+    values: dict[Mode, list[float]] = {}
+    for case in doc["cases"]:
+        if case["status"] != "ok":
+            continue
+        busy = contended_rounds(case)
+        for r, v in references(case).items():
+            if not busy.get(r, False):
+                values.setdefault(mode_of(case), []).append(v)
+    return {mode: float(np.median(v)) for mode, v in values.items() if v}
+
+
+def per_run_reference(case: CaseResult | None, level: float | None) -> Samples | None:
+    """Each repetition's rate over its run's reference level in the case's mode."""
+    s = measured(case)
+    if not len(s.rates) or not level:
+        return None
+    return replace(s, rates=s.rates / level, basis="per the run's reference GEMM")
+
+
 def reference_ratio(base: CaseResult, cand: CaseResult) -> float | None:
     """How much faster the machine was (reference GEMM) in the candidate's run."""
     b, c = references(base), references(cand)

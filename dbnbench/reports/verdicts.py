@@ -17,7 +17,17 @@ import numpy as np
 from scipy import stats
 
 from ..harness.results import CaseResult
-from .samples import Samples, measured, paired, per_reference, reference_ratio, unevenly_busy
+from .samples import (
+    Samples,
+    measured,
+    paired,
+    per_reference,
+    per_run_reference,
+    reference_ratio,
+    unevenly_busy,
+)
+
+NORMALISE = ("run", "round", "off")  # how two separate runs' rates are put on one scale
 
 RESAMPLES = 2000
 MIN_SAMPLES = 3
@@ -73,13 +83,20 @@ def adjust(p_values: Sequence[float]) -> list[float]:
     return [float(v) for v in out]
 
 
-def sides(base: CaseResult, cand: CaseResult, arms: bool) -> tuple[Samples, Samples]:
-    """The samples a verdict stands on: paired by round for arms of one run; for two runs,
-    per reference GEMM where both recorded one (the machine's speed at that moment divided
-    out), as measured otherwise."""
+def sides(base: CaseResult, cand: CaseResult, arms: bool, normalise: str = "round",
+          levels: tuple[float | None, float | None] = (None, None)) -> tuple[Samples, Samples]:
+    """The samples a verdict stands on: paired by round for arms of one run. For two runs,
+    over each run's reference GEMM level in the case's mode (`run`), or over the reference
+    timed beside the case in each round (`round`), where both sides recorded one; as
+    measured otherwise."""
     if arms:
         return paired(base, cand)
-    b, c = per_reference(base), per_reference(cand)
+    if normalise == "run":
+        b, c = per_run_reference(base, levels[0]), per_run_reference(cand, levels[1])
+    elif normalise == "round":
+        b, c = per_reference(base), per_reference(cand)
+    else:
+        b = c = None
     return (b, c) if b is not None and c is not None else (measured(base), measured(cand))
 
 
@@ -91,11 +108,13 @@ def round_ratios(b: Samples, c: Samples) -> np.ndarray:
                        for r in rounds])
 
 
-def speed_change(base: CaseResult, cand: CaseResult, arms: bool = False) -> dict[str, Any]:
+def speed_change(base: CaseResult, cand: CaseResult, arms: bool = False,
+                 normalise: str = "round",
+                 levels: tuple[float | None, float | None] = (None, None)) -> dict[str, Any]:
     """Ratio, interval, raw p-value, noise and minimum detectable effect of one case; the
     verdict waits for the correction over all cases."""
     raw_b, raw_c = measured(base), measured(cand)
-    b, c = sides(base, cand, arms)
+    b, c = sides(base, cand, arms, normalise, levels)
     out: dict[str, Any] = {
         "baseline_items_per_s": float(np.median(raw_b.rates)) if len(raw_b.rates) else None,
         "candidate_items_per_s": float(np.median(raw_c.rates)) if len(raw_c.rates) else None,
@@ -106,6 +125,8 @@ def speed_change(base: CaseResult, cand: CaseResult, arms: bool = False) -> dict
         out["raw_ratio"] = float(np.median(raw_c.rates) / np.median(raw_b.rates))
     if not arms:
         out["reference_ratio"] = reference_ratio(base, cand)
+        if levels[0] and levels[1]:
+            out["run_reference_ratio"] = levels[1] / levels[0]
     if len(b.rates) < MIN_SAMPLES or len(c.rates) < MIN_SAMPLES:
         out["note"] = f"fewer than {MIN_SAMPLES} repetitions on a side: nothing can be said"
         return out
@@ -166,4 +187,31 @@ def sampled_change(base: Sequence[float | None], cand: Sequence[float | None],
     else:
         out["verdict"] = "inconclusive"
         out["reason"] = "the rounds spread wider than the threshold"
+    return out
+
+
+def memory_change(base: Sequence[float | None], cand: Sequence[float | None],
+                  base_start: Sequence[float | None], cand_start: Sequence[float | None],
+                  threshold: float) -> dict[str, Any]:
+    """Peak memory per round, judged as `sampled_change` does; a change of the peak that the
+    worker already carried before the case began (libraries, caches, what earlier work left)
+    while the case's own growth stayed within the threshold is not the case's: inconclusive,
+    with both numbers."""
+    out = sampled_change(base, cand, threshold)
+    if out["verdict"] not in ("regressed", "improved"):
+        return out
+    grown_b = [p - s for p, s in zip(base, base_start, strict=False)
+               if p is not None and s is not None]
+    grown_c = [p - s for p, s in zip(cand, cand_start, strict=False)
+               if p is not None and s is not None]
+    if not grown_b or not grown_c:
+        return out
+    start_shift = float(np.median([s for s in cand_start if s is not None]) -
+                        np.median([s for s in base_start if s is not None]))
+    growth_shift = float(np.median(grown_c) - np.median(grown_b))
+    out["start_shift_bytes"], out["growth_shift_bytes"] = start_shift, growth_shift
+    if abs(growth_shift) <= threshold * out["baseline"]:
+        out["verdict"] = "inconclusive"
+        out["reason"] = (f"the worker held {start_shift / 2**20:+.0f} MiB before the case "
+                         f"began; the case's own growth moved {growth_shift / 2**20:+.0f} MiB")
     return out

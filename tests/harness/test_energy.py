@@ -108,3 +108,7 @@ def test_the_result_carries_the_rounds_joules_per_item_and_power():
     assert gap["energy_j"] is None and gap["energy_per_item_j"] is None
     assert gap["avg_power_w"] is None and gap["energy_source"] is None
     assert gap["unmeasured"]["energy_j"] == "counter gone"
+    # The reason is the round's that lacked the reading, not the first round's.
+    late = merged_metrics([rounds[0], replace(rounds[1], energy_j=None,
+                                              energy_reason="counter wrapped")])
+    assert late["unmeasured"]["energy_j"] == "counter wrapped"

@@ -63,13 +63,15 @@ def test_a_change_within_the_noise_is_inconclusive_not_regressed():
 
 def test_false_alarm_and_detection_rates_meet_their_aims():
     """Synthetic noise with a machine 10 % different between runs: the reference GEMM
-    (normalised) and arms keep false alarms at or under 1 % and still see a 10 % slowdown;
+    (per round or per run) and arms keep false alarms at or under 2 %; per round and arms
+    still see a 10 % slowdown, per run less often (the rounds' drift stays in its noise);
     raw separate runs cannot tell the machine from the code."""
-    for setting in ("normalised", "arms"):
+    for setting, detects in (("per round reference", 0.85), ("per run reference", 0.5),
+                             ("arms", 0.85)):
         aa = verdict_rates(0.0, 150, seed=11, setting=setting)
         assert aa["decision regression"] <= 0.02, (setting, aa)
         slow = verdict_rates(1 / 0.9 - 1, 150, seed=12, setting=setting)
-        assert slow["regressed"] >= 0.85, (setting, slow)
+        assert slow["regressed"] >= detects, (setting, slow)
     raw = verdict_rates(0.0, 150, seed=13, setting="separate")
     assert raw["regressed"] + raw["improved"] > 0.1  # why the reference exists
 
@@ -101,6 +103,59 @@ def test_memory_growth_is_its_own_regression():
                           Thresholds(memory=0.5))
     assert result["cases"][0]["memory"]["verdict"] == "regressed"
     assert result["regressions"] == ["m"]
+
+
+def memory_case(case_id: str, times: list[float], peaks: list[int], starts: list[int]) -> dict:
+    return synthetic_case(case_id, times, REFS, peak_host_memory_by_round=peaks,
+                          host_memory_at_start_by_round=starts)
+
+
+def test_memory_the_worker_held_before_the_case_is_not_the_cases():
+    """Peaks 40 % higher in the candidate, all of it already resident before setup (the
+    worker's libraries, an earlier sweep): not a regression. The same peaks with the case
+    itself growing: a regression."""
+    rng = np.random.default_rng(4)
+    times = noisy_times(rng, 0.01, Noise(jitter=0.01, round_shift=0, run_shift=0, outlier_rate=0))
+    mb = 2**20
+    base = memory_case("m", times, [500 * mb, 505 * mb], [450 * mb, 452 * mb])
+    held = memory_case("m", times, [700 * mb, 702 * mb], [650 * mb, 651 * mb])
+    grew = memory_case("m", times, [700 * mb, 702 * mb], [451 * mb, 450 * mb])
+    memory = compare_docs(synthetic_doc([base]), synthetic_doc([held]))["cases"][0]["memory"]
+    assert memory["verdict"] == "inconclusive" and "held +200 MiB" in memory["reason"]
+    result = compare_docs(synthetic_doc([base]), synthetic_doc([grew]))
+    assert result["cases"][0]["memory"]["verdict"] == "regressed"
+    assert result["regressions"] == ["m"]
+
+
+def test_a_machine_that_changed_between_runs_is_named_not_blamed_on_the_code():
+    """The candidate run's machine is 30 % slower (cases and reference GEMM alike): per the
+    reference there is no regression, the warning names the mode, and without normalising
+    the same files show the slowdown as the code's."""
+    rng = np.random.default_rng(5)
+    quiet = Noise(jitter=0.005, round_shift=0, run_shift=0, outlier_rate=0)
+    base = synthetic_doc([synthetic_case("c", noisy_times(rng, 0.01, quiet), REFS)])
+    cand = synthetic_doc([synthetic_case("c", noisy_times(rng, 0.01 / 0.7, quiet),
+                                         [0.7e11, 0.7e11])])
+    for normalise in ("round", "run"):
+        result = compare_docs(base, cand, normalise=normalise)
+        assert result["decision"] != "regression", normalise
+        assert result["cases"][0]["speed"]["raw_ratio"] == pytest.approx(0.7, rel=0.02)
+        assert any("machine changed" in w and "numpy/cpu/fp32 0.70×" in w
+                   for w in result["warnings"])
+    raw = compare_docs(base, cand, normalise="off")
+    assert raw["decision"] == "regression" and raw["cases"][0]["speed"]["basis"] == "measured"
+    with pytest.raises(UserError, match="--normalise"):
+        compare_docs(base, cand, normalise="sideways")
+
+
+def test_run_reference_leaves_out_rounds_timed_on_a_busy_machine():
+    from dbnbench.reports.samples import run_references
+
+    rng = np.random.default_rng(6)
+    case = synthetic_case("c", noisy_times(rng, 0.01), [1e11, 1e9])
+    case["contention"] = {"contended": True, "other_cpu_share": 0.5, "steal_share": 0.0,
+                          "by_round": [{"contended": False}, {"contended": True}]}
+    assert run_references(synthetic_doc([case])) == {("numpy", "cpu", "fp32"): 1e11}
 
 
 def test_markdown_escapes_user_text():
