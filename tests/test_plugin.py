@@ -25,6 +25,11 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     environment that puts that folder on the path."""
     if importlib.util.find_spec("setuptools") is None:
         pytest.skip("setuptools is not installed: the example package cannot be built")
+    if not (importlib.util.find_spec("setuptools.command.bdist_wheel")
+            or importlib.util.find_spec("wheel")):
+        # setuptools before 70.1 builds wheels only with the separate `wheel` package.
+        pytest.skip("this setuptools cannot build a wheel (older than 70.1 and no `wheel` "
+                    "package): the example package cannot be installed")
     target = tmp_path_factory.mktemp("site")
     # pip builds in the source tree: build a copy, so the fixture stays clean.
     source = tmp_path_factory.mktemp("src") / "example_plugin"

@@ -28,7 +28,9 @@ from ..harness.results import SCHEMA_VERSION, CaseResult, ResultDoc
 from .compare import Thresholds, compare_docs
 from .samples import split_arms
 
-ROUNDS = 2
+# Rounds are the unit of a paired comparison (each runs in fresh worker processes): many
+# short rounds see more than a few long ones.
+ROUNDS = 6
 REPETITIONS = 5
 SLOWDOWN = 1 / 0.9 - 1  # 10 % fewer items/s
 # Two separate runs as measured, normalised by each run's reference level in the case's mode,
@@ -41,6 +43,7 @@ NORMALISE_OF = {"separate": "off", "per run reference": "run", "per round refere
 class Noise:
     jitter: float = 0.03         # lognormal sigma of one repetition
     round_shift: float = 0.05    # lognormal sigma of a round's level (minutes apart)
+    process_shift: float = 0.03  # lognormal sigma of one worker process's own speed
     run_shift: float = 0.10      # lognormal sigma of a run's level (the machine between runs)
     reference_noise: float = 0.02  # how closely the reference GEMM tracks the machine's level
     outlier_rate: float = 0.05   # share of repetitions slowed by 1.1-outlier_max
@@ -49,7 +52,8 @@ class Noise:
     repetitions: int = REPETITIONS
 
     def __str__(self) -> str:
-        return (f"jitter {self.jitter:.0%}, round shift {self.round_shift:.0%}, run shift "
+        return (f"jitter {self.jitter:.0%}, round shift {self.round_shift:.0%}, process "
+                f"shift {self.process_shift:.0%}, run shift "
                 f"{self.run_shift:.0%}, reference noise {self.reference_noise:.0%}, "
                 f"{self.outlier_rate:.0%} outliers up to {self.outlier_max}x, "
                 f"{self.rounds} rounds x {self.repetitions} repetitions")
@@ -62,6 +66,7 @@ def noisy_times(rng: np.random.Generator, step_s: float, noise: Noise = Noise(),
     levels = levels if levels is not None else round_levels(rng, noise)
     times = []
     for level in levels:
+        level *= rng.lognormal(0, noise.process_shift)  # this round's fresh worker
         for _ in range(noise.repetitions):
             t = step_s * level * rng.lognormal(0, noise.jitter)
             if rng.random() < noise.outlier_rate:

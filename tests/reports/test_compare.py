@@ -22,6 +22,10 @@ from dbnbench.reports.gate_validation import (
 REFS = [1e11, 1e11]  # the reference GEMM beside each round: the same machine speed
 
 
+# One repetition 1 % off, nothing else moving: what a clean comparison sees.
+QUIET = Noise(jitter=0.01, round_shift=0, run_shift=0, outlier_rate=0, process_shift=0)
+
+
 def run_pair(slowdown: float, seed: int, noise: Noise | None = None, **doc: str) -> dict:
     noise = noise or Noise()
     rng = np.random.default_rng(seed)
@@ -32,29 +36,28 @@ def run_pair(slowdown: float, seed: int, noise: Noise | None = None, **doc: str)
 
 
 def test_no_change_is_unchanged():
-    result = run_pair(0.0, seed=5, noise=Noise(jitter=0.01, round_shift=0, run_shift=0, outlier_rate=0))
+    result = run_pair(0.0, seed=5, noise=QUIET)
     assert result["cases"][0]["verdict"] == "unchanged"
     assert result["regressions"] == [] and result["warnings"] == []
 
 
 def test_ten_percent_slower_is_a_regression_with_an_interval_around_the_ratio():
-    result = run_pair(1 / 0.9 - 1, seed=6, noise=Noise(jitter=0.01, round_shift=0,
-                                                       run_shift=0, outlier_rate=0))
+    result = run_pair(1 / 0.9 - 1, seed=6, noise=QUIET)
     row = result["cases"][0]
     assert row["verdict"] == "regressed" and result["regressions"] == ["c"]
-    assert row["speed"]["ci_low"] < 0.9 < row["speed"]["ci_high"] < 0.95
+    assert row["speed"]["ci_low"] < 0.9 < row["speed"]["ci_high"] < 0.98
     assert row["speed"]["p_adjusted"] < 0.05
 
 
 def test_faster_is_improved_not_a_regression():
-    result = run_pair(-0.2, seed=7, noise=Noise(jitter=0.01, round_shift=0, run_shift=0, outlier_rate=0))
+    result = run_pair(-0.2, seed=7, noise=QUIET)
     assert result["cases"][0]["verdict"] == "improved" and result["regressions"] == []
 
 
 def test_a_change_within_the_noise_is_inconclusive_not_regressed():
     # 30 % jitter: a 10 % slowdown cannot be told apart from chance with 10 samples, and
     # the comparison says how large a change it could have seen.
-    result = run_pair(1 / 0.9 - 1, seed=8, noise=Noise(jitter=0.3, round_shift=0.1, run_shift=0))
+    result = run_pair(1 / 0.9 - 1, seed=8, noise=Noise(jitter=0.3, round_shift=0.1, run_shift=0, rounds=2))
     row = result["cases"][0]
     assert row["verdict"] == "inconclusive" and result["decision"] == "inconclusive"
     assert row["speed"]["mde"] > 0.1 and "can only see changes above" in row["note"]
@@ -62,14 +65,16 @@ def test_a_change_within_the_noise_is_inconclusive_not_regressed():
 
 
 def test_false_alarm_and_detection_rates_meet_their_aims():
-    """Synthetic noise with a machine 10 % different between runs: the reference GEMM
-    (per round or per run) and arms keep false alarms at or under 2 %; per round and arms
-    still see a 10 % slowdown, per run less often (the rounds' drift stays in its noise);
-    raw separate runs cannot tell the machine from the code."""
-    for setting, detects in (("per round reference", 0.85), ("per run reference", 0.5),
-                             ("arms", 0.85)):
+    """Synthetic noise with a machine 10 % different between runs and every worker process
+    3 % off on its own: the reference GEMM (per round or per run) and arms keep false alarms
+    at or under 2 %, and with six rounds a side all three see a 10 % slowdown (here the
+    reference tracks the machine by construction; tests/reports/test_gate_real_noise.py has
+    what the real reference does); raw separate runs cannot tell the machine from the code."""
+    for setting in ("per round reference", "per run reference", "arms"):
         aa = verdict_rates(0.0, 150, seed=11, setting=setting)
         assert aa["decision regression"] <= 0.02, (setting, aa)
+    for setting, detects in (("arms", 0.85), ("per round reference", 0.85),
+                             ("per run reference", 0.6)):
         slow = verdict_rates(1 / 0.9 - 1, 150, seed=12, setting=setting)
         assert slow["regressed"] >= detects, (setting, slow)
     raw = verdict_rates(0.0, 150, seed=13, setting="separate")
@@ -96,7 +101,7 @@ def test_missing_new_changed_source_and_other_machine_are_reported():
 
 def test_memory_growth_is_its_own_regression():
     rng = np.random.default_rng(2)
-    times = noisy_times(rng, 0.01, Noise(jitter=0.01, round_shift=0, run_shift=0, outlier_rate=0))
+    times = noisy_times(rng, 0.01, QUIET)
     base, cand = synthetic_case("m", times), synthetic_case("m", times)
     cand["metrics"]["peak_host_memory_bytes"] = 2000
     result = compare_docs(synthetic_doc([base]), synthetic_doc([cand]),
@@ -115,7 +120,7 @@ def test_memory_the_worker_held_before_the_case_is_not_the_cases():
     worker's libraries, an earlier sweep): not a regression. The same peaks with the case
     itself growing: a regression."""
     rng = np.random.default_rng(4)
-    times = noisy_times(rng, 0.01, Noise(jitter=0.01, round_shift=0, run_shift=0, outlier_rate=0))
+    times = noisy_times(rng, 0.01, QUIET)
     mb = 2**20
     base = memory_case("m", times, [500 * mb, 505 * mb], [450 * mb, 452 * mb])
     held = memory_case("m", times, [700 * mb, 702 * mb], [650 * mb, 651 * mb])
@@ -132,7 +137,7 @@ def test_a_machine_that_changed_between_runs_is_named_not_blamed_on_the_code():
     reference there is no regression, the warning names the mode, and without normalising
     the same files show the slowdown as the code's."""
     rng = np.random.default_rng(5)
-    quiet = Noise(jitter=0.005, round_shift=0, run_shift=0, outlier_rate=0)
+    quiet = Noise(jitter=0.005, round_shift=0, run_shift=0, outlier_rate=0, process_shift=0)
     base = synthetic_doc([synthetic_case("c", noisy_times(rng, 0.01, quiet), REFS)])
     cand = synthetic_doc([synthetic_case("c", noisy_times(rng, 0.01 / 0.7, quiet),
                                          [0.7e11, 0.7e11])])
@@ -185,7 +190,7 @@ def write(tmp_path, name, doc):
 @pytest.mark.slow
 def test_cli_exit_codes_and_outputs(tmp_path, cli):
     rng = np.random.default_rng(4)
-    quiet = Noise(jitter=0.01, round_shift=0, run_shift=0, outlier_rate=0)
+    quiet = QUIET
     base = write(tmp_path, "a.json", synthetic_doc([synthetic_case("c", noisy_times(rng, 0.01,
                                                                                      quiet))]))
     slow = write(tmp_path, "b.json", synthetic_doc([synthetic_case("c", noisy_times(
@@ -219,7 +224,7 @@ def test_compare_gate_script_for_arms_and_separate_runs(tmp_path):
 
     gate = Path(__file__).resolve().parents[2] / "ci" / "compare-gate"
     rng = np.random.default_rng(9)
-    quiet = Noise(jitter=0.01, round_shift=0, run_shift=0, outlier_rate=0)
+    quiet = QUIET
     arms_doc = synthetic_doc([synthetic_case("c", noisy_times(rng, 0.01, quiet), REFS, arm="base"),
                               synthetic_case("c", noisy_times(rng, 0.013, quiet), REFS,
                                              arm="head")])
