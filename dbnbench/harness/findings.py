@@ -8,6 +8,7 @@ than the CPU supports, cases whose products ran in another dtype than their mode
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from typing import cast
 
 from .probes.kernels import kernel_findings
@@ -175,6 +176,25 @@ def kernel(doc: ResultDoc) -> list[Finding]:
     return [cast(Finding, {**f, "cases": []}) for f in kernel_findings(isa, pools, variables)]
 
 
+def arm_doc(doc: ResultDoc, arm: str) -> ResultDoc:
+    """One arm's cases and GEMM calibrations, as if it had run alone."""
+    return cast(ResultDoc, {**doc, "cases": [c for c in doc["cases"] if c.get("arm") == arm],
+                            "calibration": [c for c in doc["calibration"]
+                                            if c.get("arm") == arm]})
+
+
 def findings(doc: ResultDoc) -> list[Finding]:
-    return (wrong_products(doc) + kernel(doc) + busy(doc) + slow_gemm_modes(doc)
-            + below_roof(doc) + slower_precisions(doc) + far_behind(doc))
+    """Every finding; in a run with arms, the findings drawn from cases and calibrations are
+    drawn within each arm (a framework is compared with the fastest in its own arm) and name
+    it in `arm`. Roofs and libraries already carry the arm in their 'arm/framework' keys."""
+    arms = [a for a in dict.fromkeys(c.get("arm") for c in doc["cases"]) if a]
+    if not arms:
+        return (wrong_products(doc) + kernel(doc) + busy(doc) + slow_gemm_modes(doc)
+                + below_roof(doc) + slower_precisions(doc) + far_behind(doc))
+    each = {arm: arm_doc(doc, arm) for arm in arms}
+
+    def per_arm(finder: Callable[[ResultDoc], list[Finding]]) -> list[Finding]:
+        return [cast(Finding, {**f, "arm": arm}) for arm, d in each.items() for f in finder(d)]
+
+    return (per_arm(wrong_products) + kernel(doc) + busy(doc) + per_arm(slow_gemm_modes)
+            + below_roof(doc) + per_arm(slower_precisions) + per_arm(far_behind))

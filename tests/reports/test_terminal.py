@@ -122,6 +122,16 @@ def test_findings_stand_out_once_each_naming_the_arm():
     assert any("1 finding(s)" in line for line in lines)
 
 
+def test_a_finding_of_one_arm_names_it():
+    doc = with_arms(load(QUICK))
+    doc["findings"] = [{"kind": "far-behind", "severity": "warning", "cases": [], "arm": arm,
+                        "message": f"rbm-cdk cpu fp32: tensorflow runs at {r}× numpy"}
+                       for arm, r in (("base", "0.15"), ("head", "0.16"))]
+    text = " ".join(" ".join(text_at(render(doc), 120)).split())
+    assert "tensorflow runs at 0.15× numpy (in arm base)" in text
+    assert "tensorflow runs at 0.16× numpy (in arm head)" in text
+
+
 def test_library_and_user_text_is_never_read_as_markup():
     doc = load(QUICK)
     failed = next(c for c in doc["cases"] if c["status"] == "ok")
