@@ -7,6 +7,7 @@ log axes tick at whole decades with SI prefixes ("10k", "100k") and name their u
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -44,13 +45,30 @@ def is_wide(values: Sequence[float]) -> bool:
     return bool(positive) and max(positive) / min(positive) > LOG_RANGE
 
 
+def log_ticks(values: Sequence[float]) -> dict[str, Any]:
+    """Ticks of a log axis: 1-2-5 in every decade when the values span under three decades
+    (one decade tick alone says little), whole decades otherwise."""
+    positive = [v for v in values if v and v > 0]
+    low, high = min(positive), max(positive)
+    first, last = math.floor(math.log10(low)), math.ceil(math.log10(high))
+    if last - first > 3:
+        return {"dtick": 1}
+    steps = [m * 10.0 ** e for e in range(first, last + 1) for m in (1, 2, 5)]
+    return {"tickvals": [v for v in steps if low / 2 <= v <= high * 2]}
+
+
 def value_axis(fig: go.Figure, title: str, values: Sequence[float], axis: str = "x") -> None:
-    """A value axis: linear from zero, or log at whole decades when values span > 20×."""
+    """A value axis: linear from zero, or log (its ticks from `log_ticks`) when values span
+    more than 20×; SI prefixes (20k, 5µ) for large and tiny values, plain numbers between
+    (0.25, not 250m)."""
     log = is_wide(values)
     update = fig.update_xaxes if axis == "x" else fig.update_yaxes
+    sizes = [abs(v) for v in values if v] or [1.0]
+    prefixed = max(sizes) >= 1000 or min(sizes) < 0.01  # 20k, 5µ; but 0.25, not 250m
     update(title={"text": title + (" (log scale)" if log else ""), "standoff": 6},
-           type="log" if log else "linear", tickformat="~s", automargin=True,
-           zeroline=False, **({"dtick": 1} if log else {"rangemode": "tozero"}))
+           type="log" if log else "linear", tickformat="~s" if prefixed else "~g",
+           automargin=True, zeroline=False,
+           **(log_ticks(values) if log else {"rangemode": "tozero"}))
 
 
 def rows_layout(fig: go.Figure, labels: Sequence[str]) -> go.Figure:
@@ -151,15 +169,18 @@ def quality(facet: dict[str, Any]) -> Panel | None:
                         hovertext=[f"{r['id']}: {r['quality_text']}" for r in members])
     bar = q.get("bar")
     values = [r["quality"][r["quality"]["metric"]] for r in rows] + ([bar] if bar else [])
-    value_axis(fig, q["metric"] + (" (lower is better)" if q.get("lower_is_better") else ""),
-               values)
+    # The axis title stays short enough for a phone; which way is better goes in the panel's
+    # title, which wraps.
+    value_axis(fig, q["metric"], values)
     if isinstance(bar, (int, float)):
         fig.add_vline(x=bar, line_dash="dash", line_color="#666")
     caption = f"dashed: the bar, {rows[0]['quality_bar']} passes" if bar is not None else ""
     legend = [("passed", PASS), ("missed the bar", FAIL)]
     if len(facet["arms"]) > 1:
         caption += "; ● " + facet["arms"][0] + ", ◆ " + ", ".join(map(str, facet["arms"][1:]))
-    return panel("quality", rows_layout(fig, labels(facet)), caption, legend)
+    better = "lower" if q.get("lower_is_better") else "higher"
+    return panel(f"quality ({better} is better)", rows_layout(fig, labels(facet)), caption,
+                 legend)
 
 
 def latency(facet: dict[str, Any]) -> Panel | None:
@@ -258,10 +279,11 @@ def roofline_chart(roofs: list[dict[str, Any]], rows: list[dict[str, Any]], mach
     fig.update_layout(template="plotly_white", height=400, showlegend=False,
                       margin={"l": 8, "r": 16, "t": 8, "b": 8}, font={"size": 12})
     fig.update_xaxes(title={"text": "arithmetic intensity (FLOP per byte, log scale)",
-                            "standoff": 6}, type="log", dtick=1, tickformat="~s",
+                            "standoff": 6}, type="log", dtick=1, tickformat="~g",
                      automargin=True)
-    fig.update_yaxes(title={"text": "FLOP/s (log scale)", "standoff": 6}, type="log", dtick=1,
-                     tickformat="~s", automargin=True)
+    flops = [p["flops_per_s"] for p in placed] + [r["gemm_flops_per_s"] for r in mine]
+    fig.update_yaxes(title={"text": "FLOP/s (log scale)", "standoff": 6}, type="log",
+                     tickformat="~s", automargin=True, **log_ticks(flops))
     legend = [(f"{p} (line: roof, dots: cases)", PRECISION_COLOURS.get(p, "#888"))
               for p in dict.fromkeys(r["precision"] for r in mine)]
     unplaced = len([r for r in ok_rows(rows) if r["machine"] == machine

@@ -15,7 +15,7 @@ KINDS: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("noisy: CV over 10%", re.compile(r"^noisy: CV (\d+(?:\.\d+)?)%"), "CV {}%"),
     ("slowest step over 2× the fastest", re.compile(r"^slowest step (\d+(?:\.\d+)?)×"), "{}×"),
     ("contended: other processes used the CPU",
-     re.compile(r"^contended: other processes used up to (\d+)%"), "{}% of the CPU"),
+     re.compile(r"^contended: other processes used up to (\d+)%"), "{}% CPU"),
     ("faster than its round's roof (timing noise)", re.compile(r"^ran (\d+)% faster than"),
      "+{}%"),
     ("repetitions under 1 ms", re.compile(r"^repetitions under 1 ms"), ""),

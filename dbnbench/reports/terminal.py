@@ -136,9 +136,18 @@ def arm_columns(arm: str, several: bool) -> list[Column[Row]]:
     ]
 
 
-def result_columns(arms: Sequence[str]) -> list[Column[Row]]:
+def status_legend(rows: Sequence[Row]) -> str:
+    """What the status marks mean, for the marks these rows show."""
+    marks = {str(m) for r in rows for m in status_cell(r).plain.split()[1:]}
+    return " · ".join(text for mark, text in (
+        ("!", "!: has warnings (below)"),
+        ("busy", "busy: timed while other processes used the CPU")) if mark in marks)
+
+
+def result_columns(arms: Sequence[str], rows: Sequence[Row]) -> list[Column[Row]]:
     several = len(arms) > 1
-    abbreviated = ", ".join(f"{s} {n}" for n, s in SHORT_FRAMEWORK.items())
+    present = {fw for r in rows for fw in (c["framework"] for c in r.cases.values())}
+    abbreviated = ", ".join(f"{s} {n}" for n, s in SHORT_FRAMEWORK.items() if n in present)
     columns: list[Column[Row]] = [
         Column("framework", (Form("framework", lambda r: r.any["framework"]),
                              Form("fw", lambda r: SHORT_FRAMEWORK.get(r.any["framework"],
@@ -152,9 +161,7 @@ def result_columns(arms: Sequence[str]) -> list[Column[Row]]:
                                   "bf16m/fp16m: bf16-mixed/fp16-mixed")))]
     for arm in arms:
         columns += arm_columns(arm, several)
-    columns.append(Column("status", (Form("status", status_cell,
-                                          "!: has warnings (below) · busy: timed while other "
-                                          "processes used the CPU"),)))
+    columns.append(Column("status", (Form("status", status_cell, status_legend(rows)),)))
     return columns
 
 
@@ -201,7 +208,7 @@ def header(doc: ResultDoc) -> list[Text]:
 
 def case_table(doc: ResultDoc, rows: Sequence[Row], width: int) -> Iterator[RenderableType]:
     arms = arms_of(doc)
-    layout: Layout[Row] = fit(result_columns(arms), rows, width, steps(arms))
+    layout: Layout[Row] = fit(result_columns(arms, rows), rows, width, steps(arms))
     for i, ((workload, tag), members) in enumerate(groups(rows).items()):
         yield group_heading(workload, tag, members)
         yield layout.table(members, show_header=i == 0)
@@ -235,13 +242,15 @@ def warning_lines(doc: ResultDoc, verbose: bool) -> list[Text]:
     out = [Text(f"warnings: {total} on {cases} case(s), by kind (--verbose lists each):",
                 style="yellow")]
     for kind in kinds:
-        line = Text(f"  {kind.label} ×{len(kind.cases)}", style="yellow")
-        worst = [f"{name}{f' ({value})' if value else ''}"
-                 for name, value in kind.worst(WORST_SHOWN)]
+        worst = kind.worst(WORST_SHOWN)
+        ranked = any(value for _, value in worst)
         more = len(kind.cases) - len(worst)
-        line.append(("; worst: " if any(v for _, v in kind.worst(1)) else ": ")
-                    + ", ".join(worst) + (f" and {more} more" if more > 0 else ""), style="dim")
-        out.append(line)
+        lead = ", the worst:" if ranked and more > 0 else ", for example:" if more > 0 else ":"
+        out.append(Text(f"  {kind.label} ×{len(kind.cases)}", style="yellow").append(lead))
+        # One case a line, how bad first: ids are long, and run together they wrap at 80.
+        pad = max(len(value) for _, value in worst)
+        out += [Text(f"    {value:>{pad}}{' ' if pad else ''}", style="yellow").append(
+            name, style="dim") for name, value in worst]
     return out
 
 

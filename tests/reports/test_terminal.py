@@ -103,7 +103,12 @@ def test_warnings_are_counted_by_kind_with_the_worst_named_and_listed_with_verbo
     total = sum(len(c["warnings"]) for c in doc["cases"])
     short = "\n".join(text_at(render(doc), 80))
     assert f"warnings: {total} on " in short and "--verbose lists each" in short
-    assert "noisy: CV over 10% ×" in short and "worst: " in short
+    lines = short.splitlines()
+    noisy = next(i for i, line in enumerate(lines) if line.startswith("  noisy: CV over 10% ×"))
+    assert lines[noisy].endswith(", the worst:")
+    cvs = [float(line.split()[1].rstrip("%")) for line in lines[noisy + 1:noisy + 4]]
+    assert all(line.startswith("    CV ") for line in lines[noisy + 1:noisy + 4])
+    assert cvs == sorted(cvs, reverse=True)  # worst first
     assert short.count("treat with care") == 0  # the kind, not each sentence
     full = "\n".join(text_at(render(doc, verbose=True), 200))
     assert full.count("treat with care") == sum(
