@@ -55,6 +55,11 @@ def ok_cases(doc: ResultDoc) -> list[CaseResult]:
             and summary["median"] > 0 and not contended(c)]
 
 
+def items(rate: float) -> str:
+    """A rate as a reader reads it: '1,360', not '1.36e+03' (three digits under 100)."""
+    return f"{rate:,.0f}" if rate >= 100 else f"{rate:.3g}"
+
+
 def shape(case: CaseResult) -> str:
     return case["id"].rsplit("/", 1)[-1]
 
@@ -77,7 +82,8 @@ def slower_precisions(doc: ResultDoc) -> list[Finding]:
             out.append(finding(
                 "precision-slower",
                 f"{c['framework']} {c['workload']} {shape(c)} on {c['device']}: {c['precision']} "
-                f"runs at {ratio:.2f}× fp32 ({mine['median']:.3g} vs {ref['median']:.3g} items/s)",
+                f"runs at {ratio:.2f}× fp32 ({items(mine['median'])} vs {items(ref['median'])} "
+                "items/s)",
                 [c["id"], base["id"]]))
     return out
 

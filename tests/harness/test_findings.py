@@ -31,6 +31,7 @@ def test_a_reduced_precision_slower_than_fp32_on_a_workload():
              case("torch", "bf16-mixed", 40000)])
     found = [f for f in findings(d) if f["kind"] == "precision-slower"]
     assert len(found) == 1 and "fp16-mixed runs at 0.07× fp32" in found[0]["message"]
+    assert "(2,000 vs 30,000 items/s)" in found[0]["message"]  # never 2e+03
     assert kinds(doc([case("torch", "fp32", 30000), case("torch", "bf16", 29900)])) == []
 
 
