@@ -26,6 +26,7 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.table import Column
 from rich.text import Text
 
 ROUND = re.compile(r" \(round (\d+)(?:/(\d+))?\)")
@@ -92,7 +93,7 @@ class Eta:
 
 class EtaColumn(ProgressColumn):
     def __init__(self, eta: Eta) -> None:
-        super().__init__()
+        super().__init__(table_column=Column(no_wrap=True))
         self.eta = eta
 
     def render(self, task: Task) -> Text:
@@ -107,10 +108,13 @@ class RichProgress:
     def __init__(self, console: Console, clock: Callable[[], float] = time.monotonic) -> None:
         self.eta = Eta(clock)
         # Labels carry case ids and arm names in brackets: shown as text, never as markup.
-        self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}", markup=False,
-                                                        style="bold"),
-                            BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                            EtaColumn(self.eta), console=console, transient=False)
+        # One line at any width: the label takes the room the counters leave and is cut
+        # with an ellipsis, never wrapped (a wrapped live display repeats itself).
+        label = TextColumn("{task.description}", markup=False, style="bold",
+                           table_column=Column(ratio=1, no_wrap=True, overflow="ellipsis"))
+        self.bar = Progress(SpinnerColumn(), label, BarColumn(bar_width=12),
+                            MofNCompleteColumn(), TimeElapsedColumn(), EtaColumn(self.eta),
+                            console=console, transient=False, expand=True)
         self.task_id: TaskID | None = None
 
     def start(self, total: int) -> None:

@@ -71,3 +71,15 @@ def test_bracketed_labels_are_shown_not_eaten():
     progress.stop()
     text = console.export_text()
     assert "(round 1/2) [base]" in text and "pip install 'dbnbench[torch]'" in text
+
+
+def test_the_bar_is_one_line_at_80_columns():
+    console = Console(width=80, record=True, file=io.StringIO())
+    progress = RichProgress(console, clock=Clock())
+    progress.start(4)
+    progress.task("dbn-inference/tensorflow/cpu/bf16-mixed/l784-256-256-c10-b1024-graph "
+                  "(round 2/3) [head]")
+    progress.bar.refresh()
+    progress.stop()
+    lines = [line for line in console.export_text().splitlines() if line.strip()]
+    assert len(lines) == 1 and len(lines[0]) <= 80 and "ETA" in lines[0], lines
