@@ -16,7 +16,7 @@ from .dbn_helpers import make_impl
 from .mnist_helpers import require_mnist
 
 KEYS = {"metric", "bar", "lower_is_better", "passed", "model", "data", "at_case_shape", "fallback"}
-NO_MNIST = "fallback: no MNIST set (pip install 'dbnbench[mnist]' or --data-dir)"
+NO_MNIST = f"fallback: {quality.NO_MNIST}"  # the hint itself: tests/harness/test_install.py
 # Small shapes at input 784, two per workload: quick to train, and different.
 SHAPES = {"rbm-cdk": ({"hidden": 32}, {"hidden": 64}),
           "dbn-pretrain": ({"layers": [784, 32, 32]}, {"layers": [784, 48, 16]}),

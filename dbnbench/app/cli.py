@@ -10,17 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-from rich.table import Table
 from rich.text import Text
 
 from ..harness import results
@@ -28,6 +17,7 @@ from ..harness.errors import UserError
 from ..harness.results import ResultDoc
 from .cli_reports import register_report_commands
 from .console import err, out
+from .progress import RichProgress
 
 SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B?|B)?\s*$", re.IGNORECASE)
 
@@ -74,35 +64,6 @@ def app() -> None:
     """Benchmark RBM/DBN workloads across devices, precisions and frameworks."""
 
 
-class RichProgress:
-    """The runner's progress callbacks on a rich progress bar."""
-
-    def __init__(self, console: Console) -> None:
-        self.bar = Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
-                            MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("ETA"),
-                            TimeRemainingColumn(), console=console, transient=False)
-        self.task_id: Any = None
-
-    def start(self, total: int) -> None:
-        # The live display starts only once the run is planned, so a bad-input error is
-        # printed alone, not under an empty progress bar.
-        self.task_id = self.bar.add_task("starting", total=total)
-        self.bar.start()
-
-    def task(self, label: str) -> None:
-        self.bar.update(self.task_id, description=label)
-
-    def warn(self, text: str) -> None:
-        self.bar.console.print(Text(f"warning: {text}", style="bold yellow"))
-
-    def done(self, label: str, status: str, reason: str | None) -> None:
-        if status not in ("ok", "skipped"):
-            line = Text(status, style="red")
-            line.append(f" {label}: {reason}")
-            self.bar.console.print(line)
-        self.bar.advance(self.task_id)
-
-
 @app.command()
 @case_filters
 @click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("results"),
@@ -128,12 +89,13 @@ class RichProgress:
               "other arms in every round (repeatable; e.g. base=.venv-base/bin/python)")
 @click.option("--arm-env", "arm_env", multiple=True, metavar="NAME:KEY=VALUE",
               help="an environment variable for one arm's workers (repeatable)")
+@click.option("--verbose", "-v", is_flag=True, help="list every warning (default: counts by kind)")
 def run(suite: str, workload: str | None, framework: str | None, device: str | None,
         precision: str | None, output: Path, timeout: float | None, rounds: int | None,
         repetitions: int | None, min_time: float | None, threads: int | None,
         seed: int | None, no_quality: bool, max_memory: str | None, isolate: bool,
         resume: str | None, data_dir: Path | None, no_html: bool, db: Path | None,
-        arm_specs: tuple[str, ...], arm_env: tuple[str, ...]) -> None:
+        arm_specs: tuple[str, ...], arm_env: tuple[str, ...], verbose: bool) -> None:
     """Run a suite (default: quick) and write results/<run-id>.json."""
     import psutil
 
@@ -159,14 +121,14 @@ def run(suite: str, workload: str | None, framework: str | None, device: str | N
     try:
         doc, path = execute(options, progress, resume_id=resume)  # type: ignore[arg-type]
     except RunInterrupted as exc:
-        progress.bar.stop()
+        progress.stop()
         after_run(results.load(exc.path), exc.path, html=not no_html, db=None)
-        err.print(f"interrupted: partial results in {exc.path}; continue with "
-                  f"[bold]dbnbench run --resume {exc.run_id} -o {output}[/bold]")
+        err.print(Text(f"interrupted: partial results in {exc.path}; continue with ").append(
+            f"dbnbench run --resume {exc.run_id} -o {output}", style="bold"))
         sys.exit(130)
-    progress.bar.stop()
-    out.print(render(doc))
-    out.print(f"results written to [bold]{path}[/bold]")
+    progress.stop()
+    out.print(render(doc, verbose=verbose))
+    out.print(Text("results written to ").append(str(path), style="bold"))
     after_run(doc, path, html=not no_html, db=db or output / "history.sqlite")
     bad = [c for c in doc["cases"] if c["status"] in ("failed", "timeout")]
     if bad:
@@ -179,7 +141,7 @@ def after_run(doc: ResultDoc, path: Path, *, html: bool, db: Path | None) -> Non
         from ..reports.html import write_html
 
         write_html([doc], path.with_suffix(".html"))
-        out.print(f"report written to [bold]{path.with_suffix('.html')}[/bold]")
+        out.print(Text("report written to ").append(str(path.with_suffix(".html")), style="bold"))
     if db is not None:
         from . import store
 
@@ -191,22 +153,9 @@ def after_run(doc: ResultDoc, path: Path, *, html: bool, db: Path | None) -> Non
 def list_cases(suite: str, workload: str | None, framework: str | None, device: str | None,
                precision: str | None) -> None:
     """List the cases of a suite and whether each can run here (with the reason if not)."""
-    from ..harness.cases import load_suite, select, unavailable
-    from ..harness.probes.system import gpus
-    from ..suites.registry import default_registry
+    from .listing import case_list
 
-    registry = default_registry()
-    s = load_suite(suite, registry)
-    cases = select(s.cases, registry, **filters(workload, framework, device, precision))
-    count = len(gpus())
-    table = Table(title=f"suite {s.name}: {s.description}")
-    table.add_column("case")
-    table.add_column("runs here")
-    for c in cases:
-        why = unavailable(c, count, registry)
-        table.add_row(c.id, "[green]yes[/green]" if why is None else f"[yellow]no[/yellow]: {why}")
-    out.print(table)
-    out.print(f"{len(cases)} cases; settings: {s.settings}")
+    out.print(case_list(suite, filters(workload, framework, device, precision)))
 
 
 @app.command()

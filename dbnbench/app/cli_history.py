@@ -72,7 +72,7 @@ def publish(results_dir: Path, output: Path) -> None:
     if output.exists() and not output.is_dir():
         raise UserError(f"{output}: exists and is not a directory")
     written = build(docs, output)
-    out.print(f"{len(written)} files written; open [bold]{output / 'index.html'}[/bold]")
+    out.print(f"{len(written)} files written; open {output / 'index.html'}")
 
 
 @click.command()
@@ -88,4 +88,4 @@ def export(result: Path, fmt_name: str, output: Path) -> None:
 
     text = to_pytest_benchmark(load(result))
     write_atomic(writable(output), text)
-    out.print(f"{fmt_name} JSON written to [bold]{output}[/bold]")
+    out.print(f"{fmt_name} JSON written to {output}")

@@ -32,8 +32,9 @@ def writable(path: Path) -> Path:
               help="also write a self-contained HTML report here")
 @click.option("--baseline", default="numpy/cpu/fp32", show_default=True,
               help="framework/device/precision the HTML speedup matrix is relative to")
+@click.option("--verbose", "-v", is_flag=True, help="list every warning (default: counts by kind)")
 def report(files: tuple[Path, ...], show_skipped: bool, output: Path | None,
-           baseline: str) -> None:
+           baseline: str, verbose: bool) -> None:
     """Print the table of one or more result files (and write an HTML report with -o)."""
     from ..harness.results import load
     from ..reports.terminal import render
@@ -44,9 +45,9 @@ def report(files: tuple[Path, ...], show_skipped: bool, output: Path | None,
 
         write_html(docs, writable(output), baseline=baseline)
     for doc in docs:
-        out.print(render(doc, show_skipped=show_skipped))
+        out.print(render(doc, show_skipped=show_skipped, verbose=verbose))
     if output is not None:
-        out.print(f"HTML report written to [bold]{output}[/bold]")
+        out.print(f"HTML report written to {output}")
 
 
 @click.command()

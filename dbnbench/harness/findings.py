@@ -8,6 +8,7 @@ than the CPU supports, cases whose products ran in another dtype than their mode
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from typing import cast
 
 from .probes.kernels import kernel_findings
@@ -54,6 +55,11 @@ def ok_cases(doc: ResultDoc) -> list[CaseResult]:
             and summary["median"] > 0 and not contended(c)]
 
 
+def items(rate: float) -> str:
+    """A rate as a reader reads it: '1,360', not '1.36e+03' (three digits under 100)."""
+    return f"{rate:,.0f}" if rate >= 100 else f"{rate:.3g}"
+
+
 def shape(case: CaseResult) -> str:
     return case["id"].rsplit("/", 1)[-1]
 
@@ -76,7 +82,8 @@ def slower_precisions(doc: ResultDoc) -> list[Finding]:
             out.append(finding(
                 "precision-slower",
                 f"{c['framework']} {c['workload']} {shape(c)} on {c['device']}: {c['precision']} "
-                f"runs at {ratio:.2f}× fp32 ({mine['median']:.3g} vs {ref['median']:.3g} items/s)",
+                f"runs at {ratio:.2f}× fp32 ({items(mine['median'])} vs {items(ref['median'])} "
+                "items/s)",
                 [c["id"], base["id"]]))
     return out
 
@@ -175,6 +182,25 @@ def kernel(doc: ResultDoc) -> list[Finding]:
     return [cast(Finding, {**f, "cases": []}) for f in kernel_findings(isa, pools, variables)]
 
 
+def arm_doc(doc: ResultDoc, arm: str) -> ResultDoc:
+    """One arm's cases and GEMM calibrations, as if it had run alone."""
+    return cast(ResultDoc, {**doc, "cases": [c for c in doc["cases"] if c.get("arm") == arm],
+                            "calibration": [c for c in doc["calibration"]
+                                            if c.get("arm") == arm]})
+
+
 def findings(doc: ResultDoc) -> list[Finding]:
-    return (wrong_products(doc) + kernel(doc) + busy(doc) + slow_gemm_modes(doc)
-            + below_roof(doc) + slower_precisions(doc) + far_behind(doc))
+    """Every finding; in a run with arms, the findings drawn from cases and calibrations are
+    drawn within each arm (a framework is compared with the fastest in its own arm) and name
+    it in `arm`. Roofs and libraries already carry the arm in their 'arm/framework' keys."""
+    arms = [a for a in dict.fromkeys(c.get("arm") for c in doc["cases"]) if a]
+    if not arms:
+        return (wrong_products(doc) + kernel(doc) + busy(doc) + slow_gemm_modes(doc)
+                + below_roof(doc) + slower_precisions(doc) + far_behind(doc))
+    each = {arm: arm_doc(doc, arm) for arm in arms}
+
+    def per_arm(finder: Callable[[ResultDoc], list[Finding]]) -> list[Finding]:
+        return [cast(Finding, {**f, "arm": arm}) for arm, d in each.items() for f in finder(d)]
+
+    return (per_arm(wrong_products) + kernel(doc) + busy(doc) + per_arm(slow_gemm_modes)
+            + below_roof(doc) + per_arm(slower_precisions) + per_arm(far_behind))

@@ -15,9 +15,8 @@ STYLE = {"regressed": "bold red", "improved": "green", "unchanged": "dim",
          "inconclusive": "yellow", "missing": "magenta", "new": "cyan", "unmeasured": "dim"}
 ICON = {"regressed": "🔴", "improved": "🟢", "inconclusive": "🟠", "unchanged": "⚪",
         "missing": "⚫", "new": "🔵"}
-DECISION = {"regression": ("❌", "Performance regression", "bold red"),
-            "inconclusive": ("⚠️", "Inconclusive", "bold yellow"),
-            "no change": ("✅", "No change beyond the threshold", "bold green")}
+DECISION = {"regression": ("❌", "bold red"), "inconclusive": ("⚠️", "bold yellow"),
+            "no change": ("✅", "bold green")}
 
 
 def ratio_text(speed: dict[str, Any] | None) -> str:
@@ -52,17 +51,31 @@ def scalar_text(change: dict[str, Any] | None) -> str:
     return f"{change['ratio']:.2f}× {change['verdict']}"
 
 
-def summary_line(result: dict[str, Any]) -> str:
-    """The decision, the counts, and the smallest change the data could have seen."""
-    counts = ", ".join(f"{n} {v}" for v, n in result["summary"].items() if n)
+def headline(result: dict[str, Any]) -> str:
+    """The decision in words: '2 regressions', 'Inconclusive: 1 case undecided', …"""
     decision = result["decision"]
-    head = f"{len(result['regressions'])} regression(s)" if decision == "regression" else \
-        "no change beyond the threshold" if decision == "no change" else \
-        f"inconclusive ({len(result['undecided'])} case(s) undecided)"
+    if decision == "regression":
+        n = len(result["regressions"])
+        return f"Performance regression{'s' if n != 1 else ''} in {n} case{'s' if n != 1 else ''}"
+    if decision == "inconclusive":
+        n = len(result["undecided"])
+        return f"Inconclusive: {n} case{'s' if n != 1 else ''} undecided"
+    return "No change beyond the threshold"
+
+
+def details(result: dict[str, Any]) -> str:
+    """The counts, and the smallest change the data could have seen."""
+    counts = ", ".join(f"{n} {v}" for v, n in result["summary"].items() if n)
     mde = result.get("mde")
     sees = (f"; this comparison can see changes above {mde['max']:.0%} "
             f"(median case {mde['median']:.0%})") if mde else ""
-    return f"{head}; {counts or 'nothing compared'}{sees}"
+    return f"{counts or 'nothing compared'}{sees}"
+
+
+def summary_line(result: dict[str, Any]) -> str:
+    """The decision, the counts, and the smallest change the data could have seen."""
+    head = headline(result)
+    return f"{head[0].lower()}{head[1:]}; {details(result)}"
 
 
 def case_notes(row: dict[str, Any]) -> list[str]:
@@ -72,7 +85,7 @@ def case_notes(row: dict[str, Any]) -> list[str]:
 def render_table(result: dict[str, Any]) -> Group:
     """The terminal view: warnings first, then one row per case, then the verdict line."""
     b, c, t = result["baseline"], result["candidate"], result["thresholds"]
-    table = Table(title=f"compare {b['run_id']} → {c['run_id']}",
+    table = Table(title=Text(f"compare {b['run_id']} → {c['run_id']}"),
                   caption=f"threshold {t['speed']:.0%} (memory {t['memory']:.0%}, energy "
                           f"{t['energy']:.0%}), α {t['alpha']} Holm-corrected")
     table.add_column("case", overflow="fold")
@@ -82,7 +95,7 @@ def render_table(result: dict[str, Any]) -> Group:
     table.add_column("verdict", overflow="fold")
     for row in result["cases"]:
         s = row.get("speed") or {}
-        table.add_row(row["id"], fmt.si(s.get("baseline_items_per_s")),
+        table.add_row(Text(row["id"]), fmt.si(s.get("baseline_items_per_s")),
                       fmt.si(s.get("candidate_items_per_s")), ratio_text(s), p_text(s),
                       mde_text(s), scalar_text(row.get("memory")), scalar_text(row.get("energy")),
                       Text(row["verdict"] + (" ⚑" if row["flags"] else ""),
@@ -92,7 +105,7 @@ def render_table(result: dict[str, Any]) -> Group:
     for row in result["cases"]:
         for note in case_notes(row):
             parts.append(Text(f"{row['id']}: {note}", style="yellow"))
-    parts.append(Text(summary_line(result), style=DECISION[result["decision"]][2]))
+    parts.append(Text(summary_line(result), style=DECISION[result["decision"]][1]))
     return Group(*parts)
 
 
@@ -105,8 +118,10 @@ def md_escape(text: str) -> str:
 def render_markdown(result: dict[str, Any]) -> str:
     """For $GITHUB_STEP_SUMMARY or a PR comment."""
     b, c, t = result["baseline"], result["candidate"], result["thresholds"]
-    icon, title, _ = DECISION[result["decision"]]
-    lines = ["## dbnbench compare", "", f"{icon} **{title}** — {md_escape(summary_line(result))}",
+    icon, _ = DECISION[result["decision"]]
+    # The decision once, in bold, then what stands behind it (no "No change: no change").
+    lines = ["## dbnbench compare", "",
+             f"{icon} **{md_escape(headline(result))}** — {md_escape(details(result))}",
              "",
              (f"Baseline `{md_escape(b['run_id'])}` ({md_escape(b['hostname'])}) → candidate "
               f"`{md_escape(c['run_id'])}` ({md_escape(c['hostname'])}); threshold "

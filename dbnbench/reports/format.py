@@ -2,19 +2,44 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ..harness.results import ItemsPerS
 
+PREFIXES = ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""))
+# Under 1, prefixes only where there is a unit to carry them (0.5 J is 500 mJ; a bare 0.5
+# stays 0.500).
+SMALL = ((1e-3, "m"), (1e-6, "µ"), (1e-9, "n"))
+
+
+def significant(value: float, digits: int = 3) -> str:
+    """`value` to `digits` significant digits, trailing zeros kept (1.00, 12.0, 120)."""
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g}"
+    decimals = max(digits - 1 - math.floor(math.log10(abs(value))), 0)
+    if decimals and abs(float(f"{value:.{decimals}f}")) >= 10 ** (digits - decimals):
+        decimals -= 1  # 0.9996 rounds to 1.000: one digit fewer keeps three significant
+    return f"{value:.{decimals}f}"
+
 
 def si(value: float | None, unit: str = "", digits: int = 3) -> str:
-    """1234567 → '1.23 M' (+unit); None → '–'."""
+    """1234567 → '1.23 M' (+unit); 999.6e3 → '1.00 M'; 0.5 J → '500 mJ'; None → '–'."""
     if value is None:
         return "–"
-    for factor, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(value) >= factor:
-            return f"{value / factor:.{digits}g} {prefix}{unit}".rstrip()
-    return f"{value:.{digits}g} {unit}".rstrip()
+    magnitude = abs(value)
+    if magnitude == 0 or not math.isfinite(value):
+        return f"{value:g} {unit}".rstrip()
+    if not unit and magnitude < 1e-3:
+        return f"{value:.{digits}g}"
+    scale = PREFIXES + SMALL if unit else PREFIXES
+    for i, (factor, prefix) in enumerate(scale):
+        if magnitude >= factor or i == len(scale) - 1:
+            # Rounding can carry into the next prefix: 999.6 k is 1.00 M, never "1e+03 k".
+            if i and float(significant(magnitude / factor, digits)) >= 1000:
+                factor, prefix = scale[i - 1]
+            return f"{significant(value / factor, digits)} {prefix}{unit}".rstrip()
+    raise AssertionError("unreachable: the last prefix matches everything")
 
 
 def bytes_(value: int | None) -> str:
@@ -30,18 +55,37 @@ def pct(value: float | None) -> str:
     return "–" if value is None else f"{value:.0%}" if value >= 0.1 else f"{value:.1%}"
 
 
+def interval(metric: ItemsPerS | None) -> str:
+    """The 95 % interval as measured: '[17.3 k, 18.2 k]' (never folded into one ± number,
+    which hides a lopsided interval such as 550 to 121 k around 1.37 k)."""
+    if metric is None or metric["ci_low"] is None or metric["ci_high"] is None:
+        return "–"
+    return f"[{si(metric['ci_low'])}, {si(metric['ci_high'])}]"
+
+
+def spread(metric: ItemsPerS | None) -> str:
+    """The 95 % interval relative to the median, each side its own: '−1.6 +3.3%'; one
+    '±' only when both sides round to the same number."""
+    if metric is None:
+        return "–"
+    median, low, high = metric["median"], metric["ci_low"], metric["ci_high"]
+    if not median or low is None or high is None:
+        return "–"
+    below, above = (median - low) / median * 100, (high - median) / median * 100
+    decimals = 1 if max(below, above) < 10 else 0
+    b, a = f"{below:.{decimals}f}", f"{above:.{decimals}f}"
+    return f"±{a}%" if a == b else f"−{b} +{a}%"
+
+
 def rate_with_ci(metric: ItemsPerS | None) -> str:
+    """Median items/s and its interval: '17.6 k [17.3 k, 18.2 k]'."""
     if not metric:
         return "–"
-    text = si(metric["median"])
-    low, high = metric.get("ci_low"), metric.get("ci_high")
-    if low is not None and high is not None and metric["median"]:
-        half = max(metric["median"] - low, high - metric["median"]) / metric["median"]
-        text += f" ±{half:.1%}" if half < 0.1 else f" ±{half:.0%}"
-    return text
+    return f"{si(metric['median'])} {interval(metric)}".replace(" –", "")
 
 
-def quality(q: dict[str, Any] | None) -> str:
+def quality_value(q: dict[str, Any] | None) -> str:
+    """The quality number and whether it passed its bar ('0.251 ✓'), without its name."""
     if not q:
         return "–"
     if "error" in q:
@@ -50,5 +94,18 @@ def quality(q: dict[str, Any] | None) -> str:
     value = q.get(name) if name else None
     if value is None:
         return "n/a" if q.get("passed") else "fail"
-    mark = "✓" if q.get("passed") else "✗"
-    return f"{name} {value:.4g} {mark}"
+    return f"{value:.3g} {'✓' if q.get('passed') else '✗'}"
+
+
+def quality(q: dict[str, Any] | None) -> str:
+    """'recon_ratio 0.251 ✓': the metric's name, its value and whether it passed."""
+    text = quality_value(q)
+    name = (q or {}).get("metric")
+    return f"{name} {text}" if name and text not in ("–", "error", "n/a", "fail") else text
+
+
+def quality_bar(q: dict[str, Any] | None) -> str:
+    """'recon_ratio ≤ 0.75' — what passing means for a workload's quality metric."""
+    if not q or q.get("bar") is None or not q.get("metric"):
+        return ""
+    return f"{q['metric']} {'≤' if q.get('lower_is_better') else '≥'} {q['bar']:.3g}"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -23,8 +23,7 @@ def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.PackageLoader("dbnbench.reports", "templates"),
                              autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
-    env.globals.update(si=fmt.si, pct=fmt.pct, bytes_=fmt.bytes_, joules=joules, watts=watts,
-                       measured=measured)
+    env.globals.update(si=fmt.si, pct=fmt.pct, bytes_=fmt.bytes_, joules=joules)
     return env
 
 
@@ -32,29 +31,25 @@ def joules(value: float | None) -> str:
     return fmt.si(value, "J")
 
 
-def watts(value: float | None) -> str:
-    return fmt.si(value, "W")
-
-
-def measured(row: dict[str, Any], key: str, reason_key: str,
-             show: Callable[[Any], str]) -> str:
-    """A value, or 'unmeasured' with the reason the result gives (never a blank)."""
-    if row[key] is not None:
-        return show(row[key])
-    return f"unmeasured: {row['unmeasured'].get(reason_key) or 'no reason recorded'}"
-
-
 def context(docs: Sequence[ResultDoc], baseline: str) -> dict[str, Any]:
     rows = data.all_rows(docs)
     several = len(docs) > 1
-    sections = [{"name": w, "index": i, "figures": charts.workload_figures(rows, w),
-                 "swept": bool(data.swept_params(rows, w))}
-                for i, w in enumerate(data.workloads(data.ok_rows(rows)), start=1)]
+    ok = data.ok_rows(rows)
+    rooflines = data.rooflines(docs)
+    sections = [{"name": w, "index": i, "facets": charts.workload_facets(rows, w),
+                 "scaling": charts.workload_scaling(rows, w)}
+                for i, w in enumerate(data.workloads(ok), start=1)]
     return {"machines": [data.machine_summary(d, data.machine_label(d, several)) for d in docs],
-            "findings": data.findings(docs), "rooflines": data.rooflines(docs),
+            "counts": [data.counts(d) for d in docs],
+            "findings": data.findings(docs), "rooflines": rooflines,
+            "roof_frameworks": sorted({fw for r in rooflines for fw in r.get("frameworks") or {}}),
+            "roofline_charts": charts.roofline_charts(rooflines, rows),
             "headline": data.headline(rows), "workload_sections": sections,
-            "speedups": data.speedup_matrix(rows, baseline), "baseline": baseline,
-            "rows": rows, "ok": data.ok_rows(rows)}
+            "baseline": data.add_speedups(rows, baseline), "baseline_asked": baseline,
+            "unmeasured": data.unmeasured(docs), "problems": data.problems(docs),
+            "rows": [r for r in rows if r["status"] != "skipped"],
+            "energy": any(r["energy_per_item_j"] is not None for r in ok),
+            "several": several}
 
 
 def render_html(docs: Sequence[ResultDoc], baseline: str = DEFAULT_BASELINE,

@@ -1,4 +1,5 @@
-"""What the HTML report shows, computed from validated results: rows, headline, speedups."""
+"""What the HTML report shows, computed from validated results: rows, headline, speedups,
+the facets of each workload, what was not measured and why, skips and warnings grouped."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 from ..harness.records import JSONObject
 from ..harness.results import CaseResult, ResultDoc
 from . import format as fmt
+from . import summaries
 
 PARAM_ORDER = ("visible", "hidden", "batch", "k", "layers")
 
@@ -78,8 +80,11 @@ def pools(runtime: JSONObject) -> list[str]:
 
 
 def findings(docs: Sequence[ResultDoc]) -> list[dict[str, Any]]:
+    """Each machine's findings, each once (two arms giving the same one: one, naming both)."""
     several = len(docs) > 1
-    return [{**f, "machine": machine_label(d, several)} for d in docs for f in d.get("findings", [])]
+    return [{"severity": f.severity, "kind": f.kind, "message": summaries.finding_text(f),
+             "machine": machine_label(d, several)}
+            for d in docs for f in summaries.findings(d)]
 
 
 def rooflines(docs: Sequence[ResultDoc]) -> list[dict[str, Any]]:
@@ -97,6 +102,9 @@ def case_row(case: CaseResult, label: str) -> dict[str, Any]:
     rate = m.get("items_per_s")
     q = m.get("quality") or {}
     contention = case["contention"]
+    roof: dict[str, Any] = dict(m.get("roofline") or {})
+    config = (f"{case['arm']}: " if case.get("arm") else "") + \
+        f"{case['framework']}/{case['device']}/{case['precision']}"
     return {"machine": label, "id": case["id"], "workload": case["workload"],
             "framework": case["framework"], "device": case["device"],
             "kind": "cpu" if case["device"] == "cpu" else "gpu",
@@ -104,23 +112,25 @@ def case_row(case: CaseResult, label: str) -> dict[str, Any]:
             "status": case["status"], "reason": case["reason"],
             "items_per_s": rate["median"] if rate else None,
             "ci_low": rate["ci_low"] if rate else None,
-            "ci_high": rate["ci_high"] if rate else None, "pct_of_peak": m.get("pct_of_peak"),
+            "ci_high": rate["ci_high"] if rate else None,
+            "interval": fmt.interval(rate), "spread": fmt.spread(rate),
+            "pct_of_peak": m.get("pct_of_peak"),
             "cv": step["cv"] if (step := m.get("step_s")) else None,
-            "host_mem": m.get("peak_host_memory_bytes"),
-            "device_mem": m.get("peak_device_memory_bytes"),
+            "memory": m.get("peak_device_memory_bytes") or m.get("peak_host_memory_bytes"),
             "energy_per_item_j": m.get("energy_per_item_j"), "avg_power_w": m.get("avg_power_w"),
+            "flops_per_s": m.get("flops_per_s"),
             "unmeasured": m.get("unmeasured") or {}, "quality": q,
-            "quality_text": fmt.quality(q or None), "quality_passed": q.get("passed"),
+            "quality_text": fmt.quality(q or None), "quality_value": fmt.quality_value(q or None),
+            "quality_bar": fmt.quality_bar(q or None), "quality_passed": q.get("passed"),
             "latency": obj(m.get("extra")).get("latency_ms"),
             "warnings": case.get("warnings", []), "math": case.get("math") or {},
             "contended": bool(contention and contention["contended"]),
             "other_cpu": contention["other_cpu_share"] if contention else None,
-            "roof": m.get("roofline") or {},
+            "roof": roof, "bound": roof.get("bound"),
+            "pct_of_roof": roof.get("pct_of_roof", m.get("pct_of_peak")),
+            "intensity": roof.get("arithmetic_intensity"),
             "products": obj(case.get("math")).get("observed_products"),
-            "arm": case.get("arm"),
-            # An arm's cases stand beside the other arm's: its name leads the configuration.
-            "config": (f"{case['arm']}: " if case.get("arm") else "")
-            + f"{case['framework']}/{case['device']}/{case['precision']}"}
+            "arm": case.get("arm"), "config": config, "label": config}
 
 
 def all_rows(docs: Sequence[ResultDoc]) -> list[dict[str, Any]]:
@@ -172,19 +182,17 @@ def matches(row: dict[str, Any], baseline: str) -> bool:
             row["precision"]) == (fw, device, precision)
 
 
-def speedup_matrix(rows: list[dict[str, Any]], baseline: str) -> list[dict[str, Any]]:
-    """Per machine × workload × shape: every configuration's items/s over the baseline's."""
-    tables = []
+def add_speedups(rows: list[dict[str, Any]], baseline: str) -> str | None:
+    """Each measured row's items/s over the baseline configuration's on the same machine,
+    workload and shape (and arm), as `speedup`; returns the baseline when any matched."""
     ok = ok_rows(rows)
-    for key in dict.fromkeys((r["machine"], r["workload"], r["shape"]) for r in ok):
-        group = [r for r in ok if (r["machine"], r["workload"], r["shape"]) == key]
-        base = next((r for r in group if matches(r, baseline)), None)
-        cells = [{"config": r["config"], "items_per_s": r["items_per_s"],
-                  "speedup": r["items_per_s"] / base["items_per_s"] if base else None}
-                 for r in sorted(group, key=lambda r: -r["items_per_s"])]
-        tables.append({"machine": key[0], "workload": key[1], "shape": key[2],
-                       "baseline": base["config"] if base else None, "cells": cells})
-    return tables
+    base = {(r["machine"], r["workload"], r["shape"], r["arm"]): r["items_per_s"]
+            for r in ok if matches(r, baseline)}
+    for r in rows:
+        ref = base.get((r["machine"], r["workload"], r["shape"], r["arm"]))
+        measured = r["status"] == "ok" and r["items_per_s"]
+        r["speedup"] = r["items_per_s"] / ref if ref and measured else None
+    return baseline if base else None
 
 
 def swept_params(rows: list[dict[str, Any]], workload: str) -> list[str]:
@@ -199,3 +207,111 @@ def swept_params(rows: list[dict[str, Any]], workload: str) -> list[str]:
 
 def workloads(rows: list[dict[str, Any]]) -> list[str]:
     return list(dict.fromkeys(r["workload"] for r in rows))
+
+
+def is_shape_param(value: object) -> bool:
+    """Numbers and lists of numbers size a case; text and flags choose how it runs."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, (int, float)) or (
+        isinstance(value, list) and all(isinstance(v, (int, float)) for v in value))
+
+
+def param_text(value: object) -> str:
+    return "-".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def facets(rows: list[dict[str, Any]], workload: str) -> list[dict[str, Any]]:
+    """A workload's measured rows by size (its numeric parameters), each facet titled by the
+    sizes that differ between facets, each row labelled by what differs inside its facet:
+    batch 1 and batch 1024 never share an axis."""
+    ok = [r for r in ok_rows(rows) if r["workload"] == workload]
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in ok:
+        key = repr(sorted((k, v) for k, v in r["params"].items() if is_shape_param(v)))
+        groups.setdefault(key, []).append(r)
+    varying = [k for k in dict.fromkeys(k for r in ok for k in r["params"])
+               if len({repr(r["params"].get(k)) for r in ok}) > 1
+               and all(is_shape_param(r["params"].get(k)) for r in ok)]
+    out = []
+    for members in groups.values():
+        first = members[0]["params"]
+        title = " · ".join(f"{k} {param_text(first[k])}" for k in varying) or members[0]["shape"]
+        label_rows(members)
+        out.append({"title": title, "shape": members[0]["shape"], "rows": members,
+                    "arms": list(dict.fromkeys(r["arm"] for r in members))})
+    return out
+
+
+def label_rows(members: list[dict[str, Any]]) -> None:
+    """Each row's `label` inside its facet: framework, then only what varies (machine,
+    device, precision, execution mode); the arm is the series, not the label."""
+    def varies(get: Any) -> bool:
+        return len({repr(get(r)) for r in members}) > 1
+
+    texts = [k for k in dict.fromkeys(k for r in members for k, v in r["params"].items()
+                                       if not is_shape_param(v))
+             if varies(lambda r, k=k: r["params"].get(k))]
+    for r in members:
+        parts = [r["machine"]] if varies(lambda r: r["machine"]) else []
+        parts.append(r["framework"])
+        if varies(lambda r: r["device"]):
+            parts.append(r["device"])
+        parts.append(r["precision"])
+        parts += [str(r["params"].get(k)) for k in texts]
+        r["label"] = " ".join(parts)
+
+
+def unmeasured(docs: Sequence[ResultDoc]) -> list[dict[str, Any]]:
+    """Per machine, each metric that was not measured with its reason, once: "energy on all
+    35 cases: no RAPL powercap interface on this machine" instead of once per row."""
+    several = len(docs) > 1
+    out = []
+    for d in docs:
+        ok = [c for c in d["cases"] if c["status"] == "ok"]
+        reasons: dict[tuple[str, str], int] = {}
+        for c in ok:
+            for metric, why in (c["metrics"].get("unmeasured") or {}).items():
+                reasons[(metric, why)] = reasons.get((metric, why), 0) + 1
+        for (metric, why), n in reasons.items():
+            out.append({"machine": machine_label(d, several), "metric": METRIC_NAMES.get(
+                metric, metric), "reason": why, "cases": n, "of": len(ok)})
+    return out
+
+
+METRIC_NAMES = {"energy_j": "energy", "peak_device_memory_bytes": "device memory",
+                "peak_host_memory_bytes": "host memory", "flops_per_s": "FLOP/s"}
+
+
+def problems(docs: Sequence[ResultDoc]) -> dict[str, Any]:
+    """Failures (each shown), skip reasons with their cases and warning kinds with their
+    cases, grouped for collapsed sections."""
+    several = len(docs) > 1
+    failed, skipped, warned = [], [], []
+    for d in docs:
+        label = machine_label(d, several)
+        prefix = f"{label}: " if several else ""
+        failed += [{"case": prefix + summaries.case_name(c), "status": c["status"],
+                    "reason": c["reason"] or "no reason recorded"}
+                   for c in d["cases"] if c["status"] not in ("ok", "skipped")]
+        for reason, n in summaries.skip_reasons(d["cases"]):
+            skipped.append({"reason": prefix + reason, "count": n, "cases": [
+                summaries.case_name(c) for c in d["cases"]
+                if c["status"] == "skipped" and (c["reason"] or "no reason recorded") == reason]})
+        texts = {summaries.case_name(c): c.get("warnings", []) for c in d["cases"]}
+        for kind in summaries.warning_kinds(d):
+            names = [name for _, name, _ in sorted(kind.cases, key=lambda c: -c[0])]
+            warned.append({"kind": prefix + kind.label, "count": len(kind.cases),
+                           "worst": kind.worst(3), "cases": [
+                               (name, w) for name in dict.fromkeys(names) for w in texts[name]
+                               if summaries.classify(w)[0] == kind.label]})
+    return {"failed": failed, "skipped": skipped, "warnings": warned,
+            "skipped_total": sum(s["count"] for s in skipped),
+            "warnings_total": sum(w["count"] for w in warned)}
+
+
+def counts(doc: ResultDoc) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for c in doc["cases"]:
+        out[c["status"]] = out.get(c["status"], 0) + 1
+    return out

@@ -1,113 +1,347 @@
-"""The terminal table of a result, with rich."""
+"""A result in the terminal: one line per case at any width from 80 columns up, grouped by
+workload and shape, with a legend for every mark; then failures, warnings counted by kind,
+skip reasons, the machine's roofs and the findings, which always stand out.
+
+The layout is chosen when rich renders it, for the width it renders at (a terminal's, or
+COLUMNS when piped), so the same object prints a compact table at 80 columns and a richer
+one where there is room."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from rich.console import Group
-from rich.table import Table
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
+from rich.rule import Rule
 from rich.text import Text
 
-from ..harness.results import ResultDoc
+from ..harness.results import CaseResult, ResultDoc
 from . import format as fmt
+from . import summaries
+from .columns import Column, Form, Layout, fit
 
 STATUS_STYLE = {"ok": "green", "skipped": "yellow", "failed": "bold red", "timeout": "bold red",
                 "interrupted": "magenta"}
+SEVERITY_STYLE = {"error": "bold red", "warning": "bold red", "info": "bold"}
+SHORT_FRAMEWORK = {"numpy": "np", "tensorflow": "tf", "sklearn": "skl"}
+SHORT_PRECISION = {"bf16-mixed": "bf16m", "fp16-mixed": "fp16m"}
+WORST_SHOWN = 3  # worst cases named per warning kind
 
 
-def results_table(doc: ResultDoc, show_skipped: bool = True) -> Table:
+@dataclass(frozen=True)
+class Row:
+    """One configuration: its case in each arm (the arm "" in a run without arms)."""
+
+    cases: dict[str, CaseResult]
+
+    @property
+    def any(self) -> CaseResult:
+        return next(iter(self.cases.values()))
+
+
+def shape(case: CaseResult) -> str:
+    return case["id"].rsplit("/", 1)[-1]
+
+
+def arms_of(doc: ResultDoc) -> list[str]:
+    return list(dict.fromkeys(c.get("arm", "") for c in doc["cases"]))
+
+
+def rows_of(doc: ResultDoc, show_skipped: bool) -> list[Row]:
+    """Cases side by side across arms (same id, one row), in the result's order."""
+    by_id: dict[str, dict[str, CaseResult]] = {}
+    for c in doc["cases"]:
+        by_id.setdefault(c["id"], {})[c.get("arm", "")] = c
+    return [Row(cases) for cases in by_id.values()
+            if show_skipped or any(c["status"] != "skipped" for c in cases.values())]
+
+
+def status_cell(row: Row) -> Text:
+    """The status (each arm's where they differ), '!' for warnings, 'busy' for contention."""
+    cases = list(row.cases.values())
+    statuses = list(dict.fromkeys(c["status"] for c in cases))
+    text = Text()
+    for i, status in enumerate(statuses):
+        text.append(("/" if i else "") + status, style=STATUS_STYLE.get(status, ""))
+    if any(c["contention"] is not None and c["contention"]["contended"] for c in cases):
+        text.append(" busy", style="bold yellow")
+    elif any(c.get("warnings") for c in cases):
+        text.append(" !", style="yellow")
+    return text
+
+
+def metric_cell(arm: str, show: Any) -> Any:
+    """A cell function reading one arm's case (– where that arm lacks the case)."""
+    def cell(row: Row) -> str | Text:
+        case = row.cases.get(arm)
+        return show(case) if case is not None and case["status"] == "ok" else "–"
+    return cell
+
+
+def rate(case: CaseResult) -> str:
+    items = case["metrics"].get("items_per_s")
+    return fmt.si(items["median"] if items else None)
+
+
+def roof(case: CaseResult) -> str:
+    placed = case["metrics"].get("roofline")
+    if placed is None or not placed["bound"]:
+        return "–"
+    return f"{fmt.pct(placed['pct_of_roof'])} {placed['bound']}"
+
+
+def memory(case: CaseResult) -> int | None:
+    m = case["metrics"]
+    return m.get("peak_device_memory_bytes") or m.get("peak_host_memory_bytes")
+
+
+def mib(case: CaseResult) -> str:
+    value = memory(case)
+    return "–" if value is None else f"{value / 2**20:.0f}" if value >= 100 * 2**20 \
+        else f"{value / 2**20:.1f}"
+
+
+def quality_cell(case: CaseResult) -> Text:
+    q = case["metrics"].get("quality")
+    text = fmt.quality_value(q)
+    return Text(text, style="red" if text.endswith("✗") or text == "fail" else "")
+
+
+def arm_columns(arm: str, several: bool) -> list[Column[Row]]:
+    """What is measured per arm; headers name the arm where there are several."""
+    tag = f"{arm} " if several else ""
+    key = f"{arm}:" if several else ""
+    cv_of = metric_cell(arm, lambda c: fmt.pct((c["metrics"].get("step_s") or {}).get("cv")))
+    return [
+        Column(key + "rate", (Form(f"{tag}items/s", metric_cell(arm, rate)),), "right"),
+        Column(key + "ci", (
+            Form("95% CI", metric_cell(arm, lambda c: fmt.interval(c["metrics"].get("items_per_s")))),
+            Form("95% CI", metric_cell(arm, lambda c: fmt.spread(c["metrics"].get("items_per_s"))),
+                 "95% CI: −below +above the median"))),
+        Column(key + "pk", (
+            Form("% peak", metric_cell(arm, lambda c: fmt.pct(c["metrics"].get("pct_of_peak")))),
+            Form("%pk", metric_cell(arm, lambda c: fmt.pct(c["metrics"].get("pct_of_peak"))),
+                 "%pk: of the machine's GEMM roof")), "right"),
+        Column(key + "roof", (Form("roofline", metric_cell(arm, roof),
+                                   "roofline: share of the rate attainable at the case's "
+                                   "arithmetic intensity, and what bounds it"),)),
+        Column(key + "cv", (Form("CV", cv_of, "CV: of the step times"),), "right"),
+        Column(key + "mem", (
+            Form("peak mem", metric_cell(arm, lambda c: fmt.bytes_(memory(c)))),
+            Form("MiB", metric_cell(arm, mib), "MiB: peak memory")), "right"),
+        Column(key + "quality", (Form("quality", metric_cell(arm, quality_cell),
+                                      "✓/✗ quality passed/missed its bar (in the group's "
+                                      "heading)"),)),
+    ]
+
+
+def status_legend(rows: Sequence[Row]) -> str:
+    """What the status marks mean, for the marks these rows show."""
+    marks = {str(m) for r in rows for m in status_cell(r).plain.split()[1:]}
+    return " · ".join(text for mark, text in (
+        ("!", "!: has warnings (below)"),
+        ("busy", "busy: timed while other processes used the CPU")) if mark in marks)
+
+
+def result_columns(arms: Sequence[str], rows: Sequence[Row]) -> list[Column[Row]]:
+    several = len(arms) > 1
+    present = {fw for r in rows for fw in (c["framework"] for c in r.cases.values())}
+    abbreviated = ", ".join(f"{s} {n}" for n, s in SHORT_FRAMEWORK.items() if n in present)
+    columns: list[Column[Row]] = [
+        Column("framework", (Form("framework", lambda r: r.any["framework"]),
+                             Form("fw", lambda r: SHORT_FRAMEWORK.get(r.any["framework"],
+                                                                      r.any["framework"]),
+                                  abbreviated))),
+        Column("device", (Form("device", lambda r: r.any["device"]),
+                          Form("dev", lambda r: r.any["device"]))),
+        Column("precision", (Form("precision", lambda r: r.any["precision"]),
+                             Form("prec", lambda r: SHORT_PRECISION.get(r.any["precision"],
+                                                                        r.any["precision"]),
+                                  "bf16m/fp16m: bf16-mixed/fp16-mixed")))]
+    for arm in arms:
+        columns += arm_columns(arm, several)
+    columns.append(Column("status", (Form("status", status_cell, status_legend(rows)),)))
+    return columns
+
+
+def steps(arms: Sequence[str]) -> list[tuple[str, str]]:
+    """What a narrower terminal gives up first: detail a reader can do without."""
+    keys = [f"{a}:" if len(arms) > 1 else "" for a in arms]
+    out = [(k + "roof", "drop") for k in keys] + [(k + "cv", "drop") for k in keys]
+    out += [(k + "ci", "next") for k in keys] + [(k + "pk", "next") for k in keys]
+    out += [(k + "mem", "next") for k in keys]
+    out += [("framework", "next"), ("precision", "next"), ("device", "next")]
+    out += [(k + "quality", "drop") for k in keys] + [(k + "mem", "drop") for k in keys]
+    out += [(k + "pk", "drop") for k in keys] + [(k + "ci", "drop") for k in keys]
+    return out
+
+
+def groups(rows: Sequence[Row]) -> dict[tuple[str, str], list[Row]]:
+    """Rows by workload and shape, in the result's order."""
+    out: dict[tuple[str, str], list[Row]] = {}
+    for r in rows:
+        out.setdefault((r.any["workload"], shape(r.any)), []).append(r)
+    return out
+
+
+def group_heading(workload: str, tag: str, rows: Sequence[Row]) -> Text:
+    bar = next((b for r in rows for c in r.cases.values()
+                if (b := fmt.quality_bar(c["metrics"].get("quality")))), "")
+    text = Text(f"{workload} {tag}", style="bold")
+    if bar:
+        text.append(f"  quality: {bar}", style="dim")
+    return text
+
+
+def header(doc: ResultDoc) -> list[Text]:
     m = doc["machine"]
     gpu = ", ".join(g["name"] for g in m["gpus"]) or "no GPU"
-    table = Table(title=f"dbnbench {doc['suite']} · {doc['run_id']}",
-                  caption=f"{m['hostname']} · {m['cpu']['model']} · {gpu} · "
-                          f"{doc['settings']['threads']} threads", expand=False)
-    for name in ("workload", "framework", "device", "precision", "shape"):
-        table.add_column(name, overflow="fold")
-    for name in ("items/s (95% CI)", "% peak", "peak mem"):
-        table.add_column(name, justify="right", overflow="fold")
-    for name in ("quality", "status"):
-        table.add_column(name, overflow="fold")
+    arms = arms_of(doc)
+    title = Text(f"dbnbench {doc['suite']} · {doc['run_id']}", style="bold")
+    about = Text(f"{m['hostname']} · {m['cpu']['model']} · {gpu} · "
+                 f"{doc['settings'].get('threads')} threads", style="dim")
+    if len(arms) < 2:
+        return [title, about]
+    return [title, about, Text(f"arms {', '.join(arms)} side by side", style="dim")]
+
+
+def case_table(doc: ResultDoc, rows: Sequence[Row], width: int) -> Iterator[RenderableType]:
+    arms = arms_of(doc)
+    layout: Layout[Row] = fit(result_columns(arms, rows), rows, width, steps(arms))
+    for i, ((workload, tag), members) in enumerate(groups(rows).items()):
+        yield group_heading(workload, tag, members)
+        yield layout.table(members, show_header=i == 0)
+    legend = [*layout.legend(), "–: not measured"]
+    yield Text("legend: " + " · ".join(legend), style="dim")
+
+
+def failures(doc: ResultDoc) -> list[Text]:
+    """Every failed, timed-out or interrupted case with its reason (never summarised)."""
+    out = []
     for c in doc["cases"]:
-        if c["status"] == "skipped" and not show_skipped:
+        if c["status"] in ("ok", "skipped"):
             continue
-        mt = c["metrics"]
-        mem = mt.get("peak_device_memory_bytes") or mt.get("peak_host_memory_bytes")
-        status = Text(c["status"], style=STATUS_STYLE[c["status"]])
-        if (contention := c["contention"]) and contention["contended"]:
-            status.append(" busy", style="bold yellow")
-        elif c.get("warnings"):
-            status.append(" !", style="yellow")
-        shape = c["id"].rsplit("/", 1)[-1] + (f" [{c['arm']}]" if c.get("arm") else "")
-        table.add_row(c["workload"], c["framework"], c["device"], c["precision"],
-                      shape, fmt.rate_with_ci(mt.get("items_per_s")),
-                      fmt.pct(mt.get("pct_of_peak")), fmt.bytes_(mem),
-                      fmt.quality(mt.get("quality")), status)
-    return table
+        line = Text(f"{c['status']}: ", style=STATUS_STYLE.get(c["status"], ""))
+        line.append(summaries.case_name(c), style="bold")
+        line.append(f": {c['reason'] or 'no reason recorded'}")
+        out.append(line)
+    return out
 
 
-def skipped_summary(doc: ResultDoc) -> list[Text]:
-    """Skipped cases grouped by reason: on a CPU-only machine they are most of a suite."""
-    by_reason: dict[str, int] = {}
-    for c in doc["cases"]:
-        if c["status"] == "skipped":
-            by_reason[c["reason"] or "?"] = by_reason.get(c["reason"] or "?", 0) + 1
-    lines = []
-    for reason, n in sorted(by_reason.items(), key=lambda kv: -kv[1]):
-        line = Text(f"skipped ×{n}: ", style="yellow")
-        line.append(reason, style="dim")
-        lines.append(line)
-    return lines
+def warning_lines(doc: ResultDoc, verbose: bool) -> list[Text]:
+    """Counts per kind with the worst cases named; every warning with --verbose."""
+    if verbose:
+        return [Text(f"{summaries.case_name(c)}: ", style="dim").append(w, style="yellow")
+                for c in doc["cases"] for w in c.get("warnings", [])]
+    kinds = summaries.warning_kinds(doc)
+    if not kinds:
+        return []
+    total = sum(len(k.cases) for k in kinds)
+    cases = len({name for k in kinds for _, name, _ in k.cases})
+    out = [Text(f"warnings: {total} on {cases} case(s), by kind (--verbose lists each):",
+                style="yellow")]
+    for kind in kinds:
+        worst = kind.worst(WORST_SHOWN)
+        ranked = any(value for _, value in worst)
+        more = len(kind.cases) - len(worst)
+        lead = ", the worst:" if ranked and more > 0 else ", for example:" if more > 0 else ":"
+        out.append(Text(f"  {kind.label} ×{len(kind.cases)}", style="yellow").append(lead))
+        # One case a line, how bad first: ids are long, and run together they wrap at 80.
+        pad = max(len(value) for _, value in worst)
+        out += [Text(f"    {value:>{pad}}{' ' if pad else ''}", style="yellow").append(
+            name, style="dim") for name, value in worst]
+    return out
 
 
-def notes(doc: ResultDoc, show_skipped: bool = True) -> list[Text]:
-    """Reasons and warnings, one line per case, below the table where they have room."""
-    lines = []
-    for c in doc["cases"]:
-        if c["status"] == "skipped":
-            continue
-        for text, style in ([(c["reason"], STATUS_STYLE[c["status"]])] if c["reason"] else []) + \
-                [(w, "yellow") for w in c.get("warnings", [])]:
-            line = Text(f"{c['id']}: ", style="dim")
-            line.append(text, style=style)
-            lines.append(line)
-    return lines
+def skip_lines(doc: ResultDoc) -> list[Text]:
+    return [Text(f"skipped ×{n}: ", style="yellow").append(reason, style="dim")
+            for reason, n in summaries.skip_reasons(doc["cases"])]
 
 
-def roofline_table(doc: ResultDoc) -> Table:
+def roof_columns(frameworks: Sequence[str]) -> list[Column[dict[str, Any]]]:
+    def share(fw: str) -> Any:
+        def cell(r: dict[str, Any]) -> str:
+            rate = (r.get("frameworks") or {}).get(fw)
+            return fmt.pct(rate / r["gemm_flops_per_s"]) if rate else "–"
+        return cell
+
+    columns: list[Column[dict[str, Any]]] = [
+        Column("device", (Form("device", lambda r: r["device"]),)),
+        Column("precision", (Form("precision", lambda r: r["precision"]),)),
+        Column("roof", (Form("GEMM roof", lambda r: fmt.si(r["gemm_flops_per_s"], "FLOP/s")),),
+               "right"),
+        Column("by", (Form("reached by", lambda r: r.get("best_framework") or "–"),
+                      Form("by", lambda r: SHORT_FRAMEWORK.get(r.get("best_framework") or "–",
+                                                               r.get("best_framework") or "–"))))]
+    for fw in frameworks:
+        columns.append(Column(f"fw:{fw}", (Form(fw, share(fw)),
+                                           Form(SHORT_FRAMEWORK.get(fw, fw), share(fw))), "right"))
+    columns.append(Column("bandwidth", (Form("bandwidth", lambda r: fmt.si(
+        r.get("bandwidth_bytes_per_s"), "B/s")),), "right"))
+    return columns
+
+
+def roof_table(doc: ResultDoc, width: int) -> Iterator[RenderableType]:
     """The machine's roofs: per device and precision the best GEMM any framework reached,
-    each framework's own rate beside it, and the triad bandwidth."""
-    table = Table(title="the machine's roofs (measured every round; best round shown)")
-    for name in ("device", "precision", "GEMM roof", "by", "each framework", "bandwidth"):
-        table.add_column(name)
-    for r in doc.get("roofline", []):
-        each = ", ".join(f"{fw} {rate / r['gemm_flops_per_s']:.0%}"
-                         for fw, rate in sorted((r.get("frameworks") or {}).items()))
-        table.add_row(r["device"], r["precision"], fmt.si(r["gemm_flops_per_s"], "FLOP/s"),
-                      Text(r.get("best_framework") or "–"), Text(each),
-                      fmt.si(r.get("bandwidth_bytes_per_s"), "B/s"))
-    return table
-
-
-SEVERITY_STYLE = {"error": "bold red", "warning": "bold red", "info": "bold"}
+    each framework's own GEMM as a share of it, and the triad bandwidth."""
+    roofs: list[dict[str, Any]] = [dict(r) for r in doc.get("roofline", [])]
+    if not roofs:
+        return
+    frameworks = sorted({fw for r in roofs for fw in r.get("frameworks") or {}})
+    shrink = [("by", "next"), *((f"fw:{fw}", "next") for fw in frameworks)]
+    layout = fit(roof_columns(frameworks), roofs, width, shrink)
+    yield Text("the machine's roofs (best round; each framework's own GEMM as a share of the "
+               "roof)", style="bold")
+    yield layout.table(roofs)
 
 
 def finding_lines(doc: ResultDoc) -> list[Text]:
-    """The result's findings, each on its own line: what a reader must not miss."""
-    return [Text(f"finding: {f['message']}", style=SEVERITY_STYLE.get(f["severity"], "bold"))
-            for f in doc.get("findings", [])]
+    """The result's findings, each once, on its own line: what a reader must not miss."""
+    return [Text(f"finding: {summaries.finding_text(f)}",
+                 style=SEVERITY_STYLE.get(f.severity, "bold"))
+            for f in summaries.findings(doc)]
 
 
-def render(doc: ResultDoc, show_skipped: bool = False) -> Group:
-    """The table (skipped cases only when asked), notes, skip reasons, calibration, counts."""
-    parts: list[Any] = [results_table(doc, show_skipped), *notes(doc), *skipped_summary(doc)]
-    if doc.get("roofline"):
-        parts.append(roofline_table(doc))
-    parts.extend(finding_lines(doc))
-    counts: dict[str, int] = {}
+def counts(doc: ResultDoc) -> Text:
+    tally: dict[str, int] = {}
     for c in doc["cases"]:
-        counts[c["status"]] = counts.get(c["status"], 0) + 1
-    summary = ", ".join(f"{n} {s}" for s, n in counts.items())
+        tally[c["status"]] = tally.get(c["status"], 0) + 1
+    summary = ", ".join(f"{n} {s}" for s, n in tally.items())
     if not doc.get("complete", True):
         summary += " — run incomplete"
-    parts.append(Text(summary))
-    return Group(*parts)
+    return Text(summary, style="bold")
+
+
+@dataclass(frozen=True)
+class ResultView:
+    """A result laid out for the width it is printed at."""
+
+    doc: ResultDoc
+    show_skipped: bool = False
+    verbose: bool = False
+
+    def parts(self, width: int) -> Iterator[RenderableType]:
+        doc = self.doc
+        yield from header(doc)
+        rows = rows_of(doc, self.show_skipped)
+        if rows:
+            yield from case_table(doc, rows, width)
+        yield from failures(doc)
+        yield from warning_lines(doc, self.verbose)
+        yield from skip_lines(doc)
+        yield from roof_table(doc, width)
+        found = finding_lines(doc)
+        if found:
+            yield Rule(Text(f"{len(found)} finding(s)", style="bold"), style="red")
+            yield from found
+        yield counts(doc)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield from self.parts(options.max_width)
+
+
+def render(doc: ResultDoc, show_skipped: bool = False, verbose: bool = False) -> ResultView:
+    """The table (skipped cases only when asked), the legend, failures, warnings by kind
+    (each with `verbose`), skip reasons, the roofs, the findings, the counts."""
+    return ResultView(doc, show_skipped, verbose)

@@ -13,11 +13,12 @@ from typing import Any
 
 import numpy as np
 
+from ..harness.install import pip_extra
 from .data import LabelledSet, mnist_quality
 
 MNIST_INPUT = 784
 MNIST_CLASSES = 10
-NO_MNIST = "no MNIST set (pip install 'dbnbench[mnist]' or --data-dir)"
+NO_MNIST = f"no MNIST set ({pip_extra('mnist')} or --data-dir)"
 DIGITS = "sklearn digits 8x8, held-out 20%"
 
 

@@ -31,6 +31,7 @@ def test_a_reduced_precision_slower_than_fp32_on_a_workload():
              case("torch", "bf16-mixed", 40000)])
     found = [f for f in findings(d) if f["kind"] == "precision-slower"]
     assert len(found) == 1 and "fp16-mixed runs at 0.07× fp32" in found[0]["message"]
+    assert "(2,000 vs 30,000 items/s)" in found[0]["message"]  # never 2e+03
     assert kinds(doc([case("torch", "fp32", 30000), case("torch", "bf16", 29900)])) == []
 
 
@@ -75,3 +76,19 @@ def test_a_downgraded_blas_kernel_from_the_machine_record():
                                                 "package": "numpy"}]}}}
     found = [f for f in findings(doc([], machine=machine)) if f["kind"] == "downgraded-kernel"]
     assert found and "OPENBLAS_CORETYPE=Haswell" in found[0]["message"]
+
+
+def test_with_arms_each_arm_is_compared_within_itself_and_named():
+    def arm(c: dict, name: str) -> dict:
+        return {**c, "arm": name}
+
+    d = doc([arm(case("numpy", "fp32", 30000), "base"), arm(case("tensorflow", "fp32", 5000),
+                                                            "base"),
+             arm(case("numpy", "fp32", 60000), "head"), arm(case("tensorflow", "fp32", 15000),
+                                                            "head")])
+    found = findings(d)
+    # mixed, head's numpy (60 k) would be every case's fastest (base's tensorflow 0.08×);
+    # within its arm each case meets its own arm's numpy, and the finding names the arm
+    assert [(f["kind"], f.get("arm")) for f in found] == [("far-behind", "base"),
+                                                          ("far-behind", "head")]
+    assert "0.17× numpy" in found[0]["message"] and "0.25× numpy" in found[1]["message"]

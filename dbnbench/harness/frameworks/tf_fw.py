@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..errors import Skip
+from ..install import pip_extra
 from ..products import Observation
 from .base import Framework, timed_repeats
 
@@ -20,7 +21,7 @@ class TensorflowFramework(Framework):
     name = "tensorflow"
     module = "tensorflow"
     distributions = ("tensorflow", "tensorflow-cpu", "tf-nightly")
-    install_hint = "pip install 'dbnbench[tensorflow]'"
+    install_hint = pip_extra("tensorflow")
     precisions = {p: None for p in COMPUTE}
     gpu = True
 

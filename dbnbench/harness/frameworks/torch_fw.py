@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..errors import Skip
+from ..install import pip_extra
 from ..products import Observation
 from .base import Framework, timed_repeats
 
@@ -18,7 +19,7 @@ class TorchFramework(Framework):
     name = "torch"
     module = "torch"
     distributions = ("torch",)
-    install_hint = "pip install 'dbnbench[torch]'"
+    install_hint = pip_extra("torch")
     precisions = {p: None for p in ("fp64", "fp32", "tf32", "bf16-mixed", "fp16-mixed", "bf16")}
     gpu = True
 

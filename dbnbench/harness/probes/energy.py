@@ -17,6 +17,8 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+from ..install import pip_extra
+
 RAPL = Path("/sys/class/powercap")
 MIN_PERIODS = 10          # a window must span this many counter updates
 SAMPLE_HZ = 20            # NVML power sampling where there is no energy counter
@@ -99,7 +101,7 @@ class EnergyMeter:
         try:
             import pynvml
         except ImportError:
-            self.reason = "nvidia-ml-py is not installed (pip install 'dbnbench[gpu]')"
+            self.reason = f"nvidia-ml-py is not installed ({pip_extra('gpu')})"
             return None
         try:
             pynvml.nvmlInit()

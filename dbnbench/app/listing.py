@@ -1,0 +1,71 @@
+"""`dbnbench list`: every case of a suite, whole, and whether it can run here; each reason
+once, as a numbered note, rather than on every row it applies to."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.table import Table
+from rich.text import Text
+
+
+def setting_text(key: str, value: Any) -> str:
+    """'min time 0.1 s' for min_time_s=0.1; 'quality on' for quality=True."""
+    name = key.removesuffix("_s").replace("_", " ")
+    if isinstance(value, bool):
+        return f"{name} {'on' if value else 'off'}"
+    return f"{name} {value:g} s" if key.endswith("_s") and isinstance(value, (int, float)) \
+        else f"{name} {value}"
+
+
+@dataclass(frozen=True)
+class CaseList:
+    """The cases of a suite, each with None (it runs here) or why it cannot."""
+
+    title: str
+    cases: Sequence[tuple[str, str | None]]
+    settings: Mapping[str, Any]
+
+    def notes(self) -> dict[str, int]:
+        """Each reason and its note number, in order of first appearance."""
+        reasons = dict.fromkeys(why for _, why in self.cases if why is not None)
+        return {why: i for i, why in enumerate(reasons, start=1)}
+
+    def lines(self) -> Iterator[Table | Text]:
+        notes = self.notes()
+        table = Table(title=Text(self.title, style="bold"), title_justify="left", box=None,
+                      pad_edge=False, show_edge=False)
+        table.add_column("case", no_wrap=False, overflow="fold")  # ids whole, never cut
+        table.add_column("runs here", no_wrap=True)
+        for case_id, why in self.cases:
+            cell = Text("yes", style="green") if why is None else \
+                Text(f"no [{notes[why]}]", style="yellow")
+            table.add_row(Text(case_id), cell)
+        yield table
+        for why, number in notes.items():
+            count = sum(1 for _, w in self.cases if w == why)
+            yield Text(f"[{number}] ", style="yellow").append(f"{why} ({count} case(s))")
+        runnable = sum(1 for _, why in self.cases if why is None)
+        yield Text(f"{len(self.cases)} cases, {runnable} can run here", style="bold")
+        yield Text("settings: " + ", ".join(setting_text(k, v) for k, v in self.settings.items()),
+                   style="dim")
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield from self.lines()
+
+
+def case_list(suite: str, filters: Mapping[str, list[str] | None]) -> CaseList:
+    """The cases `dbnbench list` shows, decided without importing any framework."""
+    from ..harness.cases import load_suite, select, unavailable
+    from ..harness.probes.system import gpus
+    from ..suites.registry import default_registry
+
+    registry = default_registry()
+    s = load_suite(suite, registry)
+    cases = select(s.cases, registry, **filters)
+    count = len(gpus())
+    return CaseList(f"suite {s.name}: {s.description}",
+                    [(c.id, unavailable(c, count, registry)) for c in cases], s.settings)
