@@ -246,8 +246,7 @@ def test_compare_gate_script_for_arms_and_separate_runs(tmp_path):
 
 
 def test_markdown_states_the_decision_once():
-    result = run_pair(0.0, seed=5, noise=Noise(jitter=0.01, round_shift=0, run_shift=0,
-                                                outlier_rate=0))
+    result = run_pair(0.0, seed=5, noise=QUIET)
     line = next(x for x in render_markdown(result).splitlines() if x.startswith("✅"))
     assert line.startswith("✅ **No change beyond the threshold** — 1 unchanged")
     assert line.lower().count("no change") == 1
