@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,10 @@ from dbnbench.suites.registry import default_registry
 REGISTRY = default_registry()
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Every run a test makes records in a throw-away history, never in the user's own
+# (~/.local/share/dbnbench/history.sqlite); tests that care set their own.
+os.environ["DBNBENCH_HISTORY"] = str(Path(tempfile.mkdtemp(prefix="dbnbench-tests-"))
+                                     / "history.sqlite")
 
 
 def require_framework(name: str) -> None:

@@ -17,8 +17,10 @@ import importlib
 import json
 import math
 import os
+import signal
 import statistics
 import sys
+import threading
 import time
 import traceback
 from dataclasses import dataclass
@@ -33,6 +35,7 @@ from .probes.memory import HostPeak
 from .products import contradiction
 from .records import (
     JSON,
+    PARENT_ENV,
     PROTOCOL,
     Answer,
     CalibrateRequest,
@@ -303,7 +306,37 @@ def serve(requests: TextIO, answers: TextIO) -> None:
         answers.flush()
 
 
+def watch_parent(interval_s: float = 0.5) -> None:
+    """End this worker (and anything it started) when its parent is gone: a case that hangs
+    never reads the closed pipe, and the kernel's parent-death signal is Linux-only. This
+    thread needs the GIL now and then; the signal does not."""
+    expected = os.environ.get(PARENT_ENV, "")
+    if not expected.isdigit():
+        return
+    # The process that started us: dbnbench itself, or a wrapper an arm runs python through.
+    parent = os.getppid()
+
+    def gone(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            pass
+        return False
+
+    def watch() -> None:
+        while os.getppid() == parent and not gone(int(expected)):
+            time.sleep(interval_s)
+        if os.getpgrp() == os.getpid():  # our own process group: take it all down
+            os.killpg(os.getpid(), signal.SIGKILL)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def main() -> None:
+    watch_parent()
     channel = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     try:
