@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "result-v2-ci.json"
 FIXTURE_V1 = ROOT / "tests" / "fixtures" / "result-v1-ci.json"
 
-SUITE = """name = "h"
+HEAD = """name = "h"
 [settings]
 rounds = 1
 repetitions = 2
@@ -43,21 +43,12 @@ warmup_s = 0.01
 timeout_s = 10
 quality = false
 [[cases]]
-workload = "harness-selftest"
 frameworks = ["numpy"]
+"""
+SUITE = HEAD + """workload = "harness-selftest"
 params = { size = 8, mode = "ok", where = "step" }
 """
-RBM = """name = "h"
-[settings]
-rounds = 1
-repetitions = 2
-min_time_s = 0.01
-warmup_s = 0.01
-timeout_s = 10
-quality = false
-[[cases]]
-workload = "rbm-cdk"
-frameworks = ["numpy"]
+RBM = HEAD + """workload = "rbm-cdk"
 params = { visible = 16, hidden = 16, batch = 8PARAM }
 """
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import tempfile
+import traceback
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from dbnbench.app.cli import main
 from dbnbench.harness.errors import Skip
 from dbnbench.harness.frameworks import FRAMEWORKS
 from dbnbench.suites.registry import default_registry
@@ -18,10 +19,13 @@ from dbnbench.suites.registry import default_registry
 REGISTRY = default_registry()
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-# Every run a test makes records in a throw-away history, never in the user's own
-# (~/.local/share/dbnbench/history.sqlite); tests that care set their own.
-os.environ["DBNBENCH_HISTORY"] = str(Path(tempfile.mkdtemp(prefix="dbnbench-tests-"))
-                                     / "history.sqlite")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def throwaway_history(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Every run a test makes records in a throw-away history, never in the user's own
+    (~/.local/share/dbnbench/history.sqlite); tests that care set their own."""
+    os.environ["DBNBENCH_HISTORY"] = str(tmp_path_factory.mktemp("history") / "history.sqlite")
 
 
 def require_framework(name: str) -> None:
@@ -59,3 +63,19 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600,
 @pytest.fixture
 def cli():
     return run_cli
+
+
+def call(capsys, monkeypatch, *args: str) -> tuple[int, str, str]:
+    """`dbnbench ARGS` in this process: (exit code, stdout, stderr). An exception that
+    escapes main() is a traceback a user would see: the test fails showing it."""
+    monkeypatch.setattr(sys, "argv", ["dbnbench", *args])
+    code = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:
+        pytest.fail(f"dbnbench {' '.join(a[:60] for a in args)}: traceback\n"
+                    + traceback.format_exc())
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import run_cli
+from .conftest import call, run_cli
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -166,6 +166,22 @@ def test_filters_that_leave_nothing_to_run(args, needle, tmp_path):
     assert_one_line_error(proc, "nothing to run")
     assert re.search(needle, proc.stderr), proc.stderr
     assert not (tmp_path / "r").exists(), "an empty result was written"
+
+
+def test_a_framework_that_is_not_installed_leaves_nothing_to_run(tmp_path, capsys, monkeypatch):
+    """`run --framework torch` without torch: exit 2 with the reason and its install hint,
+    and no empty result, report or history entry."""
+    from dbnbench.harness.frameworks import FRAMEWORKS
+
+    monkeypatch.setattr(FRAMEWORKS["torch"], "installed", classmethod(lambda cls: False))
+    db = tmp_path / "h.sqlite"
+    code, _, err = call(capsys, monkeypatch, "run", "-s", "ci", "--framework", "torch",
+                        "-o", str(tmp_path / "r"), "--db", str(db))
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert code == 2 and len(lines) == 1, err
+    assert re.search(r"nothing to run: none of the \d+ selected case\(s\) of suite ci can run "
+                     r"here: torch is not installed \(pip install .*torch", lines[0]), lines[0]
+    assert not (tmp_path / "r").exists() and not db.exists()
 
 
 def test_a_foreign_history_is_refused_before_the_suite_runs(tmp_path):

@@ -10,19 +10,17 @@ import json
 import math
 import shutil
 import sys
-import traceback
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dbnbench.app.cli import main
 from dbnbench.harness import results
 from dbnbench.harness.cases import load_suite
 from dbnbench.harness.errors import UserError
 
-from .conftest import REGISTRY
+from .conftest import REGISTRY, call
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests" / "fixtures" / "result-v2-ci.json"
@@ -33,22 +31,6 @@ sys.modules["hostile"] = hostile  # dataclasses look their module up by name
 spec.loader.exec_module(hostile)
 RESULTS = hostile.result_corpus()
 SUITES = hostile.suite_corpus()
-
-
-def call(capsys, monkeypatch, *args: str) -> tuple[int, str, str]:
-    """`dbnbench ARGS` in this process: (exit code, stdout, stderr). An exception that
-    escapes main() is a traceback a user would see: the test fails showing it."""
-    monkeypatch.setattr(sys, "argv", ["dbnbench", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    except BaseException:
-        pytest.fail(f"dbnbench {' '.join(a[:60] for a in args)}: traceback\n"
-                    + traceback.format_exc())
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def refused(code: int, err: str) -> str:
@@ -232,3 +214,17 @@ def test_fuzzed_suite_files_load_or_are_refused(tmp_path_factory, settings_, par
     assert hostile_free(suite.settings) and suite.cases
     for case in suite.cases:
         assert hostile_free(case.params.to_json())
+
+
+def test_a_case_that_cannot_fit_the_memory_cap_is_refused_with_its_estimate(
+        tmp_path, capsys, monkeypatch):
+    path = write(tmp_path / "suite.toml", hostile.rbm().replace(
+        "visible = 16, hidden = 16", "visible = 65536, hidden = 65536"))
+    line = refused(*call(capsys, monkeypatch, "run", "--suite", str(path), "--max-memory",
+                         "1GiB", "-o", str(tmp_path / "out"))[::2])
+    # (B·V + V·H + B·H)·4 bytes for the largest product: 16.0 GiB at the least
+    assert "its buffers need at least 16 GiB, over the 1 GiB memory cap" in line, line
+    assert not (tmp_path / "out").exists()
+    path = write(tmp_path / "suite.toml", SUITES["rbm-batch-2**40"])
+    line = refused(*call(capsys, monkeypatch, "list", "--suite", str(path))[::2])
+    assert "more than any machine has" in line

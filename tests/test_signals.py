@@ -10,14 +10,16 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
 import pytest
 
 from dbnbench.harness import results
+from dbnbench.harness.records import PARENT_ENV
 
-from .harness.test_output import tmpfs
+from .harness.test_output import fill, tmpfs
 
 pytestmark = pytest.mark.slow  # real runs with real workers
 
@@ -37,6 +39,36 @@ params = {{ size = 16, mode = {modes}, where = "step" }}
 """
 
 
+STARTED: list[subprocess.Popen[str]] = []
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_behind() -> Iterator[None]:
+    """Whatever a test asserted, its runs and their workers are gone after it: a failing
+    signal test must not leave a hanging worker on the machine."""
+    yield
+    for proc in STARTED:
+        proc.kill()
+        proc.wait()
+        for worker in workers_of(proc.pid):
+            worker.kill()
+    STARTED.clear()
+
+
+def workers_of(parent: int) -> list[psutil.Process]:
+    """Worker processes started by the run with pid `parent`, reparented or not (each
+    carries its parent's pid in its environment)."""
+    found = []
+    for p in psutil.process_iter(["cmdline"]):
+        try:
+            if "dbnbench.harness.worker" in (p.info["cmdline"] or []) \
+                    and p.environ().get(PARENT_ENV) == str(parent):
+                found.append(p)
+        except psutil.Error:
+            pass
+    return found
+
+
 def start(tmp_path: Path, modes: str = '["hang"]', out: Path | None = None
           ) -> tuple[subprocess.Popen[str], Path]:
     suite = tmp_path / "hang.toml"
@@ -45,6 +77,7 @@ def start(tmp_path: Path, modes: str = '["hang"]', out: Path | None = None
     proc = subprocess.Popen([sys.executable, "-m", "dbnbench", "run", "--suite", str(suite),
                              "-o", str(out), "--no-html", "--db", str(tmp_path / "h.sqlite")],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    STARTED.append(proc)
     return proc, out
 
 
@@ -138,14 +171,9 @@ def test_a_full_disk_mid_run_is_one_line_and_resumable(tmp_path):
             while proc.poll() is None:
                 journals = list(out.glob("*.journal.jsonl"))
                 if journals and '"kind": "calibration"' in journals[0].read_text():
-                    with open(disk / "filler", "wb") as fh:
-                        try:
-                            while True:
-                                fh.write(b"\0" * 4096)
-                                fh.flush()
-                        except OSError:
-                            filled.set()
-                            return
+                    fill(str(disk))
+                    filled.set()
+                    return
                 time.sleep(0.05)
 
         filler = threading.Thread(target=fill_after_calibration)

@@ -135,7 +135,8 @@ def write_atomic(path: Path, text: str) -> None:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:100]}.", suffix=".tmp",
                                    dir=path.parent)
     except OSError as exc:
-        raise OutputError(f"{path}: cannot write there ({reason(exc)})") from None
+        why = f"no directory {path.parent}" if exc.errno == errno.ENOENT else reason(exc)
+        raise OutputError(f"{path}: cannot write there ({why})") from None
     try:
         # mkstemp makes the file private (0600); results and reports are meant to be read
         # and published, so give them the mode a plain open() would, under the umask.

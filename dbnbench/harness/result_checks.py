@@ -78,8 +78,10 @@ def machine_problem(doc: Mapping[str, object]) -> Problem:
     machine = doc.get("machine")
     if not isinstance(machine, dict):
         return None
-    cpu = machine.get("cpu") if isinstance(machine.get("cpu"), dict) else {}
-    gpus = machine.get("gpus") if isinstance(machine.get("gpus"), list) else []
+    cpu = machine.get("cpu")
+    cpu = cpu if isinstance(cpu, dict) else {}
+    gpus = machine.get("gpus")
+    gpus = gpus if isinstance(gpus, list) else []
     return (at_least(machine, ["memory_bytes"], 0, "machine", strict=True)
             or at_least(cpu, ["cores", "threads"], 1, "machine/cpu")
             or next((p for i, g in enumerate(gpus) if isinstance(g, dict)

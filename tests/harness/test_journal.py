@@ -11,7 +11,7 @@ from dbnbench.harness.errors import UserError
 from dbnbench.harness.journal import Journal, open_journal
 from dbnbench.harness.records import CaseAnswer, CaseRecord, Header, Settings
 
-from .test_output import tmpfs
+from .test_output import fill, tmpfs
 
 
 def header(run_id: str = "r1") -> Header:
@@ -21,17 +21,6 @@ def header(run_id: str = "r1") -> Header:
 
 def record(case: str, round_: int = 0, size: int = 0) -> CaseRecord:
     return CaseRecord(case, round_, CaseAnswer("ok", "x" * size, 0.1, (0.5, 0.5), 10))
-
-
-def fill(directory: str) -> None:
-    """Take every free byte of the file system."""
-    with open(os.path.join(directory, "filler"), "wb") as fh:
-        try:
-            while True:
-                fh.write(b"\0" * 4096)
-                fh.flush()
-        except OSError:
-            pass
 
 
 def test_a_full_disk_loses_nothing_and_tears_nothing(tmp_path):

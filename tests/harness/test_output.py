@@ -31,6 +31,19 @@ def tmpfs(path: Path, size: str, options: str = "") -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(path)], check=False)
 
 
+def fill(directory: str) -> None:
+    """Take every free byte of the file system."""
+    # Unbuffered: a buffered file would raise ENOSPC again when it is closed.
+    fd = os.open(os.path.join(directory, "filler"), os.O_WRONLY | os.O_CREAT, 0o644)
+    try:
+        while os.write(fd, b"\0" * 4096):
+            pass
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 def device(path: Path, minor: int) -> Path:
     """A character device of our own (1, minor: 3 null, 7 full), never the system's."""
     try:
@@ -124,11 +137,11 @@ def test_unwritable_targets_are_one_line_errors(tmp_path, target, needle):
 
 def test_a_read_only_or_full_file_system(tmp_path):
     with tmpfs(tmp_path / "ro", "64k", "ro") as ro:
-        with pytest.raises(OutputError, match="permission denied|Read-only"):
+        with pytest.raises(OutputError, match=r"permission denied|Read-only"):
             check_writable(ro / "r.json")
         with pytest.raises(OutputError, match="Read-only file system"):
             write_text(ro / "r.json", "x")
-        with pytest.raises(OutputError, match="Read-only|permission"):
+        with pytest.raises(OutputError, match=r"Read-only|permission"):
             make_directory(ro / "site")
     with tmpfs(tmp_path / "small", "16k") as small:
         old = small / "r.json"
