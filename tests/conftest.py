@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from dbnbench.app.cli import main
 from dbnbench.harness.errors import Skip
 from dbnbench.harness.frameworks import FRAMEWORKS
 from dbnbench.suites.registry import default_registry
@@ -68,6 +67,9 @@ def cli():
 def call(capsys, monkeypatch, *args: str) -> tuple[int, str, str]:
     """`dbnbench ARGS` in this process: (exit code, stdout, stderr). An exception that
     escapes main() is a traceback a user would see: the test fails showing it."""
+    # Imported here: pytest-benchmark's own CLI loads this conftest without our dependencies.
+    from dbnbench.app.cli import main
+
     monkeypatch.setattr(sys, "argv", ["dbnbench", *args])
     code = 0
     try:
