@@ -138,15 +138,17 @@ def test_a_second_ctrl_c_stops_at_once(tmp_path):
     assert not gone(workers)
 
 
-def test_the_watchdog_ends_a_worker_whose_parent_vanished(tmp_path):
-    """Without the parent-death signal (a wrapper in between, another OS), the worker's
-    watchdog notices the parent is gone even while its stdin stays open elsewhere."""
+def test_a_worker_dies_with_whatever_started_it(tmp_path):
+    """The worker itself asks for the parent-death signal: started by a plain process that
+    then exits (no dbnbench parent to kill it, and no parent pid for its watchdog), it dies
+    too, though its stdin stays open."""
     read_end, write_end = os.pipe()  # held open here: the worker never sees EOF
     spawner = (
         "import os, subprocess, sys\n"
         f"p = subprocess.Popen([sys.executable, '-m', 'dbnbench.harness.worker'], "
         f"stdin={read_end}, pass_fds=({read_end},), start_new_session=True, "
-        "env={**os.environ, 'DBNBENCH_PARENT_PID': str(os.getpid())})\n"
+        "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, "  # our pipe closes with it
+        f"env={{k: v for k, v in os.environ.items() if k != {PARENT_ENV!r}}})\n"
         "print(p.pid, flush=True)\n"
         "import time; time.sleep(1.5)\n"  # the worker is up and reading
     )
@@ -160,6 +162,23 @@ def test_the_watchdog_ends_a_worker_whose_parent_vanished(tmp_path):
         os.close(read_end)
         if worker.is_running():
             worker.kill()
+
+
+def test_the_watchdog_ends_a_worker_whose_run_vanished():
+    """A wrapper between run and worker (an arm's interpreter script) outlives the run: no
+    parent-death signal reaches the worker, so its watchdog must see the run is gone."""
+    run = subprocess.Popen(["sleep", "1.5"])  # stands for the dbnbench that is killed
+    worker = subprocess.Popen([sys.executable, "-m", "dbnbench.harness.worker"],
+                              stdin=subprocess.PIPE, start_new_session=True,
+                              env={**os.environ, PARENT_ENV: str(run.pid)})
+    try:
+        time.sleep(1)
+        assert worker.poll() is None, "the worker did not start"
+        run.wait()  # reaped: the pid is gone, while the worker's own parent (we) lives on
+        assert not gone([psutil.Process(worker.pid)], within_s=5), "the worker outlived its run"
+    finally:
+        worker.kill()
+        worker.communicate()
 
 
 def test_a_full_disk_mid_run_is_one_line_and_resumable(tmp_path):

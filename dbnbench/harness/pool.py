@@ -4,7 +4,6 @@ request (every round)."""
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import selectors
@@ -39,26 +38,7 @@ Group = tuple[str, str]  # (framework, device): cases of one group may share a w
 Slot = tuple[str, str, str]  # (arm, framework, device): one live worker each
 
 A = TypeVar("A")
-PR_SET_PDEATHSIG = 1
 LIVE: set[WorkerProcess] = set()  # every worker not yet reaped, for kill_all()
-
-
-def _prctl() -> Callable[[], None] | None:
-    """In the child, before exec: the kernel SIGKILLs the worker when its parent dies
-    (Linux). Resolved here, in the parent, so the child only makes one call."""
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-
-    def die_with_parent() -> None:
-        prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    return die_with_parent
-
-
-DIE_WITH_PARENT = _prctl()
 
 
 def kill_all() -> None:
@@ -100,11 +80,11 @@ class WorkerProcess:
         env[PARENT_ENV] = str(os.getpid())
         self.log: IO[bytes] = tempfile.TemporaryFile(mode="w+b")
         # Its own session, so a terminal's Ctrl-C reaches only the parent (which decides);
-        # and it dies with the parent, however the parent ends (kill -9 included).
+        # the worker arranges to die with the parent itself (worker.die_with_parent): no
+        # preexec_fn, which is unsafe in a parent with threads (the progress display's).
         self.proc = subprocess.Popen(
             [arm.python or sys.executable, "-m", "dbnbench.harness.worker"], stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE, stderr=self.log, env=env, start_new_session=True,
-            preexec_fn=DIE_WITH_PARENT)
+            stdout=subprocess.PIPE, stderr=self.log, env=env, start_new_session=True)
         LIVE.add(self)
         self.oom_files = counter_files(self.proc.pid)
         self.oom_before = oom_counts(self.oom_files)

@@ -12,6 +12,7 @@ adapters import theirs when activated, and a case's implementation is imported f
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import importlib
 import json
@@ -306,6 +307,20 @@ def serve(requests: TextIO, answers: TextIO) -> None:
         answers.flush()
 
 
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def die_with_parent() -> None:
+    """Ask Linux to SIGKILL this worker when the process that started it ends, however it
+    ends (kill -9 included). A parent that died before this call is caught by the watchdog."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass  # no prctl to be had: the watchdog alone stands
+
+
 def watch_parent(interval_s: float = 0.5) -> None:
     """End this worker (and anything it started) when its parent is gone: a case that hangs
     never reads the closed pipe, and the kernel's parent-death signal is Linux-only. This
@@ -336,6 +351,7 @@ def watch_parent(interval_s: float = 0.5) -> None:
 
 
 def main() -> None:
+    die_with_parent()
     watch_parent()
     channel = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
