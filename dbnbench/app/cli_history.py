@@ -33,6 +33,11 @@ def history(db: Path | None, do_import: bool, case_id: str | None, files: tuple[
     if bool(files) != do_import:
         raise UserError("history: record result files with --import RESULT.json...")
     docs = [load(f) for f in files]  # all validated before anything is recorded
+    if not docs and not db.exists():  # looking creates nothing
+        if case_id:
+            raise UserError(f"history: no case {case_id!r}: no runs recorded in {db} yet")
+        out.print(f"no runs recorded in {db} yet", markup=False)
+        return
     for doc in docs:
         store.record(doc, db)
         out.print(f"recorded {doc['run_id']} ({len(doc['cases'])} cases) in {db}")

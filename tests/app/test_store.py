@@ -12,6 +12,8 @@ from dbnbench.app import store
 from dbnbench.harness.errors import UserError
 from dbnbench.harness.results import load
 
+from ..conftest import call
+
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "quick-cpu.json"
 CASE = "rbm-cdk/numpy/cpu/fp32/v784-h500-b100-k1"
 
@@ -106,3 +108,12 @@ def test_one_database_per_user_by_default(tmp_path, monkeypatch):
     assert store.default_db() == tmp_path / "mine.sqlite"
     store.record(load(FIXTURE))  # the default, wherever the command runs
     assert [r["run_id"] for r in store.runs()] == [load(FIXTURE)["run_id"]]
+
+
+def test_looking_at_an_empty_history_creates_nothing(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("DBNBENCH_HISTORY", str(tmp_path / "home" / "history.sqlite"))
+    code, out, _ = call(capsys, monkeypatch, "history")
+    assert code == 0 and "no runs recorded in" in out
+    code, _, err = call(capsys, monkeypatch, "history", "--case", "x")
+    assert code == 2 and "no runs recorded" in err
+    assert not (tmp_path / "home").exists()
