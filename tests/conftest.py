@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,13 @@ from dbnbench.suites.registry import default_registry
 REGISTRY = default_registry()
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def throwaway_history(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Every run a test makes records in a throw-away history, never in the user's own
+    (~/.local/share/dbnbench/history.sqlite); tests that care set their own."""
+    os.environ["DBNBENCH_HISTORY"] = str(tmp_path_factory.mktemp("history") / "history.sqlite")
 
 
 def require_framework(name: str) -> None:
@@ -54,3 +62,22 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600,
 @pytest.fixture
 def cli():
     return run_cli
+
+
+def call(capsys, monkeypatch, *args: str) -> tuple[int, str, str]:
+    """`dbnbench ARGS` in this process: (exit code, stdout, stderr). An exception that
+    escapes main() is a traceback a user would see: the test fails showing it."""
+    # Imported here: pytest-benchmark's own CLI loads this conftest without our dependencies.
+    from dbnbench.app.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["dbnbench", *args])
+    code = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:
+        pytest.fail(f"dbnbench {' '.join(a[:60] for a in args)}: traceback\n"
+                    + traceback.format_exc())
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
+import sqlite3
+import time
+from pathlib import Path
 
 import pytest
 
-from .conftest import run_cli
+from .conftest import call, run_cli
+
+FIXTURES = Path(__file__).parent / "fixtures"
 
 GOOD = {"schema_version": 1, "run_id": "x", "suite": "ci", "started_at": "2026-01-01T00:00:00Z",
         "finished_at": "2026-01-01T00:01:00Z", "tool": {"name": "dbnbench", "version": "0"},
@@ -131,3 +137,95 @@ def test_list_and_env_work():
     assert "NumPy has no bfloat16" in proc.stdout
     env = json.loads(run_cli("env", "--json").stdout)
     assert env["cpu"]["threads"] >= 1 and "numpy" in env["frameworks"]
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["run", "--timeout", "nan"], "--timeout"),
+    (["run", "--timeout", "inf"], "--timeout"),
+    (["run", "--min-time", "nan"], "--min-time"),
+    (["run", "--max-memory", "99999999999999999999TiB"], "--max-memory"),
+    (["run", "--max-memory", "0"], "between 1 MiB and 1 PiB"),
+    (["run", "--seed", str(10**30)], "--seed"),
+    (["run", "--repetitions", str(2**63)], "--repetitions"),
+    (["run", "--max-cases", "0"], "--max-cases"),
+    (["run", "-o", "-"], "standard output cannot be one"),
+    (["compare", "a.json", "b.json", "--json", "-", "--markdown", "-"], "only one output"),
+])
+def test_non_finite_and_unbounded_options(args, needle, tmp_path):
+    assert_one_line_error(run_cli(*args, cwd=tmp_path), needle)
+    assert not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--framework", "numpy", "--device", "cuda"], "CPU only"),
+    (["--precision", "bf16"], r"no case of the suite matches --precision bf16 \(the suite has fp32\)"),
+    (["--workload", "augment", "--framework", "sklearn"], "no case of the suite matches"),
+])
+def test_filters_that_leave_nothing_to_run(args, needle, tmp_path):
+    proc = run_cli("run", "-s", "ci", *args, "-o", str(tmp_path / "r"), cwd=tmp_path)
+    assert_one_line_error(proc, "nothing to run")
+    assert re.search(needle, proc.stderr), proc.stderr
+    assert not (tmp_path / "r").exists(), "an empty result was written"
+
+
+def test_a_framework_that_is_not_installed_leaves_nothing_to_run(tmp_path, capsys, monkeypatch):
+    """`run --framework torch` without torch: exit 2 with the reason and its install hint,
+    and no empty result, report or history entry."""
+    from dbnbench.harness.frameworks import FRAMEWORKS
+
+    monkeypatch.setattr(FRAMEWORKS["torch"], "installed", classmethod(lambda cls: False))
+    db = tmp_path / "h.sqlite"
+    code, _, err = call(capsys, monkeypatch, "run", "-s", "ci", "--framework", "torch",
+                        "-o", str(tmp_path / "r"), "--db", str(db))
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert code == 2 and len(lines) == 1, err
+    assert re.search(r"nothing to run: none of the \d+ selected case\(s\) of suite ci can run "
+                     r"here: torch is not installed \(pip install .*torch", lines[0]), lines[0]
+    assert not (tmp_path / "r").exists() and not db.exists()
+
+
+def test_a_foreign_history_is_refused_before_the_suite_runs(tmp_path):
+    db = tmp_path / "theirs.sqlite"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE runs (id INTEGER, name TEXT)")
+    before = db.read_bytes()
+    started = time.monotonic()
+    proc = run_cli("run", "-s", "ci", "--db", str(db), "-o", str(tmp_path / "r"))
+    assert_one_line_error(proc, "not a dbnbench history database", "'runs'")
+    assert time.monotonic() - started < 30, "the suite ran before the database was checked"
+    assert db.read_bytes() == before and not (tmp_path / "r").exists()
+
+
+def test_export_writes_to_standard_output_by_default(tmp_path):
+    proc = run_cli("export", str(FIXTURES / "result-v2-ci.json"), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["benchmarks"]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_report_html_to_standard_output(tmp_path):
+    proc = run_cli("report", str(FIXTURES / "result-v2-ci.json"), "-o", "-", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.lstrip().lower().startswith("<!doctype html")
+    assert "rbm-cdk" in proc.stderr  # the table moved out of the way
+
+
+def test_publish_skips_json_that_is_not_a_result(tmp_path):
+    folder = tmp_path / "results"
+    folder.mkdir()
+    (folder / "run.json").write_text((FIXTURES / "result-v2-ci.json").read_text())
+    (folder / "export.json").write_text(json.dumps({"benchmarks": []}))
+    proc = run_cli("publish", str(folder), "-o", str(tmp_path / "site"))
+    assert proc.returncode == 0, proc.stderr
+    assert "skipped export.json: not a dbnbench result file" in proc.stderr
+    assert (tmp_path / "site" / "index.html").is_file()
+
+
+def test_publish_from_the_history(tmp_path):
+    env = {"DBNBENCH_HISTORY": str(tmp_path / "h.sqlite")}
+    assert run_cli("history", "--import", str(FIXTURES / "result-v2-ci.json"), env=env,
+                   cwd=tmp_path).returncode == 0
+    proc = run_cli("publish", "-o", str(tmp_path / "site"), env=env, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    runs = list((tmp_path / "site" / "runs").glob("*.html"))
+    assert len(runs) == 1

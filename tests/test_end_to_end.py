@@ -18,7 +18,8 @@ pytestmark = pytest.mark.slow  # real `dbnbench run`s of the ci suite
 
 
 def test_ci_suite_end_to_end(tmp_path):
-    proc = run_cli("run", "-s", "ci", "--rounds", "1", "-o", str(tmp_path))
+    history = {"DBNBENCH_HISTORY": str(tmp_path / "home" / "history.sqlite")}
+    proc = run_cli("run", "-s", "ci", "--rounds", "1", "-o", str(tmp_path), env=history)
     assert proc.returncode == 0, proc.stderr[-2000:]
     [path] = tmp_path.glob("*.json")
     assert f"results written to {path}" in " ".join(proc.stdout.split())
@@ -39,7 +40,12 @@ def test_ci_suite_end_to_end(tmp_path):
     # Beside the result: the HTML report (with batch-1 latency percentiles) and the history.
     html = path.with_suffix(".html").read_text()
     assert re.search(r"<td>[\d.]+ / [\d.]+ / [\d.]+</td>", html), "no latency percentiles"
-    assert (tmp_path / "history.sqlite").is_file()
+    # The run is in the user's history whatever -o was: README's history examples work.
+    listed = run_cli("history", env=history, cwd=tmp_path.parent)
+    assert listed.returncode == 0 and doc["run_id"] in listed.stdout, listed.stderr
+    ok = next(c["id"] for c in doc["cases"] if c["status"] == "ok")
+    trend = run_cli("history", "--case", ok, env=history, cwd=tmp_path.parent)
+    assert trend.returncode == 0 and "trend of" in trend.stdout, trend.stderr
     # The report command reprints the same table from the file.
     again = run_cli("report", str(path))
     assert again.returncode == 0 and doc["run_id"] in again.stdout

@@ -3,23 +3,30 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
+import signal
 import sys
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import Any, NoReturn
 
 import click
 from rich.text import Text
 
 from ..harness import results
+from ..harness.cases import MAX_CASES
 from ..harness.errors import UserError
+from ..harness.output import is_stdout
 from ..harness.results import ResultDoc
 from .cli_reports import register_report_commands
 from .console import err, out
 from .progress import RichProgress
 
-SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B?|B)?\s*$", re.IGNORECASE)
+SIZE_RE = re.compile(r"^\s*(\d{1,12}(?:\.\d{1,6})?)\s*([KMGT]i?B?|B)?\s*$", re.IGNORECASE)
+MAX_MEMORY = 2**50  # 1 PiB: beyond any machine's memory
+MIN_MEMORY = 2**20  # a worker needs more than a MiB just to start
 
 
 def parse_size(text: str | None) -> int | None:
@@ -27,10 +34,33 @@ def parse_size(text: str | None) -> int | None:
         return None
     m = SIZE_RE.match(text)
     if not m:
-        raise UserError(f"--max-memory: cannot read {text!r} (e.g. 512MiB, 8GiB)")
+        raise UserError(f"--max-memory: cannot read {text[:40]!r} (e.g. 512MiB, 8GiB)")
     unit = (m.group(2) or "B").upper().rstrip("B").rstrip("I")
     scale = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}[unit]
-    return int(float(m.group(1)) * scale)
+    size = int(float(m.group(1)) * scale)
+    if not MIN_MEMORY <= size <= MAX_MEMORY:
+        raise UserError(f"--max-memory: {text.strip()} is not between 1 MiB and 1 PiB")
+    return size
+
+
+class Finite(click.ParamType):
+    """A finite number within bounds: click's FloatRange lets nan through."""
+
+    name = "number"
+
+    def __init__(self, low: float, high: float) -> None:
+        self.low, self.high = low, high
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> float:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{str(value)[:40]!r} is not a number", param, ctx)
+        if not math.isfinite(number) or not self.low <= number <= self.high:
+            self.fail(f"{str(value)[:40]} is not a number from {self.low:g} to {self.high:g}",
+                      param, ctx)
+        return number
 
 
 def filters(workload: str | None, framework: str | None, device: str | None,
@@ -45,6 +75,9 @@ def filters(workload: str | None, framework: str | None, device: str | None,
 
 def case_filters(fn: Any) -> Any:
     """The options every case-selecting command shares."""
+    fn = click.option("--max-cases", type=click.IntRange(1, 10**7), default=MAX_CASES,
+                      show_default=True,
+                      help="refuse a suite that expands to more cases than this")(fn)
     for name, text in reversed((
             ("--suite", "built-in suite name or a .toml path [default: quick]"),
             ("--workload", "comma-separated workloads to keep"),
@@ -68,12 +101,12 @@ def app() -> None:
 @case_filters
 @click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("results"),
               show_default=True, help="directory for results")
-@click.option("--timeout", type=click.FloatRange(min=1), help="seconds per case before it is killed")
-@click.option("--rounds", type=click.IntRange(min=1), help="interleaved rounds over all cases")
-@click.option("--repetitions", type=click.IntRange(min=1), help="timed repetitions per round")
-@click.option("--min-time", type=click.FloatRange(min=0.001), help="seconds per repetition")
-@click.option("--threads", type=click.IntRange(min=1), help="threads per framework")
-@click.option("--seed", type=int, help="random seed")
+@click.option("--timeout", type=Finite(1, 604800), help="seconds per case before it is killed")
+@click.option("--rounds", type=click.IntRange(1, 100), help="interleaved rounds over all cases")
+@click.option("--repetitions", type=click.IntRange(1, 1000), help="timed repetitions per round")
+@click.option("--min-time", type=Finite(0.001, 3600), help="seconds per repetition")
+@click.option("--threads", type=click.IntRange(1, 1024), help="threads per framework")
+@click.option("--seed", type=click.IntRange(0, 2**32 - 1), help="random seed")
 @click.option("--no-quality", is_flag=True, help="skip the quality procedures")
 @click.option("--max-memory", help="kill a case whose worker exceeds this, e.g. 8GiB "
               "(default: 90%% of RAM)")
@@ -83,7 +116,9 @@ def app() -> None:
               help="directory with MNIST IDX files (else $DBNBENCH_MNIST_DIR); never downloaded")
 @click.option("--no-html", is_flag=True, help="do not write the HTML report beside the result")
 @click.option("--db", type=click.Path(path_type=Path),
-              help="history database to record the run in [default: OUTPUT/history.sqlite]")
+              help="history database to record the run in [default: $DBNBENCH_HISTORY, else "
+              "$XDG_DATA_HOME/dbnbench/history.sqlite, else "
+              "~/.local/share/dbnbench/history.sqlite]")
 @click.option("--arm", "arm_specs", multiple=True, metavar="NAME=PYTHON",
               help="an arm: this interpreter's workers run every case, interleaved with the "
               "other arms in every round (repeatable; e.g. base=.venv-base/bin/python)")
@@ -91,19 +126,23 @@ def app() -> None:
               help="an environment variable for one arm's workers (repeatable)")
 @click.option("--verbose", "-v", is_flag=True, help="list every warning (default: counts by kind)")
 def run(suite: str, workload: str | None, framework: str | None, device: str | None,
-        precision: str | None, output: Path, timeout: float | None, rounds: int | None,
-        repetitions: int | None, min_time: float | None, threads: int | None,
-        seed: int | None, no_quality: bool, max_memory: str | None, isolate: bool,
-        resume: str | None, data_dir: Path | None, no_html: bool, db: Path | None,
-        arm_specs: tuple[str, ...], arm_env: tuple[str, ...], verbose: bool) -> None:
+        precision: str | None, max_cases: int, output: Path, timeout: float | None,
+        rounds: int | None, repetitions: int | None, min_time: float | None,
+        threads: int | None, seed: int | None, no_quality: bool, max_memory: str | None,
+        isolate: bool, resume: str | None, data_dir: Path | None, no_html: bool,
+        db: Path | None, arm_specs: tuple[str, ...], arm_env: tuple[str, ...],
+        verbose: bool) -> None:
     """Run a suite (default: quick) and write results/<run-id>.json."""
     import psutil
 
     from ..harness.arms import parse_arms
-    from ..harness.runner import RunInterrupted, RunOptions, execute
+    from ..harness.runner import RunInterrupted, RunIOError, RunOptions, execute
     from ..reports.terminal import render
     from ..suites.registry import default_registry
+    from . import store
 
+    if is_stdout(output):
+        raise UserError("run: -o is the directory for results; standard output cannot be one")
     if data_dir is not None:
         from ..suites.data import MNIST_ENV, mnist_dir
 
@@ -112,27 +151,91 @@ def run(suite: str, workload: str | None, framework: str | None, device: str | N
                 "min_time_s": min_time, "threads": threads, "seed": seed,
                 "quality": False if no_quality else None}
     cap = parse_size(max_memory) or int(psutil.virtual_memory().total * 0.9)
+    db = db or store.default_db()
+    store.check(db)  # a database that is not ours is refused before the suite runs
     options = RunOptions(suite=suite, filters=filters(workload, framework, device, precision),
                          registry=default_registry(),
                          settings=settings, output=output, max_memory=cap,
                          cases_per_worker=1 if isolate else None,
-                         arms=parse_arms(arm_specs, arm_env))
+                         arms=parse_arms(arm_specs, arm_env), max_cases=max_cases)
     progress = RichProgress(err)
-    try:
-        doc, path = execute(options, progress, resume_id=resume)  # type: ignore[arg-type]
-    except RunInterrupted as exc:
-        progress.stop()
-        after_run(results.load(exc.path), exc.path, html=not no_html, db=None)
-        err.print(Text(f"interrupted: partial results in {exc.path}; continue with ").append(
-            f"dbnbench run --resume {exc.run_id} -o {output}", style="bold"))
-        sys.exit(130)
+    with StopOnSignals(output) as stopping:
+        try:
+            doc, path = execute(options, progress, resume_id=resume)  # type: ignore[arg-type]
+        except RunInterrupted as exc:
+            progress.stop()
+            finish(results.load(exc.path), exc.path, html=not no_html, db=None)
+            err.print(Text(f"interrupted{stopping.by()}: partial results in {exc.path}; "
+                           "continue with ").append(
+                f"dbnbench run --resume {exc.run_id} -o {output}", style="bold"))
+            sys.exit(stopping.exit_code())
+        except RunIOError as exc:
+            progress.stop()
+            run_failed(f"{exc}; the run stopped, what it measured is kept: once that is fixed, "
+                       f"continue with dbnbench run --resume {exc.run_id} -o {output}")
     progress.stop()
     out.print(render(doc, verbose=verbose))
     out.print(Text("results written to ").append(str(path), style="bold"))
-    after_run(doc, path, html=not no_html, db=db or output / "history.sqlite")
+    finish(doc, path, html=not no_html, db=db)
     bad = [c for c in doc["cases"] if c["status"] in ("failed", "timeout")]
     if bad:
         sys.exit(1)
+
+
+def run_failed(message: str) -> NoReturn:
+    """A run's own I/O failure (not bad input): one line, exit 1."""
+    err.print(f"dbnbench: error: {message}", markup=False, highlight=False, soft_wrap=True)
+    sys.exit(1)
+
+
+def finish(doc: ResultDoc, path: Path, *, html: bool, db: Path | None) -> None:
+    """after_run, where a failure to write is the run's I/O failure (exit 1), not bad input."""
+    try:
+        after_run(doc, path, html=html, db=db)
+    except UserError as exc:
+        run_failed(f"{exc} (the result itself is in {path})")
+
+
+class StopOnSignals:
+    """SIGTERM and SIGHUP stop a run as Ctrl-C does: the cases so far become a partial result
+    and the resume hint is printed. A second signal while it stops ends it at once: every
+    worker is killed and the process exits; the journal still holds what was measured."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+    def __init__(self, output: Path) -> None:
+        self.output, self.first = output, 0
+        self.before: dict[int, Any] = {}
+
+    def __enter__(self) -> StopOnSignals:
+        for sig in self.SIGNALS:
+            self.before[sig] = signal.signal(sig, self.handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self.before.items():
+            signal.signal(sig, handler)
+
+    def handle(self, signum: int, frame: FrameType | None) -> None:
+        if not self.first:
+            self.first = signum
+            raise KeyboardInterrupt
+        from ..harness.pool import kill_all
+
+        kill_all()
+        journals = sorted(self.output.glob("*.journal.jsonl"), key=lambda p: p.stat().st_mtime)
+        hint = (f"; continue with dbnbench run --resume "
+                f"{journals[-1].name.removesuffix('.journal.jsonl')} -o {self.output}"
+                if journals else "")
+        os.write(2, f"dbnbench: stopped at once{hint}\n".encode())
+        os._exit(128 + signum)
+
+    def by(self) -> str:
+        return f" by {signal.Signals(self.first).name}" if self.first not in (0, signal.SIGINT) \
+            else ""
+
+    def exit_code(self) -> int:
+        return 128 + (self.first or signal.SIGINT)
 
 
 def after_run(doc: ResultDoc, path: Path, *, html: bool, db: Path | None) -> None:
@@ -146,16 +249,17 @@ def after_run(doc: ResultDoc, path: Path, *, html: bool, db: Path | None) -> Non
         from . import store
 
         store.record(doc, db)
+        out.print(Text("recorded in the history ").append(str(db), style="bold"))
 
 
 @app.command("list")
 @case_filters
 def list_cases(suite: str, workload: str | None, framework: str | None, device: str | None,
-               precision: str | None) -> None:
+               precision: str | None, max_cases: int) -> None:
     """List the cases of a suite and whether each can run here (with the reason if not)."""
     from .listing import case_list
 
-    out.print(case_list(suite, filters(workload, framework, device, precision)))
+    out.print(case_list(suite, filters(workload, framework, device, precision), max_cases))
 
 
 @app.command()

@@ -8,26 +8,36 @@ import click
 from rich.table import Table
 
 from ..harness.errors import UserError
-from .console import out
-from .store import DEFAULT_DB
+from ..harness.output import is_stdout
+from ..harness.results import ResultDoc
+from .console import err, out
+
+DB_HELP = ("the history database [default: $DBNBENCH_HISTORY, else "
+           "$XDG_DATA_HOME/dbnbench/history.sqlite, else ~/.local/share/dbnbench/history.sqlite]")
 
 
 @click.command()
-@click.option("--db", type=click.Path(path_type=Path), default=DEFAULT_DB, show_default=True,
-              help="the history database")
+@click.option("--db", type=click.Path(path_type=Path), help=DB_HELP)
 @click.option("--import", "do_import", is_flag=True, help="record the RESULT.json files given")
 @click.option("--case", "case_id", help="show this case's trend across runs")
 @click.argument("files", nargs=-1, type=click.Path(path_type=Path), metavar="[RESULT.json]...")
-def history(db: Path, do_import: bool, case_id: str | None, files: tuple[Path, ...]) -> None:
+def history(db: Path | None, do_import: bool, case_id: str | None, files: tuple[Path, ...]
+            ) -> None:
     """List recorded runs, or a case's trend (--case ID); --import RESULT.json... records
     existing result files."""
     from ..harness.results import load
     from ..reports import format as fmt
     from . import store
 
+    db = db or store.default_db()
     if bool(files) != do_import:
         raise UserError("history: record result files with --import RESULT.json...")
     docs = [load(f) for f in files]  # all validated before anything is recorded
+    if not docs and not db.exists():  # looking creates nothing
+        if case_id:
+            raise UserError(f"history: no case {case_id!r}: no runs recorded in {db} yet")
+        out.print(f"no runs recorded in {db} yet", markup=False)
+        return
     for doc in docs:
         store.record(doc, db)
         out.print(f"recorded {doc['run_id']} ({len(doc['cases'])} cases) in {db}")
@@ -55,37 +65,78 @@ def history(db: Path, do_import: bool, case_id: str | None, files: tuple[Path, .
 
 
 @click.command()
-@click.argument("results_dir", type=click.Path(path_type=Path))
+@click.argument("results_dir", type=click.Path(path_type=Path), required=False)
 @click.option("--output", "-o", type=click.Path(path_type=Path), required=True,
               help="directory for the site")
-def publish(results_dir: Path, output: Path) -> None:
-    """Turn a folder of result files into a static HTML site."""
-    from ..harness.results import load
+@click.option("--db", type=click.Path(path_type=Path),
+              help="without RESULTS_DIR, publish the runs of this history database "
+              "[default: the one `run` records in]")
+def publish(results_dir: Path | None, output: Path, db: Path | None) -> None:
+    """Turn a folder of result files (or, without one, the runs recorded in the history
+    database) into a static HTML site. JSON files that are not results are skipped."""
+    from ..harness.output import make_directory
     from ..reports.publish import publish as build
+
+    if is_stdout(output):
+        raise UserError("publish: -o is the site's directory; standard output cannot be one")
+    docs = history_docs(db) if results_dir is None else folder_docs(results_dir)
+    make_directory(output)
+    written = build(docs, output)
+    out.print(f"{len(written)} files written; open {output / 'index.html'}",
+              markup=False)
+
+
+def folder_docs(results_dir: Path) -> list[ResultDoc]:
+    """Every result file of a folder, each validated; other JSON (an export, a comparison)
+    is skipped with a note, a corrupt result file refused."""
+    from ..harness.results import is_result, read_json, validate
 
     if not results_dir.is_dir():
         raise UserError(f"{results_dir}: no such directory")
-    files = sorted(p for p in results_dir.glob("*.json"))
-    if not files:
-        raise UserError(f"{results_dir}: no result files (*.json)")
-    docs = [load(f) for f in files]
-    if output.exists() and not output.is_dir():
-        raise UserError(f"{output}: exists and is not a directory")
-    written = build(docs, output)
-    out.print(f"{len(written)} files written; open {output / 'index.html'}")
+    docs, others = [], []
+    for path in sorted(results_dir.glob("*.json")):
+        data = read_json(path)
+        if is_result(data):
+            docs.append(validate(data, str(path)))
+        else:
+            others.append(path.name)
+    if not docs:
+        also = f"; {len(others)} other JSON file(s) skipped" if others else ""
+        raise UserError(f"{results_dir}: no result files (*.json){also}")
+    for name in others:
+        err.print(f"note: skipped {name}: not a dbnbench result file", markup=False,
+                  highlight=False)
+    return docs
+
+
+def history_docs(db: Path | None) -> list[ResultDoc]:
+    from ..harness.results import validate
+    from . import store
+
+    db = db or store.default_db()
+    if not db.exists():
+        raise UserError(f"{db}: no history database (give RESULTS_DIR, or run a suite first)")
+    docs = [validate(d, f"{db}: run {d.get('run_id')}") for d in store.documents(db)]
+    if not docs:
+        raise UserError(f"{db}: no runs recorded")
+    return docs
 
 
 @click.command()
 @click.argument("result", type=click.Path(path_type=Path))
 @click.option("--format", "fmt_name", type=click.Choice(["pytest-benchmark"]),
               default="pytest-benchmark", show_default=True)
-@click.option("--output", "-o", type=click.Path(path_type=Path), required=True)
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("-"),
+              show_default=True, help="file to write; - is standard output")
 def export(result: Path, fmt_name: str, output: Path) -> None:
-    """Write a result in another tool's format (pytest-benchmark JSON)."""
+    """Write a result in another tool's format (pytest-benchmark JSON), to standard output
+    or a file."""
     from ..harness.results import load, write_atomic
     from ..reports.export import to_pytest_benchmark
     from .cli_reports import writable
 
+    writable(output)
     text = to_pytest_benchmark(load(result))
-    write_atomic(writable(output), text)
-    out.print(f"{fmt_name} JSON written to {output}")
+    write_atomic(output, text)
+    if not is_stdout(output):
+        out.print(f"{fmt_name} JSON written to {output}", markup=False)

@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from ..harness.errors import UserError
-from .console import out
+from ..harness.output import check_writable, is_stdout
+from .console import err, out
 
 
 def register_report_commands(app: click.Group) -> None:
@@ -20,9 +21,20 @@ def register_report_commands(app: click.Group) -> None:
 
 def writable(path: Path) -> Path:
     """Fail before any work when an output file cannot be written (nothing half-done)."""
-    if not path.parent.exists() or path.is_dir():
-        raise UserError(f"{path}: cannot write there (no such directory, or it is a directory)")
+    check_writable(path)
     return path
+
+
+def outputs(**paths: Path | None) -> bool:
+    """Check every output a command will write; at most one may be standard output (`-`).
+    Returns whether one is, so the command's own text goes to stderr instead."""
+    given = {name: p for name, p in paths.items() if p is not None}
+    to_stdout = [name for name, p in given.items() if is_stdout(p)]
+    if len(to_stdout) > 1:
+        raise UserError(f"only one output can be standard output (-): {', '.join(to_stdout)}")
+    for p in given.values():
+        writable(p)
+    return bool(to_stdout)
 
 
 @click.command()
@@ -35,19 +47,21 @@ def writable(path: Path) -> Path:
 @click.option("--verbose", "-v", is_flag=True, help="list every warning (default: counts by kind)")
 def report(files: tuple[Path, ...], show_skipped: bool, output: Path | None,
            baseline: str, verbose: bool) -> None:
-    """Print the table of one or more result files (and write an HTML report with -o)."""
+    """Print the table of one or more result files (and write an HTML report with -o;
+    -o - writes it to standard output, and the table to standard error)."""
     from ..harness.results import load
     from ..reports.terminal import render
 
+    console = err if outputs(output=output) else out
     docs = [load(f) for f in files]
     if output is not None:
         from ..reports.html import write_html
 
-        write_html(docs, writable(output), baseline=baseline)
+        write_html(docs, output, baseline=baseline)
     for doc in docs:
-        out.print(render(doc, show_skipped=show_skipped, verbose=verbose))
-    if output is not None:
-        out.print(f"HTML report written to {output}")
+        console.print(render(doc, show_skipped=show_skipped, verbose=verbose))
+    if output is not None and not is_stdout(output):
+        console.print(f"HTML report written to {output}", markup=False)
 
 
 @click.command()
@@ -67,9 +81,9 @@ def report(files: tuple[Path, ...], show_skipped: bool, output: Path | None,
 @click.option("--energy-threshold", default="10%", show_default=True,
               help="smallest energy-per-item growth that counts")
 @click.option("--markdown", "markdown", type=click.Path(path_type=Path),
-              help="write a Markdown summary (CI step summary, PR comment)")
+              help="write a Markdown summary (CI step summary, PR comment); - for stdout")
 @click.option("--json", "json_path", type=click.Path(path_type=Path),
-              help="write the comparison as JSON")
+              help="write the comparison as JSON; - for stdout")
 @click.option("--fail-on-regression", is_flag=True,
               help="exit 1 on a regression, 3 when the data cannot decide at the threshold, "
               "0 only when nothing changed beyond it (the CI gate)")
@@ -87,9 +101,7 @@ def compare(files: tuple[Path, ...], arms: str | None, normalise: str, threshold
     limits = Thresholds(parse_fraction(threshold), parse_fraction(memory_threshold,
                         "--memory-threshold"), parse_fraction(energy_threshold,
                         "--energy-threshold"))
-    for path in (markdown, json_path):
-        if path is not None:
-            writable(path)
+    console = err if outputs(markdown=markdown, json=json_path) else out
     if arms is not None:
         names = [a.strip() for a in arms.split(",")]
         if len(files) != 1 or len(names) != 2 or not all(names) or names[0] == names[1]:
@@ -101,7 +113,7 @@ def compare(files: tuple[Path, ...], arms: str | None, normalise: str, threshold
         raise UserError("compare takes BASELINE.json CANDIDATE.json, or RESULT.json --arms "
                         "BASE,HEAD")
     result = compare_docs(base, cand, limits, arms=arms is not None, normalise=normalise)
-    out.print(render_table(result))
+    console.print(render_table(result))
     if markdown is not None:
         write_atomic(markdown, render_markdown(result))
     if json_path is not None:

@@ -11,6 +11,8 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
 
+from ..harness.cases import MAX_CASES
+
 
 def setting_text(key: str, value: Any) -> str:
     """'min time 0.1 s' for min_time_s=0.1; 'quality on' for quality=True."""
@@ -57,14 +59,15 @@ class CaseList:
         yield from self.lines()
 
 
-def case_list(suite: str, filters: Mapping[str, list[str] | None]) -> CaseList:
+def case_list(suite: str, filters: Mapping[str, list[str] | None],
+              max_cases: int = MAX_CASES) -> CaseList:
     """The cases `dbnbench list` shows, decided without importing any framework."""
     from ..harness.cases import load_suite, select, unavailable
     from ..harness.probes.system import gpus
     from ..suites.registry import default_registry
 
     registry = default_registry()
-    s = load_suite(suite, registry)
+    s = load_suite(suite, registry, max_cases)
     cases = select(s.cases, registry, **filters)
     count = len(gpus())
     return CaseList(f"suite {s.name}: {s.description}",

@@ -7,6 +7,7 @@ WAL mode and one transaction per recorded run, so two runs finishing at once bot
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import time
 from contextlib import closing
@@ -16,7 +17,7 @@ from typing import Any
 from ..harness.errors import UserError
 from ..harness.results import CaseResult, Machine, ResultDoc
 
-DEFAULT_DB = Path("results/history.sqlite")
+HISTORY_ENV = "DBNBENCH_HISTORY"
 BUSY_TIMEOUT_S = 30.0
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS machines (
@@ -34,11 +35,46 @@ CREATE TABLE IF NOT EXISTS cases (
     PRIMARY KEY (run_id, case_id));
 CREATE INDEX IF NOT EXISTS cases_by_id ON cases(case_id);
 """
+# Our tables and their columns: a database that has tables of these names with other
+# columns (another program's) is refused before anything is written to it.
+COLUMNS = {
+    "machines": ["id", "fingerprint", "hostname", "cpu", "gpus", "info"],
+    "runs": ["run_id", "machine_id", "suite", "started_at", "finished_at", "tool_version",
+             "document"],
+    "cases": ["run_id", "case_id", "workload", "framework", "device", "precision", "status",
+              "reason", "items_per_s", "ci_low", "ci_high", "pct_of_peak", "peak_memory_bytes",
+              "energy_per_item_j", "source_hash"],
+}
 
 
-def connect(path: str | Path = DEFAULT_DB) -> sqlite3.Connection:
-    """Open (creating if needed) the database; a file that is not ours is a one-line error."""
+def default_db() -> Path:
+    """The user's history database, whatever directory results are written to:
+    $DBNBENCH_HISTORY, else $XDG_DATA_HOME/dbnbench/history.sqlite, else
+    ~/.local/share/dbnbench/history.sqlite."""
+    if os.environ.get(HISTORY_ENV):
+        return Path(os.environ[HISTORY_ENV]).expanduser()
+    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data) / "dbnbench" / "history.sqlite"
+
+
+def check(path: str | Path) -> None:
+    """Fail now, before a run, if `path` is not (and cannot become) our database."""
     p = Path(path)
+    if p.exists():
+        connect(p).close()
+        return
+    parent = p.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(f"{p}: cannot create the history database there ({parent} is not a "
+                        "writable directory)")
+
+
+def connect(path: str | Path | None = None) -> sqlite3.Connection:
+    """Open (creating if needed) the database (default: default_db()); a file that is not
+    ours is a one-line error."""
+    p = Path(path) if path else default_db()
     if p.is_dir():
         raise UserError(f"{p}: is a directory, not a history database")
     try:
@@ -63,9 +99,27 @@ def connect(path: str | Path = DEFAULT_DB) -> sqlite3.Connection:
             raise UserError(f"{p}: cannot open ({exc.strerror})") from None
 
 
+def foreign_tables(conn: sqlite3.Connection) -> list[str]:
+    """Tables named as ours whose columns are not ours; or, in a database that holds none
+    of ours but other tables, those (another program's database)."""
+    names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+    if names and not set(names) & set(COLUMNS):
+        return names[:1]
+    out = []
+    for table, columns in COLUMNS.items():
+        found = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
+        if found and found != columns:
+            out.append(table)
+    return out
+
+
 def _open(p: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(p, timeout=BUSY_TIMEOUT_S, isolation_level=None)
     try:
+        foreign = foreign_tables(conn)  # reads the header first: garbage fails here
+        if foreign:
+            raise UserError(f"{p}: not a dbnbench history database (its table "
+                            f"{foreign[0]!r} is not ours); give another with --db")
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA foreign_keys=ON")
         conn.executescript(SCHEMA)
@@ -93,8 +147,9 @@ def case_row(run_id: str, case: CaseResult) -> tuple[Any, ...]:
             m.get("energy_per_item_j"), case.get("source_hash"))
 
 
-def record(doc: ResultDoc, path: str | Path = DEFAULT_DB) -> None:
+def record(doc: ResultDoc, path: str | Path | None = None) -> None:
     """Store one validated run; recording the same run again replaces it."""
+    path = Path(path) if path else default_db()
     m = doc["machine"]
     with closing(connect(path)) as conn:
         try:
@@ -114,13 +169,16 @@ def record(doc: ResultDoc, path: str | Path = DEFAULT_DB) -> None:
             conn.executemany("INSERT INTO cases VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                              [case_row(doc["run_id"], c) for c in doc["cases"]])
             conn.execute("COMMIT")
-        except BaseException:
+        except BaseException as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):  # a full disk, a read-only file
+                raise UserError(f"{path}: cannot record the run ({exc})") from None
             raise
 
 
-def query(path: str | Path, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+def query(path: str | Path | None, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+    path = Path(path) if path else default_db()
     with closing(connect(path)) as conn:
         conn.row_factory = sqlite3.Row
         try:
@@ -129,7 +187,7 @@ def query(path: str | Path, sql: str, args: tuple[Any, ...] = ()) -> list[dict[s
             raise UserError(f"{path}: cannot read the history database ({exc})") from None
 
 
-def runs(path: str | Path = DEFAULT_DB) -> list[dict[str, Any]]:
+def runs(path: str | Path | None = None) -> list[dict[str, Any]]:
     """Every run, oldest first, with its machine and case counts."""
     return query(path, """
         SELECT r.run_id, r.suite, r.started_at, r.finished_at, r.tool_version, m.hostname,
@@ -139,7 +197,7 @@ def runs(path: str | Path = DEFAULT_DB) -> list[dict[str, Any]]:
         GROUP BY r.run_id ORDER BY r.started_at, r.run_id""")
 
 
-def trend(case_id: str, path: str | Path = DEFAULT_DB) -> list[dict[str, Any]]:
+def trend(case_id: str, path: str | Path | None = None) -> list[dict[str, Any]]:
     """One case across runs, oldest first (every machine; `hostname` tells them apart)."""
     return query(path, """
         SELECT r.run_id, r.started_at, m.hostname, c.status, c.reason, c.items_per_s,
@@ -149,7 +207,7 @@ def trend(case_id: str, path: str | Path = DEFAULT_DB) -> list[dict[str, Any]]:
         WHERE c.case_id = ? ORDER BY r.started_at, r.run_id""", (case_id,))
 
 
-def documents(path: str | Path = DEFAULT_DB) -> list[dict[str, Any]]:
+def documents(path: str | Path | None = None) -> list[dict[str, Any]]:
     """The stored result documents, oldest first."""
     rows = query(path, "SELECT document FROM runs ORDER BY started_at, run_id")
     return [json.loads(r["document"]) for r in rows]

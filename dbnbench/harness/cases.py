@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import re
 import tomllib
 from collections.abc import Iterable
@@ -19,9 +20,11 @@ from typing import Any
 
 import jsonschema
 
+from .calibrate import ITEMSIZE
 from .errors import UserError
 from .frameworks import FRAMEWORKS
 from .registry import Registry
+from .result_checks import plain_problem
 from .workload import PRECISIONS, Params
 
 DEVICE_RE = re.compile(r"^(cpu|cuda(:\d+)?)$")
@@ -84,14 +87,32 @@ def _suite_validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(json.loads(text))
 
 
-def load_suite(name_or_path: str, registry: Registry) -> Suite:
-    """Load a suite the registry knows by name, or a suite file by path."""
+MAX_CASES = 10_000  # a suite expanding past this is refused unless --max-cases raises it
+# A case whose buffers need more than this is no case for any machine: refused at load. One
+# over the machine's own memory cap is refused by `run` (unavailable), with its estimate.
+MAX_BUFFER_BYTES = 2**46  # 64 TiB
+
+
+def suite_path(name_or_path: str, registry: Registry) -> Path:
     path = registry.suites.get(name_or_path)
-    if path is None:
-        path = Path(name_or_path)
-        if path.suffix != ".toml" or not path.is_file():
-            known = ", ".join(sorted(registry.suites))
-            raise UserError(f"unknown suite '{name_or_path}' (built in: {known}; or a .toml path)")
+    if path is not None:
+        return path
+    path = Path(name_or_path)
+    known = ", ".join(sorted(registry.suites))
+    try:
+        found = path.suffix == ".toml" and path.is_file()
+    except (OSError, ValueError) as exc:  # a name too long for the file system, a NUL
+        raise UserError(f"suite {name_or_path[:80]!r}: cannot read "
+                        f"({getattr(exc, 'strerror', None) or exc.__class__.__name__})") from None
+    if not found:
+        raise UserError(f"unknown suite '{name_or_path[:200]}' (built in: {known}; "
+                        "or a .toml path)")
+    return path
+
+
+def read_suite(path: Path) -> dict[str, Any]:
+    """The suite file's TOML, checked for depth, finite numbers and integer range, then
+    against the suite schema (one line naming the field where it is not)."""
     label = path.name
     try:
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -99,15 +120,35 @@ def load_suite(name_or_path: str, registry: Registry) -> Suite:
         raise UserError(f"suite {label}: cannot read ({exc.__class__.__name__})") from None
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"suite {label}: malformed TOML: {exc}") from None
+    except RecursionError:
+        raise UserError(f"suite {label}: invalid: nested too deeply") from None
+    why = plain_problem(doc)
+    if why:
+        raise UserError(f"suite {label}: invalid at {why}")
     error = jsonschema.exceptions.best_match(_suite_validator().iter_errors(doc))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
         raise UserError(f"suite {label}: invalid at {where}: {error.message[:200]}")
+    return doc
+
+
+def load_suite(name_or_path: str, registry: Registry, max_cases: int = MAX_CASES) -> Suite:
+    """Load a suite the registry knows by name, or a suite file by path. A suite whose grid
+    would expand past `max_cases` is refused before a single case is built."""
+    path = suite_path(name_or_path, registry)
+    label = path.name
+    doc = read_suite(path)
     settings = {**DEFAULT_SETTINGS, **doc.get("settings", {})}
+    entries = [(entry, f"suite {label}: case {entry['workload']} #{index}")
+               for index, entry in enumerate(doc["cases"], start=1)]
+    grids = [grid(entry, where, registry) for entry, where in entries]
+    count = sum(size for _, size in grids)
+    if count > max_cases:
+        raise UserError(f"suite {label}: expands to {count:,} cases, over the limit of "
+                        f"{max_cases:,} (raise it with --max-cases)")
     cases: list[Case] = []
-    for index, entry in enumerate(doc["cases"], start=1):
-        cases.extend(expand(entry, f"suite {label}: case {entry['workload']} #{index}",
-                            registry))
+    for (entry, where), (axes, _) in zip(entries, grids, strict=True):
+        cases.extend(expand(entry, where, registry, axes))
     seen: dict[str, int] = {}
     for case in cases:
         if case.id in seen:
@@ -124,27 +165,52 @@ def _axis(spec_kind: type, value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def expand(entry: dict[str, Any], where: str, registry: Registry) -> list[Case]:
-    """One suite entry → its cases (frameworks × devices × precisions × parameter grid)."""
+Axes = dict[str, list[Any]]
+
+
+def modes_of(entry: dict[str, Any]) -> tuple[list[str], list[str], list[str]]:
+    return (entry.get("frameworks", list(FRAMEWORKS)), entry.get("devices", ["cpu"]),
+            entry.get("precisions", ["fp32"]))
+
+
+def grid(entry: dict[str, Any], where: str, registry: Registry) -> tuple[Axes, int]:
+    """One suite entry's parameter axes and how many cases they make: counted, not built."""
     spec = registry.specs.get(entry["workload"])
     if spec is None:
         raise UserError(f"{where}: unknown workload '{entry['workload']}' "
                         f"(known: {', '.join(registry.specs)})")
-    frameworks = entry.get("frameworks", list(FRAMEWORKS))
-    devices = entry.get("devices", ["cpu"])
-    precisions = entry.get("precisions", ["fp32"])
+    frameworks, devices, precisions = modes_of(entry)
     check_names(where, frameworks=frameworks, devices=devices, precisions=precisions)
     given = entry.get("params", {})
     for key in given:
         if key not in spec.params:
             raise UserError(f"{where}: unknown field '{key}' (known: {', '.join(spec.params)})")
     axes = {k: _axis(spec.params[k].kind, given.get(k, p.default)) for k, p in spec.params.items()}
+    for key, values in axes.items():
+        if not values:
+            raise UserError(f"{where}: field '{key}': an empty list makes no case")
+    return axes, math.prod(map(len, axes.values())) * len(frameworks) * len(devices) \
+        * len(precisions)
+
+
+def expand(entry: dict[str, Any], where: str, registry: Registry,
+           axes: Axes | None = None) -> list[Case]:
+    """One suite entry → its cases (frameworks × devices × precisions × parameter grid)."""
+    if axes is None:
+        axes = grid(entry, where, registry)[0]
+    spec = registry.spec(entry["workload"])
+    frameworks, devices, precisions = modes_of(entry)
+    itemsize = max(ITEMSIZE[p] for p in precisions)
     cases = []
     for combo in itertools.product(*axes.values()):
         params = Params(dict(zip(axes, combo, strict=True)))
         why = spec.check(params)
         if why:
             raise UserError(f"{where}: {why}")
+        need = spec.memory_bytes(params, itemsize)
+        if need is not None and need > MAX_BUFFER_BYTES:
+            raise UserError(f"{where}: its buffers need at least {gib(need)}, more than any "
+                            f"machine has (the limit is {gib(MAX_BUFFER_BYTES)})")
         tag = spec.tag(params)
         items = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in params.items()))
         for fw, dev, prec in itertools.product(frameworks, devices, precisions):
@@ -198,11 +264,26 @@ def select(cases: Iterable[Case], registry: Registry, *, workloads: list[str] | 
                                                           and "cuda" in devs))
                 and (precisions is None or c.precision in precisions))
 
-    return [c for c in cases if keep(c)]
+    cases = list(cases)
+    kept = [c for c in cases if keep(c)]
+    if cases and not kept:
+        given = {"--workload": workloads, "--framework": frameworks, "--device": devices,
+                 "--precision": precisions}
+        offered = {"--workload": {c.workload for c in cases},
+                   "--framework": {c.framework for c in cases},
+                   "--device": {c.device for c in cases},
+                   "--precision": {c.precision for c in cases}}
+        said = "; ".join(f"{k} {','.join(v)} (the suite has {', '.join(sorted(offered[k]))})"
+                         for k, v in given.items() if v)
+        raise UserError(f"nothing to run: no case of the suite matches {said}")
+    return kept
 
 
-def unavailable(case: Case, gpu_count: int, registry: Registry) -> str | None:
-    """Why this case cannot run on this machine, decided without importing any framework."""
+def unavailable(case: Case, gpu_count: int, registry: Registry,
+                memory_cap: int | None = None) -> str | None:
+    """Why this case cannot run on this machine, decided without importing any framework:
+    no implementation, framework or GPU, a mode it cannot do, or buffers that cannot fit
+    under `memory_cap` bytes (the worker's cap, for a CPU case)."""
     fw = FRAMEWORKS[case.framework]
     if registry.impl(case.workload, case.framework) is None:
         return f"{case.workload} has no {case.framework} implementation"
@@ -217,5 +298,16 @@ def unavailable(case: Case, gpu_count: int, registry: Registry) -> str | None:
             return "no NVIDIA GPU found on this machine"
         if index >= gpu_count:
             return f"no GPU {index} (this machine has {gpu_count})"
-    return registry.spec(case.workload).supports(case.framework, case.device, case.precision,
-                                                 case.params)
+    spec = registry.spec(case.workload)
+    why = spec.supports(case.framework, case.device, case.precision, case.params)
+    if why or memory_cap is None or not case.device == "cpu":
+        return why
+    need = spec.memory_bytes(case.params, ITEMSIZE[case.precision])
+    if need is not None and need > memory_cap:
+        return (f"its buffers need at least {gib(need)}, over the {gib(memory_cap)} memory "
+                "cap (--max-memory)")
+    return None
+
+
+def gib(size: float) -> str:
+    return f"{size / 2**30:.3g} GiB"

@@ -4,6 +4,7 @@ ids and each workload's source hash — and a resume refuses a plan that changed
 
 from __future__ import annotations
 
+import fcntl
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,7 @@ class Journal:
     answers: dict[CaseRound, CaseAnswer] = field(default_factory=dict)
     runtime: dict[tuple[str, str], JSONObject] = field(default_factory=dict)  # (arm, framework)
     torn: int = 0  # lines that did not decode (cut short by an interruption)
+    lock_fd: int | None = None
 
     @classmethod
     def start(cls, path: Path, header: Header) -> Journal:
@@ -44,17 +46,26 @@ class Journal:
         return journal
 
     def append(self, record: JournalRecord) -> None:
+        """Append one record as one line, durably, or not at all: a write cut short (a full
+        disk, a signal) is cut back off, so the file never holds half a record that the
+        next one would be glued to. The OSError still propagates: the run cannot go on."""
+        data = (encode(record) + "\n").encode()
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                data = b"\n" + data  # a line torn by an older writer or a crash: start anew
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+                os.fsync(fd)
+            except BaseException:
+                os.ftruncate(fd, size)  # needs no space: the file is as it was
+                raise
+        finally:
+            os.close(fd)
         self.remember(record)
-        with self.path.open("a+b") as fh:
-            # A line cut short by a crash must not swallow this record: start a new line.
-            fh.seek(0, os.SEEK_END)
-            if fh.tell():
-                fh.seek(-1, os.SEEK_END)
-                if fh.read(1) != b"\n":
-                    fh.write(b"\n")
-            fh.write((encode(record) + "\n").encode())
-            fh.flush()
-            os.fsync(fh.fileno())
 
     def remember(self, record: JournalRecord) -> None:
         if isinstance(record, CalibrationRecord):
@@ -67,17 +78,50 @@ class Journal:
 
     @classmethod
     def read(cls, path: Path) -> Journal:
-        lines = path.read_text(encoding="utf-8").splitlines()
-        header = decode_journal(lines[0]) if lines else None
+        lines = path.read_bytes().split(b"\n")
+        header = decode_line(lines[0]) if lines else None
         if not isinstance(header, Header):
             raise RecordError("the first line is not a journal header")
         journal = cls(path, header)
         for line in lines[1:]:
-            try:
-                journal.remember(decode_journal(line))
-            except (RecordError, ValueError):
+            if not line.strip(b"\0 \t\r"):
+                continue
+            record = decode_line(line)
+            if record is None:
                 journal.torn += 1  # cut short by an interruption: the others still stand
+            else:
+                journal.remember(record)
         return journal
+
+    def lock(self) -> None:
+        """Hold the run for this process: a second dbnbench resuming the same run id would
+        measure the same cases side by side. The kernel drops the lock when we exit."""
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise UserError(f"run {self.header.run_id} is in progress in another dbnbench "
+                            "process; wait for it or stop it first") from None
+        self.lock_fd = fd
+
+    def unlock(self) -> None:
+        if self.lock_fd is not None:
+            os.close(self.lock_fd)
+            self.lock_fd = None
+
+
+def decode_line(line: bytes) -> JournalRecord | None:
+    """One journal line's record, or None when it is torn. A line a torn record was glued to
+    by an older version still gives its last, whole record."""
+    text = line.decode("utf-8", errors="replace").strip("\0 \t\r")
+    start = 0
+    while start >= 0:
+        try:
+            return decode_journal(text[start:])
+        except (RecordError, ValueError, RecursionError):
+            start = text.find('{"kind"', start + 1)
+    return None
 
 
 def open_journal(output: Path, run_id: str) -> Journal:
@@ -87,9 +131,11 @@ def open_journal(output: Path, run_id: str) -> Journal:
             raise UserError(f"run {run_id} in {output} finished already: nothing to resume")
         raise UserError(f"no run {run_id} to resume in {output}")
     try:
-        return Journal.read(path)
+        journal = Journal.read(path)
     except (OSError, ValueError, KeyError, IndexError):
         raise UserError(f"{path}: journal unreadable; the run cannot be resumed") from None
+    journal.lock()
+    return journal
 
 
 def check_same_plan(header: Header, case_ids: list[str], hashes: dict[str, str]) -> None:

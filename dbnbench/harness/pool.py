@@ -18,7 +18,9 @@ from typing import IO, TypeVar
 
 import psutil
 
+from .probes.oom import counter_files, oom_counts, oom_evidence
 from .records import (
+    PARENT_ENV,
     Answer,
     Arm,
     ImportRequest,
@@ -36,6 +38,19 @@ Group = tuple[str, str]  # (framework, device): cases of one group may share a w
 Slot = tuple[str, str, str]  # (arm, framework, device): one live worker each
 
 A = TypeVar("A")
+LIVE: set[WorkerProcess] = set()  # every worker not yet reaped, for kill_all()
+
+
+def kill_all() -> None:
+    """SIGKILL every live worker's process group at once, without waiting: for a second
+    interrupt, when the parent must be gone in a moment and leave nothing behind."""
+    for w in list(LIVE):
+        if w.proc.returncode is not None:  # reaped: its pid may belong to another now
+            continue
+        try:
+            os.killpg(w.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 def signal_name(returncode: int) -> str:
@@ -62,10 +77,19 @@ class WorkerProcess:
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         env.update(arm.env)  # an arm's own variables win, thread counts included
         env["PYTHONUNBUFFERED"] = "1"
+        env[PARENT_ENV] = str(os.getpid())
         self.log: IO[bytes] = tempfile.TemporaryFile(mode="w+b")
+        # Its own session, so a terminal's Ctrl-C reaches only the parent (which decides);
+        # the worker arranges to die with the parent itself (worker.die_with_parent): no
+        # preexec_fn, which is unsafe in a parent with threads (the progress display's).
         self.proc = subprocess.Popen(
             [arm.python or sys.executable, "-m", "dbnbench.harness.worker"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=self.log, env=env, start_new_session=True)
+        LIVE.add(self)
+        self.oom_files = counter_files(self.proc.pid)
+        self.oom_before = oom_counts(self.oom_files)
+        self.last_rss = 0
+        self.max_rss: int | None = None
         self.fresh = True
         self.buffer = b""
 
@@ -75,9 +99,11 @@ class WorkerProcess:
     def rss(self) -> int:
         try:
             p = psutil.Process(self.proc.pid)
-            return int(p.memory_info().rss + sum(c.memory_info().rss for c in p.children(True)))
+            self.last_rss = int(p.memory_info().rss
+                                + sum(c.memory_info().rss for c in p.children(True)))
         except psutil.Error:
             return 0
+        return self.last_rss
 
     def last_log_line(self) -> str:
         self.log.seek(0, os.SEEK_END)
@@ -104,6 +130,7 @@ class WorkerProcess:
                   ) -> str | tuple[str, str]:
         """The answer line, or (status, reason) when none came."""
         deadline = time.monotonic() + timeout_s
+        self.max_rss = max_rss
         assert self.proc.stdin is not None and self.proc.stdout is not None
         try:
             self.proc.stdin.write((text + "\n").encode())
@@ -140,7 +167,9 @@ class WorkerProcess:
         how = f"killed by {signal_name(code)}" if code is not None and code < 0 \
             else f"exited with code {code}"
         if code == -signal.SIGKILL:
-            how += " (often the kernel's out-of-memory killer)"
+            after = oom_counts(self.oom_files)
+            how += f" ({oom_evidence(self.oom_before, after, self.last_rss, self.max_rss)})"
+        LIVE.discard(self)
         tail = self.last_log_line()
         return "failed", f"worker crashed: {how}" + (f"; last output: {tail}" if tail else "")
 
@@ -154,6 +183,8 @@ class WorkerProcess:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             pass
+        else:
+            LIVE.discard(self)
 
     def close(self) -> None:
         if self.alive():
@@ -163,6 +194,9 @@ class WorkerProcess:
                 self.proc.wait(timeout=10)
             except (OSError, subprocess.TimeoutExpired):
                 self.kill()
+        else:
+            self.proc.wait()
+        LIVE.discard(self)
         self.log.close()
 
 
@@ -216,3 +250,9 @@ class WorkerPool:
         for w in self.workers.values():
             w.close()
         self.workers.clear()
+
+    def kill(self) -> None:
+        """Stop every worker now (an interrupt): a worker in a case is not waited for."""
+        kill_all()
+        for w in self.workers.values():
+            w.kill()

@@ -21,6 +21,9 @@ Shape = tuple[int, int, int, int]  # (count, m, n, k): count products of (mÃ—k)Â
 # The worker protocol's version: a parent and a worker of another dbnbench (an arm with a
 # different install) find out at the first request, not in the middle of a run.
 PROTOCOL = 2
+# The parent's pid, in a worker's environment: the worker's watchdog ends it when the parent
+# is gone (beside the kernel's parent-death signal, which the parent also asks for).
+PARENT_ENV = "DBNBENCH_PARENT_PID"
 
 T = TypeVar("T")
 

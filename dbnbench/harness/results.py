@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from functools import cache
 from importlib import resources
@@ -18,7 +17,9 @@ from typing import NotRequired, TypedDict, cast
 import jsonschema
 
 from .errors import UserError
+from .output import write_text
 from .records import JSON, JSONObject
+from .result_checks import meaning_problem, plain_problem
 
 
 class Tool(TypedDict):
@@ -225,26 +226,39 @@ def schema(version: int = SCHEMA_VERSION) -> JSONObject:
 
 
 def validate(doc: object, origin: str = "result") -> ResultDoc:
-    """Check that `doc` is a dbnbench result of a known schema version (one-line error if
-    not) and return it in the current version."""
+    """Check that `doc` is a dbnbench result of a known schema version, by type and by
+    meaning (one-line error naming the field if not), and return it in the current version."""
     if not isinstance(doc, dict):
         raise UserError(f"{origin}: not a dbnbench result file (top level is not an object)")
     tool = doc.get("tool")
     if not isinstance(tool, dict) or tool.get("name") != "dbnbench":
         raise UserError(f"{origin}: not a dbnbench result file (no tool.name 'dbnbench')")
     version = doc.get("schema_version")
-    if version not in SCHEMA_FILES:
+    if version not in SCHEMA_FILES or isinstance(version, bool):
         known = ", ".join(map(str, SCHEMA_FILES))
         raise UserError(
             f"{origin}: schema_version {version!r} is not supported (this dbnbench reads {known})"
         )
     data = cast(JSONObject, doc)
+    why = plain_problem(data)
+    if why:
+        raise UserError(f"{origin}: invalid at {why}")
     check_schema(data, version, origin)
     step = int(version)
     while step in UPGRADES:
         data = UPGRADES[step](data)
         step = int(cast(int, data["schema_version"]))
+    why = meaning_problem(data, int(version))
+    if why:
+        raise UserError(f"{origin}: invalid at {why}")
     return cast(ResultDoc, data)
+
+
+def is_result(doc: object) -> bool:
+    """Whether parsed JSON claims to be a dbnbench result (valid or not): other JSON, such
+    as an export or a comparison, is not one."""
+    return isinstance(doc, dict) and isinstance(doc.get("tool"), dict) \
+        and doc["tool"].get("name") == "dbnbench" and "run_id" in doc
 
 
 def check_schema(doc: Mapping[str, object], version: int, origin: str) -> None:
@@ -255,8 +269,8 @@ def check_schema(doc: Mapping[str, object], version: int, origin: str) -> None:
         raise UserError(f"{origin}: invalid at {where}: {error.message[:200]}")
 
 
-def load(path: str | os.PathLike[str]) -> ResultDoc:
-    """Read and validate a result file."""
+def read_json(path: str | os.PathLike[str]) -> JSON:
+    """A file's JSON, or a one-line error saying why there is none."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -265,37 +279,28 @@ def load(path: str | os.PathLike[str]) -> ResultDoc:
     except (OSError, UnicodeDecodeError) as exc:
         raise UserError(f"{p}: cannot read ({exc.__class__.__name__})") from None
     try:
-        doc = json.loads(text)
+        return cast(JSON, json.loads(text))
     except json.JSONDecodeError as exc:
         kind = "truncated" if exc.pos >= len(text.rstrip()) else "not valid JSON"
         raise UserError(f"{p}: {kind} (line {exc.lineno}, column {exc.colno})") from None
-    return validate(doc, str(p))
+    except RecursionError:
+        raise UserError(f"{p}: invalid: nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise UserError(f"{p}: not valid JSON ({str(exc)[:80]})") from None
+
+
+def load(path: str | os.PathLike[str]) -> ResultDoc:
+    """Read and validate a result file."""
+    return validate(read_json(path), str(path))
 
 
 def write_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write a file so a reader sees the old content or the new, never a half-written one."""
-    p = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
-    try:
-        # mkstemp makes the file private (0600); results and reports are meant to be read
-        # and published, so give them the mode a plain open() would, under the umask.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, p)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    """Write an output file (report, summary, site page) by the one writer's rules
+    (output.py): atomically, `-` as standard output, never over a link or a device."""
+    write_text(path, text)
 
 
 def dump(doc: ResultDoc, path: str | os.PathLike[str]) -> None:
     """Validate against the current schema, then write a result file atomically."""
     check_schema(doc, SCHEMA_VERSION, str(path))
-    write_atomic(path, json.dumps(doc, indent=1, allow_nan=False) + "\n")
+    write_text(path, json.dumps(doc, indent=1, allow_nan=False) + "\n")

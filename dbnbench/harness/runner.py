@@ -12,15 +12,17 @@ from __future__ import annotations
 import datetime as dt
 import os
 import secrets
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .calibrate import ITEMSIZE, START
-from .cases import Case, Suite, load_suite, select, unavailable
+from .cases import MAX_CASES, Case, Suite, load_suite, select, unavailable
 from .errors import UserError
 from .journal import Journal, check_same_plan, open_journal
 from .merge import build_result
+from .output import OutputError
 from .pool import WorkerPool
 from .probes.contention import busy_now
 from .probes.system import gpus, machine, usable_cpus
@@ -56,6 +58,7 @@ class RunOptions:
     max_memory: int | None = None
     cases_per_worker: int | None = None  # None: a worker keeps going; 1: a process per case
     arms: tuple[Arm, ...] = (Arm(),)
+    max_cases: int = MAX_CASES
 
 
 @dataclass
@@ -88,8 +91,19 @@ def check_output_dir(path: Path) -> None:
 
 
 def plan(options: RunOptions) -> tuple[Suite, list[Case]]:
-    suite = load_suite(options.suite, options.registry)
+    suite = load_suite(options.suite, options.registry, options.max_cases)
     return suite, select(suite.cases, options.registry, **options.filters)
+
+
+def nothing_to_run(suite: Suite, cases: list[Case], skipped: Mapping[str, str]) -> UserError:
+    """Why no selected case can run here, naming the commonest reason (with its install
+    hint, where that is the reason)."""
+    reasons = Counter(skipped.values()).most_common()
+    top, count = reasons[0]
+    more = f"; and {len(reasons) - 1} other reason(s)" if len(reasons) > 1 else ""
+    return UserError(f"nothing to run: none of the {len(cases)} selected case(s) of suite "
+                     f"{suite.name} can run here: {top} ({count} case(s)){more}; "
+                     f"`dbnbench list --suite {suite.name}` shows every case's reason")
 
 
 def settings_of(suite: Suite, overrides: Mapping[str, JSONScalar]) -> Settings:
@@ -191,6 +205,9 @@ class Run:
                     self.progress.done(label, "skipped", "failed in an earlier round")
                     continue
                 self.case(case, round_, arm)
+        except BaseException:
+            self.pool.kill()  # stopping: a worker mid-case is not waited for
+            raise
         finally:
             self.pool.close()
 
@@ -203,7 +220,14 @@ def start_journal(options: RunOptions, suite: Suite, cases: list[Case],
                     tuple(c.id for c in cases), hashes, busy_now(),
                     {"max_memory": options.max_memory,
                      "cases_per_worker": options.cases_per_worker}, options.arms)
-    return Journal.start(options.output / f"{run_id}.journal.jsonl", header)
+    path = options.output / f"{run_id}.journal.jsonl"
+    try:
+        journal = Journal.start(path, header)
+    except OSError as exc:
+        path.unlink(missing_ok=True)
+        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    journal.lock()
+    return journal
 
 
 def warn_if_busy(journal: Journal, progress: Progress) -> None:
@@ -220,35 +244,55 @@ def execute(options: RunOptions, progress: Progress | None = None,
             resume_id: str | None = None) -> tuple[ResultDoc, Path]:
     """Run (or resume) a suite; returns the result document and where it was written."""
     progress = progress or Progress()
-    journal = None
-    if resume_id:
-        journal = open_journal(options.output, resume_id)
+    held = [open_journal(options.output, resume_id)] if resume_id else []
+    try:
+        return run_with(options, progress, held)
+    finally:
+        for journal in held:
+            journal.unlock()
+
+
+def run_with(options: RunOptions, progress: Progress, held: list[Journal]
+             ) -> tuple[ResultDoc, Path]:
+    """execute's body; `held` is the resumed journal, if any, and gets the one started."""
+    journal = held[0] if held else None
+    if journal is not None:
         h = journal.header
         options = replace(options, suite=h.suite_source, filters=h.filters,
                           settings={k: v for k, v in vars(h.settings).items()})
     suite, cases = plan(options)
+    machine_gpus = journal.header.machine.get("gpus") if journal else None
+    gpu_count = len(machine_gpus) if isinstance(machine_gpus, list) else len(gpus())
+    skipped = {c.id: why for c in cases
+               if (why := unavailable(c, gpu_count, options.registry, options.max_memory))}
+    runnable = tuple(c for c in cases if c.id not in skipped)
+    if not runnable:
+        raise nothing_to_run(suite, cases, skipped)
     check_output_dir(options.output)  # after planning: bad input leaves no directory behind
     settings = settings_of(suite, options.settings)
     if journal is None:
         journal = start_journal(options, suite, cases, settings)
+        held.append(journal)
     else:
         check_same_plan(journal.header, [c.id for c in cases],
                         {w: options.registry.source_hash(w) for w in {c.workload for c in cases}})
     warn_if_busy(journal, progress)
-    machine_gpus = journal.header.machine.get("gpus")
-    gpu_count = len(machine_gpus) if isinstance(machine_gpus, list) else len(gpus())
-    skipped = {c.id: why for c in cases if (why := unavailable(c, gpu_count, options.registry))}
-    runnable = tuple(c for c in cases if c.id not in skipped)
     interrupted = False
+    path = options.output / f"{journal.header.run_id}.json"
     try:
         arms = tuple(a.name for a in journal.header.arms)
         Run(options, settings, journal, progress).loop(Schedule(runnable, settings.rounds, arms))
     except KeyboardInterrupt:
         interrupted = True
+    except OSError as exc:  # the journal could not be written: a full disk, a lost mount
+        raise RunIOError(journal.header.run_id, path,
+                         f"{journal.path}: cannot write ({exc.strerror or exc})") from None
     doc = build_result(journal, cases, skipped, options.registry, finished_at=now(),
                        complete=not interrupted)
-    path = options.output / f"{journal.header.run_id}.json"
-    dump(doc, path)
+    try:
+        dump(doc, path)
+    except OutputError as exc:
+        raise RunIOError(journal.header.run_id, path, str(exc)) from None
     if interrupted:
         raise RunInterrupted(journal.header.run_id, path)
     journal.path.unlink(missing_ok=True)
@@ -261,4 +305,13 @@ class RunInterrupted(Exception):
         self.run_id, self.path = run_id, path
 
 
-__all__ = ["Progress", "RunInterrupted", "RunOptions", "execute"]
+class RunIOError(Exception):
+    """The run could not write what it measured (journal or result): it stops; what the
+    journal holds is kept, so a resume continues once the cause is gone."""
+
+    def __init__(self, run_id: str, path: Path, message: str) -> None:
+        super().__init__(message)
+        self.run_id, self.path = run_id, path
+
+
+__all__ = ["Progress", "RunIOError", "RunInterrupted", "RunOptions", "execute"]

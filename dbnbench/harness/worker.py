@@ -12,13 +12,16 @@ adapters import theirs when activated, and a case's implementation is imported f
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import importlib
 import json
 import math
 import os
+import signal
 import statistics
 import sys
+import threading
 import time
 import traceback
 from dataclasses import dataclass
@@ -33,6 +36,7 @@ from .probes.memory import HostPeak
 from .products import contradiction
 from .records import (
     JSON,
+    PARENT_ENV,
     PROTOCOL,
     Answer,
     CalibrateRequest,
@@ -303,7 +307,52 @@ def serve(requests: TextIO, answers: TextIO) -> None:
         answers.flush()
 
 
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def die_with_parent() -> None:
+    """Ask Linux to SIGKILL this worker when the process that started it ends, however it
+    ends (kill -9 included). A parent that died before this call is caught by the watchdog."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass  # no prctl to be had: the watchdog alone stands
+
+
+def watch_parent(interval_s: float = 0.5) -> None:
+    """End this worker (and anything it started) when its parent is gone: a case that hangs
+    never reads the closed pipe, and the kernel's parent-death signal is Linux-only. This
+    thread needs the GIL now and then; the signal does not."""
+    expected = os.environ.get(PARENT_ENV, "")
+    if not expected.isdigit():
+        return
+    # The process that started us: dbnbench itself, or a wrapper an arm runs python through.
+    parent = os.getppid()
+
+    def gone(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            pass
+        return False
+
+    def watch() -> None:
+        while os.getppid() == parent and not gone(int(expected)):
+            time.sleep(interval_s)
+        if os.getpgrp() == os.getpid():  # our own process group: take it all down
+            os.killpg(os.getpid(), signal.SIGKILL)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def main() -> None:
+    die_with_parent()
+    watch_parent()
     channel = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     try:

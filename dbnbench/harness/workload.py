@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import ClassVar, Protocol, runtime_checkable
@@ -9,6 +10,7 @@ from typing import ClassVar, Protocol, runtime_checkable
 from .records import JSONObject
 
 PRECISIONS = ("fp64", "fp32", "tf32", "bf16-mixed", "fp16-mixed", "bf16")
+MAX_INTEGER = 2**62  # any parameter beyond it is no size a machine holds (and overflows int64 math)
 ParamValue = int | float | bool | str | list[int]
 
 
@@ -93,6 +95,10 @@ class Param:
         else:
             items = [value] if isinstance(value, (int, float)) else []
         for v in items:
+            if isinstance(v, float) and not math.isfinite(v):
+                return f"field '{name}': must be a finite number, got {v!r}"
+            if abs(v) > MAX_INTEGER:
+                return f"field '{name}': {v:.3g} is out of range"
             if self.minimum is not None and v < self.minimum:
                 return f"field '{name}': must be >= {self.minimum:g}, got {v!r}"
             if self.maximum is not None and v > self.maximum:
@@ -147,6 +153,14 @@ class Spec:
         read or write once per pass over it (caches ignored), or None where not defined. It
         places the case against the bandwidth roof (arithmetic intensity = FLOPs / bytes)."""
         return None
+
+    def memory_bytes(self, params: Params, itemsize: int) -> int | None:
+        """A lower bound of the memory one step's buffers take: by default the operands of
+        its largest matrix product. A case whose bound passes the memory cap is refused with
+        it before any worker starts; None where the workload declares nothing."""
+        shapes = self.gemm_shapes(params)
+        return max((m * k + k * n + m * n) * itemsize for _, m, n, k in shapes) if shapes \
+            else None
 
     def supports(self, framework: str, device: str, precision: str,
                  params: Params) -> str | None:

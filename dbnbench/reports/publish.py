@@ -75,6 +75,7 @@ def site_pages(docs: Sequence[ResultDoc]) -> dict[str, str]:
 
 def publish(docs: Sequence[ResultDoc], site: Path) -> list[Path]:
     """Write the site under `site` (each file atomically); returns the files written."""
+    from ..harness.output import make_directory
     from ..harness.results import write_atomic
 
     pages = site_pages(docs)
@@ -82,7 +83,7 @@ def publish(docs: Sequence[ResultDoc], site: Path) -> list[Path]:
     written = []
     for rel, text in pages.items():
         path = site / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_directory(path.parent)
         write_atomic(path, text)
         written.append(path)
     return written

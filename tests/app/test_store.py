@@ -12,6 +12,8 @@ from dbnbench.app import store
 from dbnbench.harness.errors import UserError
 from dbnbench.harness.results import load
 
+from ..conftest import call
+
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "quick-cpu.json"
 CASE = "rbm-cdk/numpy/cpu/fp32/v784-h500-b100-k1"
 
@@ -76,3 +78,42 @@ def test_history_command_imports_lists_and_shows_a_trend(tmp_path, cli):
     shown = cli("history", "--db", db, "--case", CASE)
     assert shown.returncode == 0 and "trend of" in shown.stdout
     assert cli("history", "--db", db, "--case", "nope").returncode == 2
+
+
+@pytest.mark.parametrize("schema", ["CREATE TABLE runs (id INTEGER, name TEXT)",
+                                    "CREATE TABLE users (name TEXT)"])
+def test_another_programs_database_is_refused_untouched(tmp_path, schema):
+    import sqlite3
+
+    db = tmp_path / "theirs.sqlite"
+    with sqlite3.connect(db) as conn:
+        conn.execute(schema)
+    before = db.read_bytes()
+    with pytest.raises(UserError, match="not a dbnbench history database"):
+        store.record(load(FIXTURE), db)
+    with pytest.raises(UserError, match="not a dbnbench history database"):
+        store.check(db)
+    assert db.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["theirs.sqlite"]
+
+
+def test_one_database_per_user_by_default(tmp_path, monkeypatch):
+    monkeypatch.delenv("DBNBENCH_HISTORY")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert store.default_db() == tmp_path / "xdg" / "dbnbench" / "history.sqlite"
+    monkeypatch.delenv("XDG_DATA_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert store.default_db() == tmp_path / "home" / ".local/share/dbnbench/history.sqlite"
+    monkeypatch.setenv("DBNBENCH_HISTORY", str(tmp_path / "mine.sqlite"))
+    assert store.default_db() == tmp_path / "mine.sqlite"
+    store.record(load(FIXTURE))  # the default, wherever the command runs
+    assert [r["run_id"] for r in store.runs()] == [load(FIXTURE)["run_id"]]
+
+
+def test_looking_at_an_empty_history_creates_nothing(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("DBNBENCH_HISTORY", str(tmp_path / "home" / "history.sqlite"))
+    code, out, _ = call(capsys, monkeypatch, "history")
+    assert code == 0 and "no runs recorded in" in out
+    code, _, err = call(capsys, monkeypatch, "history", "--case", "x")
+    assert code == 2 and "no runs recorded" in err
+    assert not (tmp_path / "home").exists()

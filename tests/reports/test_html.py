@@ -206,6 +206,9 @@ def test_publish_command(tmp_path, cli):
     done = cli("publish", str(results), "-o", str(tmp_path / "site"))
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "site" / "plotly.min.js").stat().st_size > 1_000_000
-    (results / "b.json").write_text("[]")
+    (results / "b.json").write_text("[]")  # not a result: skipped with a note
+    (results / "c.json").write_text(FIXTURE.read_text().replace('"started_at": "',
+                                                                '"started_at": "x', 1))
     bad = cli("publish", str(results), "-o", str(tmp_path / "site2"))
-    assert bad.returncode == 2 and not (tmp_path / "site2").exists()
+    assert bad.returncode == 2 and "c.json: invalid at started_at" in bad.stderr
+    assert not (tmp_path / "site2").exists()

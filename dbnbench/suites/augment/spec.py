@@ -91,6 +91,10 @@ class AugmentSpec(Spec):
         pixels = params.integer("batch") * params.integer("side") ** 2
         return float(itemsize * pixels * (1 + 2 * 3 + 2 * 2 + 1))
 
+    def memory_bytes(self, params: Params, itemsize: int) -> int:
+        """The input batch and its augmented copy, at the least."""
+        return 2 * itemsize * params.integer("batch") * params.integer("side") ** 2
+
     def supports(self, framework: str, device: str, precision: str,
                  params: Params) -> str | None:
         if precision == "bf16":
