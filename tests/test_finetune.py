@@ -22,9 +22,9 @@ from .mnist_helpers import require_mnist
 
 # fp64 everywhere. lr and momentum are exact binary fractions: Keras keeps its optimizer's
 # hyperparameters in float32 even for float64 variables, so 0.9 would differ by 1e-8.
-def train_three_steps(impl, init) -> list[tuple[np.ndarray, np.ndarray]]:
+def train_three_steps(impl, init, accumulate: int = 1) -> list[tuple[np.ndarray, np.ndarray]]:
     rng = np.random.default_rng(3)
-    net = impl.net_cls(impl.fw, init, lr=0.5, momentum=0.75)
+    net = impl.net_cls(impl.fw, init, lr=0.5, momentum=0.75, accumulate=accumulate)
     for _ in range(3):
         x, y = rng.random((8, 10)), rng.integers(0, 4, 8)
         net.train_step(*net.to_device(x, y))
@@ -40,6 +40,23 @@ def test_updates_match_numpy_in_fp64(fw_factory):
             np.testing.assert_allclose(w, w0, rtol=1e-9, atol=1e-12, err_msg=name)
             np.testing.assert_allclose(b, b0, rtol=1e-9, atol=1e-12, err_msg=name)
     assert not np.allclose(results["numpy"][0][0], init[0][0])  # the steps changed weights
+
+
+@pytest.mark.parametrize("name", FRAMEWORKS)
+def test_accumulated_micro_batches_make_the_whole_batch_update(fw_factory, name):
+    """4 micro-batches of 2 accumulated into one update = one update with the batch of 8."""
+    init = glorot_init([10, 7, 5, 4], seed=1)
+    impl = make_impl("dbn-finetune", fw_factory(name, "fp64"))
+    whole, accumulated = train_three_steps(impl, init), train_three_steps(impl, init, 4)
+    for (w, b), (w0, b0) in zip(accumulated, whole, strict=True):
+        np.testing.assert_allclose(w, w0, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(b, b0, rtol=1e-9, atol=1e-12)
+    # and not what four separate updates of 2 would have given
+    rng, net = np.random.default_rng(3), impl.net_cls(impl.fw, init, lr=0.5, momentum=0.75)
+    x, y = rng.random((8, 10)), rng.integers(0, 4, 8)
+    for i in range(0, 8, 2):
+        net.train_step(*net.to_device(x[i:i + 2], y[i:i + 2]))
+    assert not np.allclose(net.weights()[0][0], train_three_steps(impl, init, 4)[0][0])
 
 
 @pytest.mark.parametrize("name", FRAMEWORKS)
@@ -118,11 +135,24 @@ def test_flops_count_forward_and_backward():
     assert FinetuneSpec().flops_per_step(p) == 2 * 2 * 32 + 2 * 2 * 32 + 2 * 2 * 12
 
 
+def test_accumulation_keeps_the_flops_in_smaller_products_and_names_the_case():
+    spec = FinetuneSpec()
+    base = {**spec.defaults(), "layers": [5, 4], "classes": 3, "batch": 8}
+    one, four = Params(base), Params({**base, "accumulate": 4})
+    assert spec.flops_per_step(four) == spec.flops_per_step(one)
+    assert max(m for _, m, _, _ in spec.gemm_shapes(four)) == 5  # B/4 = 2 rows, in = 5
+    assert {c for c, *_ in spec.gemm_shapes(four)} == {4}
+    assert spec.tag(four).endswith("-b8-a4") and not spec.tag(one).endswith("-a1")
+    assert spec.items_per_step(four) == 8
+
+
 @pytest.mark.parametrize("params,field", [
     ("{ classes = 1 }", "field 'classes'"),
     ("{ batch = 0 }", "field 'batch'"),
     ("{ batch = 70000 }", "field 'batch': 70000 is larger than the data"),
     ("{ layers = [784, 0, 10] }", "field 'layers'"),
+    ("{ batch = 10, accumulate = 3 }", "field 'accumulate': 3 does not divide the batch (10)"),
+    ("{ accumulate = 0 }", "field 'accumulate'"),
 ])
 def test_bad_parameters_rejected_at_load(tmp_path, params, field):
     assert_rejected(tmp_path, "dbn-finetune", params, field)

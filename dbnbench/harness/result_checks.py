@@ -146,6 +146,9 @@ def metrics_problem(case: Mapping[str, object], path: str, version: int) -> Prob
                              "pct_of_peak", "pct_of_framework_peak"], 0, mpath)
     if why:
         return why
+    why = quality_problem(metrics.get("quality"), f"{mpath}/quality")
+    if why:
+        return why
     pct = number(metrics.get("pct_of_peak"))
     if version >= 2 and pct is not None and pct > 1 + ROOF_TOLERANCE:
         return f"{mpath}/pct_of_peak: {pct:g} is over 1 (no case beats the machine's roof)"
@@ -165,6 +168,21 @@ def metrics_problem(case: Mapping[str, object], path: str, version: int) -> Prob
     if low is not None and high is not None and low > high:
         return f"{mpath}/items_per_s: ci_low {low:g} is above ci_high {high:g}"
     return consistency_problem(case, rate, mpath)
+
+
+def quality_problem(q: object, path: str) -> Problem:
+    """A quality record names its metric; the metric's value and the bar are numbers (or
+    null): the reports print them as numbers."""
+    if not isinstance(q, dict):
+        return None
+    name = q.get("metric")
+    if name is not None and not isinstance(name, str):
+        return f"{path}/metric: not a metric's name"
+    for key in ("bar", name):
+        value = q.get(key) if key else None
+        if value is not None and (number(value) is None or not math.isfinite(float(value))):
+            return f"{path}/{key}: {str(value)[:40]!r} is not a number"
+    return None
 
 
 def consistency_problem(case: Mapping[str, object], rate: Mapping[str, object],

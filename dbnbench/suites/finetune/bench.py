@@ -2,7 +2,8 @@
 
 A network class is built as `net_cls(fw, init)` from float64 (W, b) pairs, input first, and
 offers `to_device(x, y)`, `train_step(x, y)` (one SGD + momentum update), `logits(x)` (float64
-NumPy) and `weights()`; it takes lr and momentum as keywords."""
+NumPy) and `weights()`; it takes lr, momentum and accumulate (micro-batches per update) as
+keywords."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ class FinetuneBench(PooledBench):
     def setup(self) -> None:
         p, seed = self.p, self.fw.seed
         init = glorot_init(p["layers"] + [p["classes"]], seed)
-        self.net = self.net_cls(self.fw, init, lr=p["lr"], momentum=p["momentum"])
+        self.net = self.net_cls(self.fw, init, lr=p["lr"], momentum=p["momentum"],
+                                accumulate=p["accumulate"])
         n = POOL_BATCHES * p["batch"]
         x = synthetic_binary(n, p["layers"][0], seed)
         y = np.random.default_rng(seed).integers(0, p["classes"], n)

@@ -12,9 +12,9 @@ from .bench import FinetuneBench
 
 class NumpyNet:
     def __init__(self, fw: Any, init: list[tuple[np.ndarray, np.ndarray]], *, lr: float,
-                 momentum: float) -> None:
+                 momentum: float, accumulate: int = 1) -> None:
         dt = self.dtype = fw.dtype
-        self.lr, self.momentum = lr, momentum
+        self.lr, self.momentum, self.accumulate = lr, momentum, accumulate
         # Copies: training updates these in place, and the caller's init must stay as it was.
         self.w = [np.array(w, dtype=dt, order="C") for w, _ in init]
         self.b = [np.array(b, dtype=dt) for _, b in init]
@@ -37,7 +37,8 @@ class NumpyNet:
             acts.append(z)
         return acts
 
-    def train_step(self, x: np.ndarray, y: np.ndarray) -> None:
+    def gradients(self, x: np.ndarray, y: np.ndarray, scale: float) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per layer (input first) the gradient of `scale` × the mean cross-entropy."""
         acts = self.forward(x)
         # δ = ∂(mean cross-entropy)/∂logits = (softmax − onehot)/B, computed in place.
         delta = acts[-1]
@@ -45,14 +46,28 @@ class NumpyNet:
         np.exp(delta, out=delta)
         delta /= delta.sum(axis=1, keepdims=True)
         delta[np.arange(len(y)), y] -= 1.0
-        delta /= len(y)
+        delta *= scale / len(y)
+        grads = []
         for i in range(len(self.w) - 1, -1, -1):
-            grad_w, grad_b = acts[i].T @ delta, delta.sum(axis=0)
-            if i > 0:  # through this layer's (pre-update) weights and the sigmoid below
+            grads.append((acts[i].T @ delta, delta.sum(axis=0)))
+            if i > 0:  # through this layer's weights and the sigmoid below
                 h = acts[i]
                 delta = delta @ self.w[i].T
                 delta *= h
                 delta *= 1.0 - h
+        return grads[::-1]
+
+    def train_step(self, x: np.ndarray, y: np.ndarray) -> None:
+        # Equal micro-batches: each adds its mean-loss gradient at 1/accumulate, so the
+        # update is the whole batch's; the weights change only after the last one.
+        parts = zip(np.split(x, self.accumulate), np.split(y, self.accumulate), strict=True)
+        grads = None
+        for xs, ys in parts:
+            part = self.gradients(xs, ys, 1.0 / self.accumulate)
+            grads = part if grads is None else [(gw + w, gb + b) for (gw, gb), (w, b)
+                                                in zip(grads, part, strict=True)]
+        assert grads is not None
+        for i, (grad_w, grad_b) in enumerate(grads):
             # PyTorch's SGD: v ← m·v + g; w ← w − lr·v (Keras's form is the same up to −lr).
             for p, v, g in ((self.w[i], self.vw[i], grad_w), (self.b[i], self.vb[i], grad_b)):
                 v *= self.momentum

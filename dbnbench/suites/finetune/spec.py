@@ -51,14 +51,18 @@ class FinetuneSpec(Spec):
         "momentum": Param(float, 0.9, "momentum", minimum=0.0, maximum=1.0),
         "samples": Param(int, MNIST_TRAIN, "training-set size: one epoch, for time per epoch",
                          minimum=1),
+        "accumulate": Param(int, 1, "micro-batches per update (gradient accumulation): the "
+                            "batch is micro-batch × accumulate", minimum=1, maximum=4096),
     }
 
     def check(self, params: Params) -> str | None:
-        return super().check(params) or layers_error(params.integers("layers")) or batch_error(params)
+        return (super().check(params) or layers_error(params.integers("layers"))
+                or batch_error(params) or accumulate_error(params))
 
     def tag(self, params: Params) -> str:
+        a = params.integer("accumulate")
         return (f"{layers_tag(params.integers('layers'))}-c{params.integer('classes')}"
-                f"-b{params.integer('batch')}")
+                f"-b{params.integer('batch')}" + (f"-a{a}" if a > 1 else ""))
 
     def items_per_step(self, params: Params) -> int:
         return params.integer("batch")
@@ -66,17 +70,27 @@ class FinetuneSpec(Spec):
     def gemm_shapes(self, params: Params) -> list[tuple[int, int, int, int]]:
         """Per layer the forward product (B×in)·(in×out) and the weight gradient
         (in×B)·(B×out); the input gradient (B×out)·(out×in) for every layer but the first
-        (nothing needs the gradient of the data): 2·B·in·out FLOPs each."""
-        b, layers = params.integer("batch"), pairs(net_sizes(params))
-        return ([(1, b, o, i) for i, o in layers] + [(1, i, o, b) for i, o in layers]
-                + [(1, b, i, o) for i, o in layers[1:]])
+        (nothing needs the gradient of the data): 2·B·in·out FLOPs each. With accumulation,
+        each once per micro-batch at the micro-batch's size: the same FLOPs, smaller GEMMs."""
+        a = params.integer("accumulate")
+        b, layers = params.integer("batch") // a, pairs(net_sizes(params))
+        return ([(a, b, o, i) for i, o in layers] + [(a, i, o, b) for i, o in layers]
+                + [(a, b, i, o) for i, o in layers[1:]])
 
     def bytes_per_step(self, params: Params, itemsize: int) -> float:
-        """Weights and momentum read and written; each layer's activations written in the
-        forward pass and read back, and its gradient written and read, in the backward."""
+        """Weights and gradients (or momentum) read and written once per micro-batch; each
+        layer's activations written in the forward pass and read back, and its gradient
+        written and read, in the backward."""
         b, sizes = params.integer("batch"), net_sizes(params)
         weights = sum(i * o for i, o in pairs(sizes))
-        return float(itemsize * (4 * weights + 4 * b * sum(sizes)))
+        return float(itemsize * (4 * params.integer("accumulate") * weights + 4 * b * sum(sizes)))
+
+
+def accumulate_error(params: Params) -> str | None:
+    a, b = params.integer("accumulate"), params.integer("batch")
+    if b % a:
+        return f"field 'accumulate': {a} does not divide the batch ({b})"
+    return None
 
 
 def net_sizes(params: Params) -> list[int]:

@@ -30,11 +30,11 @@ def build_mlp(fw: Any, init: list[tuple[np.ndarray, np.ndarray]]) -> Any:
 
 class KerasNet:
     def __init__(self, fw: Any, init: list[tuple[np.ndarray, np.ndarray]], *, lr: float,
-                 momentum: float) -> None:
+                 momentum: float, accumulate: int = 1) -> None:
         import keras
 
         tf = self.tf = fw.tf
-        self.fw = fw
+        self.fw, self.accumulate = fw, accumulate
         self.loss_dtype = tf.float64 if fw.precision == "fp64" else tf.float32
         self.model = build_mlp(fw, init)
         opt = keras.optimizers.SGD(learning_rate=lr, momentum=momentum)
@@ -54,13 +54,20 @@ class KerasNet:
 
     def _train_step(self, x: Any, y: Any) -> None:
         tf, variables = self.tf, self.model.trainable_variables
-        with tf.GradientTape() as tape:
-            logits = tf.cast(self.model(x, training=True), self.loss_dtype)
-            loss = tf.reduce_mean(
-                tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
-            # Identity for a plain optimizer; multiplies by the dynamic scale for fp16.
-            scaled = self.opt.scale_loss(loss)
-        self.opt.apply_gradients(zip(tape.gradient(scaled, variables), variables, strict=True))
+        total: list[Any] = []
+        # Equal micro-batches (a Python loop: unrolled when traced), each adding its
+        # mean-loss gradient at 1/accumulate; one update with the sum.
+        for xs, ys in zip(tf.split(x, self.accumulate), tf.split(y, self.accumulate),
+                          strict=True):
+            with tf.GradientTape() as tape:
+                logits = tf.cast(self.model(xs, training=True), self.loss_dtype)
+                loss = tf.reduce_mean(
+                    tf.nn.sparse_softmax_cross_entropy_with_logits(labels=ys, logits=logits))
+                # Identity for a plain optimizer; multiplies by the dynamic scale for fp16.
+                scaled = self.opt.scale_loss(loss / self.accumulate)
+            grads = tape.gradient(scaled, variables)
+            total = list(grads) if not total else [a + b for a, b in zip(total, grads, strict=True)]
+        self.opt.apply_gradients(zip(total, variables, strict=True))
 
     def logits(self, x: Any) -> np.ndarray:
         with self.tf.device(self.fw.tf_device):

@@ -28,9 +28,9 @@ def build_mlp(fw: Any, init: list[tuple[np.ndarray, np.ndarray]]) -> Any:
 
 class TorchNet:
     def __init__(self, fw: Any, init: list[tuple[np.ndarray, np.ndarray]], *, lr: float,
-                 momentum: float) -> None:
+                 momentum: float, accumulate: int = 1) -> None:
         t = self.t = fw.torch
-        self.fw = fw
+        self.fw, self.accumulate = fw, accumulate
         self.model = build_mlp(fw, init)
         # torch's default implementation: foreach (multi-tensor) on CUDA, a plain loop on the
         # CPU. fused=True measured 17.6 ms a step on the CPU here against 0.35 ms for the loop.
@@ -44,10 +44,13 @@ class TorchNet:
                 t.as_tensor(y, device=self.fw.dev, dtype=t.int64))
 
     def train_step(self, x: Any, y: Any) -> None:
-        with self.fw.autocast():
-            loss = self.t.nn.functional.cross_entropy(self.model(x), y)
         self.opt.zero_grad(set_to_none=True)
-        self.scaler.scale(loss).backward()
+        # Equal micro-batches: the batch's mean loss is the mean of theirs, so each
+        # micro-batch's gradient is added in at 1/accumulate and the update is the batch's.
+        for xs, ys in zip(x.chunk(self.accumulate), y.chunk(self.accumulate), strict=True):
+            with self.fw.autocast():
+                loss = self.t.nn.functional.cross_entropy(self.model(xs), ys)
+            self.scaler.scale(loss / self.accumulate).backward()
         self.scaler.step(self.opt)
         self.scaler.update()
 
