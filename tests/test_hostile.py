@@ -228,3 +228,21 @@ def test_a_case_that_cannot_fit_the_memory_cap_is_refused_with_its_estimate(
     path = write(tmp_path / "suite.toml", SUITES["rbm-batch-2**40"])
     line = refused(*call(capsys, monkeypatch, "list", "--suite", str(path))[::2])
     assert "more than any machine has" in line
+
+
+@pytest.mark.parametrize("version", [[], {}, "2", 2.5, None, True, 10**400])
+def test_an_odd_schema_version_is_refused_in_one_line(version):
+    doc = {**GOOD, "schema_version": version}
+    with pytest.raises(UserError, match=r"schema_version .* is not supported") as exc:
+        results.validate(json.loads(json.dumps(doc)))
+    assert "\n" not in str(exc.value)
+
+
+@pytest.mark.parametrize("bar", ["", "0.5", [], {}, math.inf])
+def test_a_quality_bar_that_is_not_a_number_is_refused(bar):
+    doc = json.loads(json.dumps(GOOD))
+    quality = next(c["metrics"]["quality"] for c in doc["cases"]
+                   if isinstance(c["metrics"].get("quality"), dict))
+    quality["bar"] = bar
+    with pytest.raises(UserError, match="quality/bar"):
+        results.validate(json.loads(json.dumps(doc)))

@@ -234,7 +234,7 @@ def validate(doc: object, origin: str = "result") -> ResultDoc:
     if not isinstance(tool, dict) or tool.get("name") != "dbnbench":
         raise UserError(f"{origin}: not a dbnbench result file (no tool.name 'dbnbench')")
     version = doc.get("schema_version")
-    if version not in SCHEMA_FILES or isinstance(version, bool):
+    if not isinstance(version, int) or isinstance(version, bool) or version not in SCHEMA_FILES:
         known = ", ".join(map(str, SCHEMA_FILES))
         raise UserError(
             f"{origin}: schema_version {version!r} is not supported (this dbnbench reads {known})"
