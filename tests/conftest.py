@@ -19,6 +19,17 @@ REGISTRY = default_registry()
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+try:
+    from hypothesis import settings
+except ImportError:  # not installed (it is in the test extra): nothing to configure
+    pass
+else:
+    # The property tests draw the same examples on every run, so a CI result can be
+    # reproduced; HYPOTHESIS_PROFILE=explore draws new ones each time (to hunt for bugs).
+    settings.register_profile("reproducible", derandomize=True)
+    settings.register_profile("explore", derandomize=False)
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "reproducible"))
+
 
 @pytest.fixture(autouse=True, scope="session")
 def throwaway_history(tmp_path_factory: pytest.TempPathFactory) -> None:
