@@ -10,7 +10,7 @@ that can only see 18 % changes must not be read as having seen none."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -64,11 +64,10 @@ def noise_of(samples: np.ndarray) -> float:
 def round_spread(s: Samples) -> float:
     """Relative spread between the medians of a side's rounds: the machine's drift over the
     minutes a run takes (each round also runs in fresh processes)."""
-    rounds = sorted(set(s.rounds.tolist()))
-    if len(rounds) < 2:
+    medians = round_medians(s)
+    if len(medians) < 2:
         return 0.0
-    medians = [float(np.median(s.rates[s.rounds == r])) for r in rounds]
-    return (max(medians) - min(medians)) / float(np.median(s.rates))
+    return float(np.ptp(medians) / np.median(s.rates))
 
 
 def adjust(p_values: Sequence[float]) -> list[float]:
@@ -112,23 +111,32 @@ def round_medians(s: Samples) -> np.ndarray:
     return np.asarray([np.median(s.rates[s.rounds == r]) for r in sorted(set(s.rounds.tolist()))])
 
 
+def on_ratio_scale(centre: float, p_value: float,
+                   half: Callable[[float], float] | None = None) -> dict[str, float]:
+    """Ratio, 95 % and 90 % intervals and p-value from an estimate on the log scale;
+    `half(level)` is the interval's half-width there, None where nothing is left to doubt."""
+    out = {"ratio": float(np.exp(centre)), "p_value": float(p_value)}
+    for level, low, high in ((0.95, "ci_low", "ci_high"), (0.90, "ci90_low", "ci90_high")):
+        h = half(level) if half else 0.0
+        out[low], out[high] = float(np.exp(centre - h)), float(np.exp(centre + h))
+    return out
+
+
 def unpaired_rounds(base: np.ndarray, cand: np.ndarray) -> dict[str, float]:
     """Ratio, intervals and p-value of two separate runs from their rounds' medians: Welch's
     t-test on the logarithms. As for arms, the round (fresh worker processes, minutes apart)
     is the unit; its drift is the noise a change must beat, not the repetitions' scatter."""
     lb, lc = np.log(base), np.log(cand)
     diff = float(np.mean(lc) - np.mean(lb))
-    out = {"ratio": float(np.exp(diff))}
     if np.ptp(lb) == 0 and np.ptp(lc) == 0:
-        out.update(ci_low=out["ratio"], ci_high=out["ratio"], ci90_low=out["ratio"],
-                   ci90_high=out["ratio"], p_value=1.0 if diff == 0 else 0.0)
-        return out
+        return on_ratio_scale(diff, 1.0 if diff == 0 else 0.0)
     test = stats.ttest_ind(lc, lb, equal_var=False)
-    for level, low, high in ((0.95, "ci_low", "ci_high"), (0.90, "ci90_low", "ci90_high")):
+
+    def half(level: float) -> float:
         ci = test.confidence_interval(confidence_level=level)
-        out[low], out[high] = float(np.exp(ci.low)), float(np.exp(ci.high))
-    out["p_value"] = float(test.pvalue)
-    return out
+        return float(ci.high - ci.low) / 2  # symmetric around the difference of means
+
+    return on_ratio_scale(diff, test.pvalue, half)
 
 
 def paired_rounds(ratios: np.ndarray) -> dict[str, float]:
@@ -142,21 +150,15 @@ def paired_rounds(ratios: np.ndarray) -> dict[str, float]:
     (median and normal-scaled MAD; the median's standard error is about 1.25 σ/√n)."""
     logs = np.log(ratios)
     n, centre = len(logs), float(np.median(logs))
-    out = {"ratio": float(np.exp(centre))}
     scale = float(stats.median_abs_deviation(logs, scale="normal")) if n > 1 else 0.0
     if n < 2 or scale == 0:
         scale = float(np.std(logs, ddof=1)) if n > 1 else 0.0
     if scale == 0:
         # One round says nothing of the next; identical rounds leave nothing to doubt.
-        out.update(ci_low=out["ratio"], ci_high=out["ratio"], ci90_low=out["ratio"],
-                   ci90_high=out["ratio"], p_value=1.0 if centre == 0 or n < 2 else 0.0)
-        return out
+        return on_ratio_scale(centre, 1.0 if centre == 0 or n < 2 else 0.0)
     se = 1.2533 * scale / np.sqrt(n)
-    for level, low, high in ((0.95, "ci_low", "ci_high"), (0.90, "ci90_low", "ci90_high")):
-        half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * se
-        out[low], out[high] = float(np.exp(centre - half)), float(np.exp(centre + half))
-    out["p_value"] = float(2 * stats.t.sf(abs(centre) / se, n - 1))
-    return out
+    return on_ratio_scale(centre, 2 * stats.t.sf(abs(centre) / se, n - 1),
+                          lambda level: float(stats.t.ppf(0.5 + level / 2, n - 1)) * se)
 
 
 def speed_change(base: CaseResult, cand: CaseResult, arms: bool = False,
@@ -181,6 +183,7 @@ def speed_change(base: CaseResult, cand: CaseResult, arms: bool = False,
     if len(b.rates) < MIN_SAMPLES or len(c.rates) < MIN_SAMPLES:
         out["note"] = f"fewer than {MIN_SAMPLES} repetitions on a side: nothing can be said"
         return out
+    rb, rc = round_medians(b), round_medians(c)
     if arms:
         left_out = unevenly_busy(base, cand)
         if left_out:
@@ -189,29 +192,22 @@ def speed_change(base: CaseResult, cand: CaseResult, arms: bool = False,
         ratios = round_ratios(b, c)
         out["round_ratios"] = [float(r) for r in ratios]
         out.update(paired_rounds(ratios))
-        out["spread"] = max(noise_of(b.rates), noise_of(c.rates))
         out["noise"] = 0.0  # the drift between rounds cancels in the pairing
-        out["mde"] = (out["ci_high"] - out["ci_low"]) / 2
-        return out
-    rb, rc = round_medians(b), round_medians(c)
-    if min(len(rb), len(rc)) >= MIN_ROUNDS:
+    elif min(len(rb), len(rc)) >= MIN_ROUNDS:
         out.update(unpaired_rounds(rb, rc))
-        out["spread"] = max(noise_of(b.rates), noise_of(c.rates))
         # The drift between rounds is the test's variance already: not a floor on top.
         out["drift"] = max(round_spread(b), round_spread(c))
         out["noise"] = 0.0
-        out["mde"] = (out["ci_high"] - out["ci_low"]) / 2
-        return out
-    out["ratio"] = float(np.median(c.rates) / np.median(b.rates))
-    out["ci_low"], out["ci_high"] = ratio_ci(b.rates, c.rates)
-    # Equivalence (two one-sided tests at 5 % each): the 90 % interval inside ±threshold.
-    out["ci90_low"], out["ci90_high"] = ratio_ci(b.rates, c.rates, level=0.90)
-    out["p_value"] = rank_p(b.rates, c.rates)
-    # The interval covers the repetitions' scatter. What it cannot see is the machine's drift
-    # between rounds: for arms it cancels (paired by round); for separate runs a change must
-    # beat it, so it is part of the noise and of the smallest detectable change.
+    else:
+        # Too few rounds for a test over rounds: the repetitions' bootstrap and rank test.
+        # They cannot see the drift between rounds, which a change must beat instead.
+        out["ratio"] = float(np.median(c.rates) / np.median(b.rates))
+        out["ci_low"], out["ci_high"] = ratio_ci(b.rates, c.rates)
+        # Equivalence (two one-sided tests at 5 % each): the 90 % interval inside ±threshold.
+        out["ci90_low"], out["ci90_high"] = ratio_ci(b.rates, c.rates, level=0.90)
+        out["p_value"] = rank_p(b.rates, c.rates)
+        out["noise"] = max(round_spread(b), round_spread(c))
     out["spread"] = max(noise_of(b.rates), noise_of(c.rates))
-    out["noise"] = 0.0 if arms else max(round_spread(b), round_spread(c))
     out["mde"] = max((out["ci_high"] - out["ci_low"]) / 2, out["noise"])
     return out
 
