@@ -23,6 +23,7 @@ import jsonschema
 from .calibrate import ITEMSIZE
 from .errors import UserError
 from .frameworks import FRAMEWORKS
+from .probes.system import usable_cpus
 from .registry import Registry
 from .result_checks import plain_problem
 from .workload import PRECISIONS, Params
@@ -299,6 +300,8 @@ def unavailable(case: Case, gpu_count: int, registry: Registry,
         if index >= gpu_count:
             return f"no GPU {index} (this machine has {gpu_count})"
     spec = registry.spec(case.workload)
+    if math.prod(spec.layout(case.params)) > 1 and fw.groups:
+        return fw.groups
     why = spec.supports(case.framework, case.device, case.precision, case.params)
     if why or memory_cap is None or not case.device == "cpu":
         return why
@@ -307,6 +310,25 @@ def unavailable(case: Case, gpu_count: int, registry: Registry,
         return (f"its buffers need at least {gib(need)}, over the {gib(memory_cap)} memory "
                 "cap (--max-memory)")
     return None
+
+
+def check_layouts(cases: Iterable[Case], registry: Registry, threads: int,
+                  gpu_count: int) -> None:
+    """Refuse, before anything runs, a case of more processes than this machine has devices
+    for: on the CPU every rank gets its own `threads` cores, on CUDA its own GPU."""
+    cpus = usable_cpus()
+    for case in cases:
+        workers, stages = registry.spec(case.workload).layout(case.params)
+        ranks = workers * stages
+        if ranks == 1:
+            continue
+        if case.device == "cpu" and ranks * threads > cpus:
+            raise UserError(f"{case.id}: {ranks} processes × {threads} thread(s) need "
+                            f"{ranks * threads} CPU cores, this machine lets dbnbench use {cpus} "
+                            "(lower --threads, or workers/stages)")
+        if case.device.startswith("cuda") and ranks > gpu_count:
+            raise UserError(f"{case.id}: {ranks} processes need one GPU each, this machine has "
+                            f"{gpu_count}")
 
 
 def gib(size: float) -> str:

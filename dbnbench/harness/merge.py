@@ -3,6 +3,8 @@ metrics derived, every case placed against its rounds' roofs."""
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Mapping
 from statistics import median
 
@@ -112,14 +114,18 @@ def placement(case: Case, arm: str, ok: list[tuple[int, CaseAnswer]], roofs: lis
     spec = registry.spec(case.workload)
     flops = spec.flops_per_step(case.params)
     size = spec.bytes_per_step(case.params, ITEMSIZE[case.precision])
+    # A case of R processes has R shares of the machine (each rank its own cores with the
+    # run's threads, or its own GPU), each like the one process the roofs were measured in.
+    ranks = math.prod(spec.layout(case.params))
     placed, own = [], []
     for r, answer in ok:
         step_s = step_seconds(answer)
-        placed.append(place(flops, size, step_s, roofs[r].gemm.get((case.device, case.precision)),
-                            roofs[r].bandwidth.get(case.device)))
+        gemm, triad = (roofs[r].gemm.get((case.device, case.precision)),
+                       roofs[r].bandwidth.get(case.device))
+        placed.append(place(flops, size, step_s, gemm and gemm * ranks, triad and triad * ranks))
         fw_peak = framework_peaks.get((arm, *case.mode, r))
         if flops and fw_peak:
-            own.append(flops / step_s / fw_peak)
+            own.append(flops / step_s / (fw_peak * ranks))
     impossible = over_the_roof(placed, warnings)
     for p in placed:  # the roofline's share follows a clamped share
         share = p.get("pct_of_roof")
@@ -172,6 +178,10 @@ def merge_case(case: Case, rounds: list[CaseAnswer | None], roofs: list[Roofs],
     entry["items_per_step"] = answers[0].items_per_step
     entry["math"] = answers[0].math
     entry["repetition_rounds"] = rounds_of
+    groups = [a.parallel for a in answers if a.parallel]
+    if groups:
+        entry["parallel"] = {**groups[0], "communication_by_round":
+                             [g.get("communication") for g in groups]}
     return entry
 
 

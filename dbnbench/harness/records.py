@@ -129,6 +129,9 @@ class Work:
     flops_per_step: float | None
     gemm_shapes: tuple[Shape, ...]
     bytes_per_step: float | None
+    workers: int = 1  # data-parallel replicas, each on batch / workers rows
+    stages: int = 1  # pipeline stages the layer stack is split into
+    communicated: int = 0  # values each replica all-reduces per step
 
 
 @dataclass(frozen=True)
@@ -285,6 +288,7 @@ class CaseAnswer:
     reference_flops_per_s: tuple[float, ...] = ()  # the reference GEMM before and after
     extra: JSONObject | None = None
     quality: JSONObject | None = None
+    parallel: JSONObject | None = None  # the process group a multi-rank case ran as
     restart: bool = False
 
 

@@ -178,6 +178,7 @@ class CaseResult(TypedDict):
     math: NotRequired[JSONObject]
     arm: NotRequired[str]  # which arm of a run with several
     repetition_rounds: NotRequired[list[int]]  # the round of each repetition
+    parallel: NotRequired[JSONObject | None]  # the process group of a multi-rank case
 
 
 class ResultDoc(TypedDict):

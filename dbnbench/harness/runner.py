@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .calibrate import ITEMSIZE, START
-from .cases import MAX_CASES, Case, Suite, load_suite, select, unavailable
+from .cases import MAX_CASES, Case, Suite, check_layouts, load_suite, select, unavailable
 from .errors import UserError
 from .journal import Journal, check_same_plan, open_journal
 from .merge import build_result
@@ -114,9 +114,11 @@ def settings_of(suite: Suite, overrides: Mapping[str, JSONScalar]) -> Settings:
 
 def work_of(case: Case, registry: Registry) -> Work:
     spec = registry.spec(case.workload)
+    workers, stages = spec.layout(case.params)
     return Work(spec.items_per_step(case.params), spec.flops_per_step(case.params),
                 tuple(spec.gemm_shapes(case.params)),
-                spec.bytes_per_step(case.params, ITEMSIZE[case.precision]))
+                spec.bytes_per_step(case.params, ITEMSIZE[case.precision]), workers, stages,
+                spec.communicated_per_step(case.params) if workers > 1 else 0)
 
 
 class Run:
@@ -268,8 +270,9 @@ def run_with(options: RunOptions, progress: Progress, held: list[Journal]
     runnable = tuple(c for c in cases if c.id not in skipped)
     if not runnable:
         raise nothing_to_run(suite, cases, skipped)
-    check_output_dir(options.output)  # after planning: bad input leaves no directory behind
     settings = settings_of(suite, options.settings)
+    check_layouts(runnable, options.registry, settings.threads, gpu_count)
+    check_output_dir(options.output)  # after planning: bad input leaves no directory behind
     if journal is None:
         journal = start_journal(options, suite, cases, settings)
         held.append(journal)

@@ -30,6 +30,7 @@ from typing import TextIO
 from .calibrate import bandwidth, calibrate, reference_rate, shapes_rate
 from .errors import Skip
 from .frameworks import FRAMEWORKS, Framework
+from .group import CaseGroup
 from .probes.contention import ContentionMeter
 from .probes.energy import MIN_PERIODS, EnergyMeter
 from .probes.memory import HostPeak
@@ -110,11 +111,12 @@ def roof_check(fw: Framework, req: CaseRequest, step_s: float
     been measured at a slower moment, or the count of work is wrong (the parent decides).
     Returns (own-shape GEMM FLOP/s, local triad bytes/s), each None when not needed."""
     work, shape_rate, local_rate = req.work, None, None
+    ranks = work.workers * work.stages  # the roofs are one process's; each rank has its own
     if work.flops_per_step and req.roof_flops_per_s and \
-            work.flops_per_step / step_s > req.roof_flops_per_s:
+            work.flops_per_step / step_s > req.roof_flops_per_s * ranks:
         shape_rate = shapes_rate(fw, list(work.gemm_shapes))
     if work.bytes_per_step and req.roof_bytes_per_s and \
-            work.bytes_per_step / step_s > req.roof_bytes_per_s:
+            work.bytes_per_step / step_s > req.roof_bytes_per_s * ranks:
         local = bandwidth(fw, int(work.bytes_per_step))
         local_rate = local.bytes_per_s if local else None
     return shape_rate, local_rate
@@ -184,11 +186,50 @@ def build(req: CaseRequest, fw: Framework) -> Impl:
     return impl
 
 
+class Steered:
+    """Rank 0's view of a multi-rank case: each step is announced to the other ranks first;
+    everything else is the implementation's."""
+
+    def __init__(self, impl: Impl, group: CaseGroup) -> None:
+        self.impl, self.step = impl, group.stepper(impl.step)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.impl, name)
+
+
 def do_case(req: CaseRequest) -> CaseAnswer:
     host = HostPeak()
     host.reset()
     c, settings = req.case, req.settings
     fw = make_framework(c.framework, c.device, c.precision, settings.threads, settings.seed)
+    if req.work.workers * req.work.stages == 1:
+        return measure_case(req, fw, host, None)
+    group = CaseGroup(req, fw)
+    try:
+        return measure_case(req, fw, host, group)
+    except BaseException as exc:
+        why = group.dead() or wait_for_death(group)
+        group.kill()
+        if why is None or isinstance(exc, KeyboardInterrupt):
+            raise
+        return CaseAnswer("failed", one_line(f"{why}; rank 0 saw {failure(exc).reason}"))
+
+
+def wait_for_death(group: CaseGroup, wait_s: float = 2.0) -> str | None:
+    """A collective fails the moment a peer's socket closes, a little before its process
+    is reaped: give the dead rank a moment to be seen."""
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        why = group.dead()
+        if why:
+            return why
+        time.sleep(0.05)
+    return None
+
+
+def measure_case(req: CaseRequest, fw: Framework, host: HostPeak,
+                 group: CaseGroup | None) -> CaseAnswer:
+    c, settings = req.case, req.settings
     impl = build(req, fw)
     fw.seed_all(settings.seed)
     fw.reset_peak_memory()
@@ -196,13 +237,24 @@ def do_case(req: CaseRequest) -> CaseAnswer:
     impl.setup()
     fw.sync()
     setup_s = time.perf_counter() - t0
-    observed, wrong = observe(impl, fw, req)
+    run: Impl = impl if group is None else Steered(impl, group)  # type: ignore[assignment]
+    observed, wrong = observe(run, fw, req)
     math_flags: JSONObject = {**fw.math_flags(), **observed}
     if wrong:
+        if group is not None:
+            group.stop()
         return CaseAnswer("failed", one_line(wrong, 400), math=math_flags)
-    w = timed_window(impl, fw, c.device, settings)
+    w = timed_window(run, fw, c.device, settings)
     device_peak, device_reason = fw.peak_device_memory()
     step_s = statistics.median(w.timing.repetitions_s) / w.timing.steps_per_repetition
+    parallel = None
+    if group is not None:
+        parallel = {**group.describe(fw.group.backend), "workers": req.work.workers,
+                    "stages": req.work.stages,
+                    "communication": group.communication(req.work.communicated, fw.group.dtype,
+                                                         step_s),
+                    "memory": "peaks are rank 0's; every rank holds the same share"}
+        group.stop()  # quality and the roof check run in rank 0 alone
     shape_rate, local_rate = roof_check(fw, req, step_s)
     return CaseAnswer(
         "ok", None, setup_s=setup_s, repetitions_s=w.timing.repetitions_s,
@@ -214,9 +266,11 @@ def do_case(req: CaseRequest) -> CaseAnswer:
         peak_host_memory_bytes=host.peak_bytes(), host_peak_exact=host.exact,
         host_memory_at_start_bytes=host.start_bytes,
         peak_device_memory_bytes=device_peak, device_memory_reason=device_reason,
-        math=math_flags, extra=extra_metrics(impl),
+        math=math_flags,
+        # A multi-rank case's extras would step rank 0 alone; they are left out there.
+        extra=extra_metrics(impl) if group is None else None,
         quality=quality(impl) if req.quality else None, shape_gemm_flops_per_s=shape_rate,
-        local_bytes_per_s=local_rate)
+        local_bytes_per_s=local_rate, parallel=parallel)
 
 
 def extra_metrics(impl: Impl) -> JSONObject | None:

@@ -108,6 +108,22 @@ class Param:
         return None
 
 
+# The parameters a workload declares to run as several processes. `batch` stays the global
+# batch of one update: each replica takes batch / workers rows.
+WORKERS = Param(int, 1, "data-parallel replicas, one process each (torch.distributed), one "
+                "synchronous update per step over batch / workers rows each", minimum=1,
+                maximum=1024)
+STAGES = Param(int, 1, "pipeline stages: the layer stack split over that many processes, "
+               "micro-batches flowing through them", minimum=1, maximum=64)
+
+
+def divides(params: Params, key: str, what: str) -> str | None:
+    """Why parameter `key` does not split the batch evenly, or None."""
+    n, b = params.integer(key), params.integer("batch")
+    return f"field '{key}': {n} does not divide the batch ({b}) into equal {what}" if b % n \
+        else None
+
+
 class Spec:
     """Framework-neutral description of a workload; subclassed once per workload."""
 
@@ -166,6 +182,17 @@ class Spec:
                  params: Params) -> str | None:
         """Why this workload cannot run in this mode, or None. Framework limits live elsewhere."""
         return None
+
+    def layout(self, params: Params) -> tuple[int, int]:
+        """(data-parallel workers, pipeline stages) one case runs as: (1, 1), one process,
+        unless the workload declares WORKERS or STAGES."""
+        return (params.integer("workers") if "workers" in params else 1,
+                params.integer("stages") if "stages" in params else 1)
+
+    def communicated_per_step(self, params: Params) -> int:
+        """Values each data-parallel replica all-reduces per step (its gradients or
+        statistics): what the communication probe sends. 0 where nothing is."""
+        return 0
 
 
 class ContractError(TypeError):

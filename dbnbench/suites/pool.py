@@ -24,6 +24,11 @@ class PooledBench:
         self.items_per_step = self.p["batch"]
         self.i = 0
 
+    def rows(self) -> int:
+        """The rows of the batch this process steps on: all of them, or its data-parallel
+        replica's share (the spec checked that the workers divide the batch)."""
+        return int(self.p["batch"]) // int(self.p.get("workers", 1))
+
     def next_index(self) -> int:
         """The pool slot the next step uses."""
         j = self.i % POOL_BATCHES

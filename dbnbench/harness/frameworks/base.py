@@ -40,8 +40,12 @@ class Framework:
     install_hint: ClassVar[str]
     precisions: ClassVar[dict[str, str | None]]  # precision -> None (supported) or why not
     gpu: ClassVar[bool] = False
+    # Why a case of several processes (data-parallel workers, pipeline stages) cannot run
+    # in this framework; None where it can.
+    groups: ClassVar[str | None] = "dbnbench runs no case of this framework as several processes"
 
     def __init__(self, device: str, precision: str, threads: int, seed: int) -> None:
+        self.group: Any = None  # the case's process group, while a multi-rank case runs
         self.device = device
         self.precision = precision
         self.threads = threads
@@ -99,6 +103,14 @@ class Framework:
         if self.device == "cpu":
             return None, "CPU case: device memory is host memory (see peak_host_memory_bytes)"
         return None, f"{self.name} reports no device memory peak"
+
+    def group_store(self, host: str, port: int, master: bool, timeout_s: float) -> Any:
+        """The key-value store a case's ranks meet through (rank 0 hosts it)."""
+        raise Skip(self.groups or f"{self.name} has no process group")
+
+    def open_group(self, store: Any, rank: int, world: int, timeout_s: float) -> Any:
+        """Join the case's process group; sets and returns `self.group`."""
+        raise Skip(self.groups or f"{self.name} has no process group")
 
     def math_flags(self) -> dict[str, Any]:
         """The flags in effect for this case, read back from the framework where it can say."""

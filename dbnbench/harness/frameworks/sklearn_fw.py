@@ -10,6 +10,7 @@ NO_LOW = "scikit-learn estimators compute in float64 or float32 only"
 
 
 class SklearnFramework(NumpyFramework):
+    groups = "scikit-learn's BernoulliRBM trains in one process; it has no data or pipeline parallelism"
     name = "sklearn"
     module = "sklearn"
     distributions = ("scikit-learn",)

@@ -18,6 +18,9 @@ VARIABLE = {"fp64": "float64", "bf16": "bfloat16"}  # otherwise float32 master w
 
 
 class TensorflowFramework(Framework):
+    groups = ("TensorFlow's MultiWorkerMirroredStrategy needs a TF_CONFIG cluster of gRPC servers, "
+              "which dbnbench does not launch yet; MirroredStrategy on a CPU would run every replica "
+              "in one process, not one CPU share each")
     name = "tensorflow"
     module = "tensorflow"
     distributions = ("tensorflow", "tensorflow-cpu", "tf-nightly")

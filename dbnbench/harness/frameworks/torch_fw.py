@@ -16,6 +16,7 @@ AUTOCAST = {"bf16-mixed": "bfloat16", "fp16-mixed": "float16"}
 
 
 class TorchFramework(Framework):
+    groups = None
     name = "torch"
     module = "torch"
     distributions = ("torch",)
@@ -53,6 +54,21 @@ class TorchFramework(Framework):
             if not torch.amp.autocast_mode.is_autocast_available(kind):
                 raise Skip(f"torch {torch.__version__} has no autocast for {kind}")
         self.generator = torch.Generator(device=self.dev).manual_seed(self.seed)
+
+    def group_store(self, host: str, port: int, master: bool, timeout_s: float) -> Any:
+        from datetime import timedelta
+
+        return self.torch.distributed.TCPStore(host, port, is_master=master,
+                                               wait_for_workers=False,
+                                               timeout=timedelta(seconds=timeout_s))
+
+    def open_group(self, store: Any, rank: int, world: int, timeout_s: float) -> Any:
+        from .torch_dist import TorchGroup
+
+        if not self.torch.distributed.is_available():
+            raise Skip(f"torch {self.torch.__version__} was built without torch.distributed")
+        self.group = TorchGroup(self.torch, store, rank, world, self.dev, self.dtype, timeout_s)
+        return self.group
 
     def seed_all(self, seed: int) -> None:
         self.torch.manual_seed(seed)

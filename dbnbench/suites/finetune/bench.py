@@ -27,7 +27,7 @@ class FinetuneBench(PooledBench):
         init = glorot_init(p["layers"] + [p["classes"]], seed)
         self.net = self.net_cls(self.fw, init, lr=p["lr"], momentum=p["momentum"],
                                 accumulate=p["accumulate"])
-        n = POOL_BATCHES * p["batch"]
+        n = POOL_BATCHES * self.rows()
         x = synthetic_binary(n, p["layers"][0], seed)
         y = np.random.default_rng(seed).integers(0, p["classes"], n)
         self.batches = [self.net.to_device(x[i::POOL_BATCHES], y[i::POOL_BATCHES])

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ...harness.workload import Param, Params, Spec
+from ...harness.workload import WORKERS, Param, Params, Spec
 from ..dbn.spec import MNIST_TRAIN, batch_error, layers_error, layers_tag
 
 # Quality at the case's shape (input 784, 10 classes, an MNIST set here): the case's stack,
@@ -53,6 +53,7 @@ class FinetuneSpec(Spec):
                          minimum=1),
         "accumulate": Param(int, 1, "micro-batches per update (gradient accumulation): the "
                             "batch is micro-batch × accumulate", minimum=1, maximum=4096),
+        "workers": WORKERS,
     }
 
     def check(self, params: Params) -> str | None:
@@ -60,9 +61,10 @@ class FinetuneSpec(Spec):
                 or batch_error(params) or accumulate_error(params))
 
     def tag(self, params: Params) -> str:
-        a = params.integer("accumulate")
+        a, w = params.integer("accumulate"), params.integer("workers")
         return (f"{layers_tag(params.integers('layers'))}-c{params.integer('classes')}"
-                f"-b{params.integer('batch')}" + (f"-a{a}" if a > 1 else ""))
+                f"-b{params.integer('batch')}" + (f"-a{a}" if a > 1 else "")
+                + (f"-w{w}" if w > 1 else ""))
 
     def items_per_step(self, params: Params) -> int:
         return params.integer("batch")
@@ -71,8 +73,9 @@ class FinetuneSpec(Spec):
         """Per layer the forward product (B×in)·(in×out) and the weight gradient
         (in×B)·(B×out); the input gradient (B×out)·(out×in) for every layer but the first
         (nothing needs the gradient of the data): 2·B·in·out FLOPs each. With accumulation,
-        each once per micro-batch at the micro-batch's size: the same FLOPs, smaller GEMMs."""
-        a = params.integer("accumulate")
+        each once per micro-batch at the micro-batch's size: the same FLOPs, smaller GEMMs;
+        with data parallelism, once per replica at its share of the batch."""
+        a = params.integer("accumulate") * params.integer("workers")
         b, layers = params.integer("batch") // a, pairs(net_sizes(params))
         return ([(a, b, o, i) for i, o in layers] + [(a, i, o, b) for i, o in layers]
                 + [(a, b, i, o) for i, o in layers[1:]])
@@ -83,13 +86,21 @@ class FinetuneSpec(Spec):
         written and read, in the backward."""
         b, sizes = params.integer("batch"), net_sizes(params)
         weights = sum(i * o for i, o in pairs(sizes))
-        return float(itemsize * (4 * params.integer("accumulate") * weights + 4 * b * sum(sizes)))
+        passes = params.integer("accumulate") * params.integer("workers")
+        return float(itemsize * (4 * passes * weights + 4 * b * sum(sizes)))
+
+    def communicated_per_step(self, params: Params) -> int:
+        """Every weight and bias gradient, all-reduced once per update."""
+        return sum(i * o + o for i, o in pairs(net_sizes(params)))
 
 
 def accumulate_error(params: Params) -> str | None:
-    a, b = params.integer("accumulate"), params.integer("batch")
+    a, w, b = params.integer("accumulate"), params.integer("workers"), params.integer("batch")
     if b % a:
         return f"field 'accumulate': {a} does not divide the batch ({b})"
+    if b % (a * w):
+        return (f"field 'workers': {w} replicas × {a} micro-batches do not divide the batch "
+                f"({b}) evenly")
     return None
 
 

@@ -3,6 +3,7 @@ autocast for the forward pass, fp32 master weights, and GradScaler loss scaling 
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import numpy as np
@@ -31,7 +32,10 @@ class TorchNet:
                  momentum: float, accumulate: int = 1) -> None:
         t = self.t = fw.torch
         self.fw, self.accumulate = fw, accumulate
-        self.model = build_mlp(fw, init)
+        self.core = build_mlp(fw, init)
+        # Data parallel: DistributedDataParallel all-reduces (averages) the gradients in
+        # buckets as the backward pass produces them, overlapping the two.
+        self.model = fw.group.ddp(self.core) if fw.group is not None else self.core
         # torch's default implementation: foreach (multi-tensor) on CUDA, a plain loop on the
         # CPU. fused=True measured 17.6 ms a step on the CPU here against 0.35 ms for the loop.
         self.opt = t.optim.SGD(self.model.parameters(), lr=lr, momentum=momentum)
@@ -47,19 +51,26 @@ class TorchNet:
         self.opt.zero_grad(set_to_none=True)
         # Equal micro-batches: the batch's mean loss is the mean of theirs, so each
         # micro-batch's gradient is added in at 1/accumulate and the update is the batch's.
-        for xs, ys in zip(x.chunk(self.accumulate), y.chunk(self.accumulate), strict=True):
-            with self.fw.autocast():
-                loss = self.t.nn.functional.cross_entropy(self.model(xs), ys)
-            self.scaler.scale(loss / self.accumulate).backward()
+        # With DDP, only the last micro-batch's backward all-reduces; the others accumulate
+        # locally (no_sync), as DDP's documentation prescribes for accumulation.
+        last = self.accumulate - 1
+        for i, (xs, ys) in enumerate(zip(x.chunk(self.accumulate), y.chunk(self.accumulate),
+                                         strict=True)):
+            local = self.model.no_sync() if i < last and self.model is not self.core \
+                else contextlib.nullcontext()
+            with local:
+                with self.fw.autocast():
+                    loss = self.t.nn.functional.cross_entropy(self.model(xs), ys)
+                self.scaler.scale(loss / self.accumulate).backward()
         self.scaler.step(self.opt)
         self.scaler.update()
 
     def logits(self, x: Any) -> np.ndarray:
         with self.t.inference_mode(), self.fw.autocast():
-            return self.model(x).to("cpu", self.t.float64).numpy()
+            return self.core(x).to("cpu", self.t.float64).numpy()
 
     def weights(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        linears = [m for m in self.model if isinstance(m, self.t.nn.Linear)]
+        linears = [m for m in self.core if isinstance(m, self.t.nn.Linear)]
         return [(m.weight.detach().to("cpu", self.t.float64).numpy().T,
                  m.bias.detach().to("cpu", self.t.float64).numpy()) for m in linears]
 

@@ -1,0 +1,209 @@
+"""A case that runs as several processes (data-parallel replicas or pipeline stages).
+
+The worker that was asked for the case is rank 0: it starts the other ranks of this machine
+as its own children (so the pool's timeout, memory cap and process-group kill cover them
+all), meets them through a TCPStore, and times the case as usual while every rank runs the
+same steps: before each step it broadcasts one integer (step, probe, stop). A rank that
+dies makes rank 0's next collective fail, and the case fails naming that rank. On several
+machines (`dbnbench run --nnodes`), an agent on every other node starts that node's ranks
+when rank 0 posts the case in the run's rendezvous store (rendezvous.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from .records import CaseRequest, JSONObject, encode
+
+MEMBER_ENV = "DBNBENCH_GROUP_MEMBER"  # a follower's orders, JSON (Member)
+RDZV_ENV = "DBNBENCH_RDZV"  # host:port:nnodes of a multi-node run, in node 0's workers
+STOP_WAIT_S = 30.0
+STOP, STEP, PROBE = 0, 1, 2  # the commands rank 0 broadcasts
+
+
+def probe(group: Any, elements: int, dtype: Any) -> tuple[float | None, float]:
+    """Run by every rank on PROBE: the all-reduce (when the case all-reduces anything), then
+    the command broadcast's own cost."""
+    allreduce_s = group.allreduce_seconds(elements, dtype) if elements else None
+    return allreduce_s, group.control_seconds()
+
+
+@dataclass(frozen=True)
+class Member:
+    """What a follower rank is told in its environment."""
+
+    store: str  # host:port of the case's TCPStore (rank 0 hosts it)
+    rank: int
+    world: int
+    cores: tuple[int, ...]  # its CPU share; empty: not pinned
+    request: str  # the CaseRequest, as rank 0 received it
+    local_rank: int  # its place among this node's ranks: its GPU, its cores
+
+    def encode(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def decode(cls, text: str) -> Member:
+        data = json.loads(text)
+        return cls(data["store"], int(data["rank"]), int(data["world"]),
+                   tuple(int(c) for c in data["cores"]), data["request"], int(data["local_rank"]))
+
+
+def cores_of(local_rank: int, threads: int) -> tuple[int, ...]:
+    """A rank's own cores: `threads` of the CPUs this process may use, in order; empty when
+    there are too few to give every rank its own (the load check refuses such cases)."""
+    usable = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    share = usable[local_rank * threads:(local_rank + 1) * threads]
+    return tuple(share) if len(share) == threads else ()
+
+
+def pin(cores: tuple[int, ...]) -> None:
+    if cores and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, cores)
+
+
+def start_rank(member: Member, python: str = sys.executable) -> subprocess.Popen[bytes]:
+    """One follower: this interpreter, its orders in the environment, stdout and stderr to
+    the worker's log. Same process group as the worker, so a kill of the worker's group
+    ends it too."""
+    env = {**os.environ, MEMBER_ENV: member.encode()}
+    return subprocess.Popen([python, "-m", "dbnbench.harness.rank"], env=env,
+                            stdin=subprocess.DEVNULL, stdout=sys.stderr, stderr=sys.stderr)
+
+
+def signal_text(code: int) -> str:
+    if code < 0:
+        try:
+            return f"signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit code {code}"
+
+
+class GroupError(RuntimeError):
+    """A case's process group that could not form or broke."""
+
+
+class CaseGroup:
+    """Rank 0's side of a case's process group."""
+
+    def __init__(self, req: CaseRequest, fw: Any) -> None:
+        work, settings = req.work, req.settings
+        self.world = work.workers * work.stages
+        self.fw = fw
+        self.store = fw.group_store("127.0.0.1", 0, True, settings.timeout_s)
+        address = f"127.0.0.1:{self.store.port}"
+        line = encode(req)
+        self.local = self.world
+        self.remote: Any = None
+        rdzv = os.environ.get(RDZV_ENV)
+        if rdzv:
+            from .rendezvous import post_case
+
+            self.remote, self.local = post_case(rdzv, line, self.world, self.store.port)
+            address = f"{rdzv.rsplit(':', 2)[0]}:{self.store.port}"
+        threads = settings.threads
+        self.followers = [start_rank(Member(address, r, self.world, cores_of(r, threads), line, r))
+                          for r in range(1, self.local)]
+        self.cores = cores_of(0, threads)
+        pin(self.cores)
+        try:
+            self.wait_ready(settings.timeout_s)
+            self.group = fw.open_group(self.store, 0, self.world, settings.timeout_s)
+        except BaseException:
+            self.end_followers()
+            raise
+
+    def wait_ready(self, timeout_s: float) -> None:
+        """Every follower has started and read its orders (rank r sets ready/r), or a
+        failure naming the one that died first: the group's own rendezvous would wait for
+        a dead rank until the timeout."""
+        keys = [f"ready/{r}" for r in range(1, self.world)]
+        deadline = time.monotonic() + timeout_s
+        while not self.store.check(keys):
+            why = self.dead()
+            if why:
+                raise GroupError(f"{why} before the group formed")
+            if time.monotonic() > deadline:
+                raise GroupError(f"the group did not form within {timeout_s:g} s")
+            time.sleep(0.02)
+
+    def dead(self) -> str | None:
+        """Why the group broke, if a follower of this node (or another node) has ended."""
+        for rank, proc in enumerate(self.followers, start=1):
+            code = proc.poll()
+            if code is not None:
+                return f"rank {rank} of {self.world} ended ({signal_text(code)})"
+        if self.remote is not None:
+            return self.remote.dead()
+        return None
+
+    def stepper(self, step: Callable[[], None]) -> Callable[[], None]:
+        group = self.group
+
+        def steered() -> None:
+            group.command(STEP)
+            step()
+
+        return steered
+
+    def communication(self, elements: int, dtype: Any, step_s: float) -> JSONObject:
+        """All-reduce of one step's communicated values, timed alone on every rank, and the
+        one-integer command that precedes every step, against the measured step: how much of
+        a step the exchange would take if nothing overlapped it (DDP overlaps it with the
+        backward pass, so this is the most it can cost)."""
+        group = self.group
+        group.command(PROBE)
+        allreduce_s, control_s = probe(group, elements, dtype)
+        itemsize = int(group.torch.tensor([], dtype=dtype).element_size())
+        return {"elements_per_step": elements, "bytes_per_step": elements * itemsize,
+                "allreduce_s": allreduce_s, "control_s": control_s, "step_s": step_s,
+                "share": allreduce_s / step_s if allreduce_s is not None and step_s else None}
+
+    def stop(self) -> None:
+        """Tell every rank to stop, wait for this node's followers, leave the group."""
+        try:
+            self.group.command(STOP)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        deadline = time.monotonic() + STOP_WAIT_S
+        for proc in self.followers:
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if self.remote is not None:
+            self.remote.finish()
+        self.group.close()
+        self.fw.group = None
+
+    def end_followers(self) -> None:
+        for proc in self.followers:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        if self.remote is not None:
+            self.remote.finish()
+
+    def kill(self) -> None:
+        self.end_followers()
+        try:
+            self.group.close()
+        except Exception:
+            pass  # a broken group may refuse to be taken down cleanly; its processes are gone
+        self.fw.group = None
+
+    def describe(self, backend: str) -> JSONObject:
+        return {"world": self.world, "backend": backend, "local_ranks": self.local,
+                "nodes": self.remote.nodes if self.remote is not None else 1,
+                "threads_per_rank": self.fw.threads, "cores_rank0": list(self.cores)}
