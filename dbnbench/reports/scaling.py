@@ -111,6 +111,17 @@ class Scaling:
         return bool(self.workers or self.stages or self.accumulation)
 
 
+def ratio_text(r: Ratio, percent: bool = False) -> str:
+    """'90% [85%, 96%]' or '1.80× [1.70×, 1.92×]'; '–' where there is no value."""
+    def show(v: float) -> str:
+        return f"{v:.0%}" if percent else f"{v:.2f}×"
+    if r.value is None:
+        return "–"
+    bounds = f" [{show(r.low)}, {show(r.high)}]" if r.low is not None and r.high is not None \
+        and (r.low, r.high) != (r.value, r.value) else ""
+    return show(r.value) + bounds
+
+
 def count(case: CaseResult, name: str) -> int:
     value = case["params"].get(name, 1)
     return value if isinstance(value, int) and not isinstance(value, bool) else 1

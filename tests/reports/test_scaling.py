@@ -137,3 +137,50 @@ def test_stages_against_one_stage(base):
     [row] = analyse(doc).stages
     assert row.speedup.value == pytest.approx(1.5) and row.efficiency.value == pytest.approx(0.75)
     assert not analyse(doc).workers and not analyse(doc).accumulation
+
+
+def scaled_doc(base: dict) -> dict:
+    mib = 2**20
+    return doc_of(base, [
+        case(base, rate=1000.0, ci=(950.0, 1050.0), batch=256),
+        case(base, rate=600.0, batch=128),
+        case(base, rate=1800.0, ci=(1700.0, 1900.0), workers=2, batch=256,
+             parallel={"world": 2, "backend": "gloo", "communication": {"share": 0.25}}),
+        case(base, rate=3000.0, workers=4, batch=256),
+        case(base, rate=1000.0, accumulate=1, batch=512, memory=400 * mib),
+        case(base, rate=800.0, accumulate=4, batch=512, memory=100 * mib),
+    ])
+
+
+def section(html: str) -> str:
+    start = html.index('<section id="scaling">')
+    return html[start:html.index("</section>", start)]
+
+
+def test_the_html_scaling_section_is_there_only_when_relevant(base):
+    html = render_html([scaled_doc(base)])
+    assert html.index('id="workload-1"') < html.index('id="scaling"') < html.index(
+        'id="all-cases"')
+    part = section(html)
+    titles = re.findall(r"<h4>([^<]+)</h4>", part)
+    assert {"items/s with workers", "scaling efficiency with workers", "items/s with accumulate",
+            "peak memory with accumulate", "efficiency with workers",
+            "gradient accumulation"} <= set(titles)
+    row = re.search(r'<tr data-case="[^"]*workers2[^"]*">(.*?)</tr>', part, re.DOTALL).group(1)
+    cells = re.findall(r'<td[^>]*>(.*?)</td>', row, re.DOTALL)
+    assert cells[5:9] == ["1.80× [1.62×, 2.00×]", "90% [81%, 100%]",
+                           "150% [142%, 158%]", "25%"]
+    assert "no 1-worker batch 64 case" in part  # the 4-worker weak baseline is missing
+    figures = islands(part)
+    efficiency = next(f for f in figures.values()
+                      if f["layout"]["yaxis"].get("tickformat") == ".0%")
+    assert any(s.get("y0") == 1.0 and s.get("y1") == 1.0 for s in efficiency["layout"]["shapes"])
+    strong = next(t for t in efficiency["data"] if t["name"].endswith("strong"))
+    assert strong["x"] == [2, 4] and strong["y"] == pytest.approx([0.9, 0.75])
+    acc = re.search(r'<tr data-case="[^"]*accumulate4[^"]*">(.*?)</tr>', part, re.DOTALL)
+    assert re.findall(r'<td[^>]*>(.*?)</td>', acc.group(1))[5:] == [
+        "0.80×", "100.0 MiB host", "0.25×"]
+    # Without the inlined plotly.js, whose text is not the report's.
+    plain = render_html([doc_of(base, [case(base, rate=1000.0, batch=256),
+                                       case(base, rate=600.0, batch=128)])], plotly_src="p.js")
+    assert 'id="scaling"' not in plain and "Scaling" not in plain
