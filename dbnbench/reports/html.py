@@ -10,10 +10,9 @@ from typing import Any
 import jinja2
 
 from ..harness.results import ResultDoc
-from . import charts
+from . import charts, scaling_charts
 from . import format as fmt
 from . import report_data as data
-from . import scaling_charts
 from .scaling import analyse, ratio_text
 
 DEFAULT_BASELINE = "numpy/cpu/fp32"

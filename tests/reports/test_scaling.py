@@ -184,3 +184,22 @@ def test_the_html_scaling_section_is_there_only_when_relevant(base):
     plain = render_html([doc_of(base, [case(base, rate=1000.0, batch=256),
                                        case(base, rate=600.0, batch=128)])], plotly_src="p.js")
     assert 'id="scaling"' not in plain and "Scaling" not in plain
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_the_terminal_block_one_line_per_case_within_the_width(base, width):
+    doc = scaled_doc(base)
+    for c in doc["cases"]:  # long names must be shortened, never wrapped
+        c["framework"] = "tensorflow-with-a-very-long-plugin-name"
+    lines = text_at(render(doc), width)
+    assert max(map(len, lines)) <= width
+    start = next(i for i, line in enumerate(lines) if line.startswith("scaling ("))
+    block = lines[start:]
+    w2 = next(line for line in block if " W2 " in line)
+    assert w2.endswith("1.80×  strong 90%  weak 150%  comm 25%")
+    w4 = block.index(next(line for line in block if " W4 " in line))
+    assert block[w4].endswith("3.00×  strong 75%  weak –  comm –")
+    assert block[w4 + 1].strip() == "weak: no 1-worker batch 64 case"
+    assert any(line.endswith("acc 4  items/s 0.80×  memory 0.25× host") for line in block)
+    plain = doc_of(base, [case(base, rate=1000.0, batch=256)])
+    assert not any(line.startswith("scaling") for line in text_at(render(plain), width))
