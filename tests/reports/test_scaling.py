@@ -137,6 +137,9 @@ def test_stages_against_one_stage(base):
     [row] = analyse(doc).stages
     assert row.speedup.value == pytest.approx(1.5) and row.efficiency.value == pytest.approx(0.75)
     assert not analyse(doc).workers and not analyse(doc).accumulation
+    part = section(render_html([doc], plotly_src="p.js"))
+    assert "<h4>pipeline stages</h4>" in part and "<h4>efficiency with workers</h4>" not in part
+    assert re.search(r'<td class="num">1\.50×</td><td class="num">75%</td>', part)
 
 
 def scaled_doc(base: dict) -> dict:
