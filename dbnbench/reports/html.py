@@ -10,9 +10,10 @@ from typing import Any
 import jinja2
 
 from ..harness.results import ResultDoc
-from . import charts
+from . import charts, scaling_charts
 from . import format as fmt
 from . import report_data as data
+from .scaling import analyse, ratio_text
 
 DEFAULT_BASELINE = "numpy/cpu/fp32"
 
@@ -23,12 +24,28 @@ def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.PackageLoader("dbnbench.reports", "templates"),
                              autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
-    env.globals.update(si=fmt.si, pct=fmt.pct, bytes_=fmt.bytes_, joules=joules)
+    env.globals.update(si=fmt.si, pct=fmt.pct, bytes_=fmt.bytes_, joules=joules,
+                       ratio=ratio_text)
     return env
 
 
 def joules(value: float | None) -> str:
     return fmt.si(value, "J")
+
+
+def scaling_sections(docs: Sequence[ResultDoc]) -> list[dict[str, Any]]:
+    """Per result with cases over several workers, stages or accumulated micro-batches: its
+    figures per workload and the rows of its tables (each result its own baselines)."""
+    out = []
+    for d in docs:
+        s = analyse(d)
+        if s.present:
+            out.append({"machine": data.machine_label(d, len(docs) > 1),
+                        "workloads": [{"name": w, "panels": scaling_charts.workload_panels(s, w)}
+                                      for w in scaling_charts.workloads(s)],
+                        "workers": s.workers, "stages": s.stages,
+                        "accumulation": s.accumulation})
+    return out
 
 
 def context(docs: Sequence[ResultDoc], baseline: str) -> dict[str, Any]:
@@ -46,6 +63,7 @@ def context(docs: Sequence[ResultDoc], baseline: str) -> dict[str, Any]:
             "roofline_charts": charts.roofline_charts(rooflines, rows),
             "headline": data.headline(rows), "workload_sections": sections,
             "baseline": data.add_speedups(rows, baseline), "baseline_asked": baseline,
+            "scaling": scaling_sections(docs),
             "unmeasured": data.unmeasured(docs), "problems": data.problems(docs),
             "rows": [r for r in rows if r["status"] != "skipped"],
             "energy": any(r["energy_per_item_j"] is not None for r in ok),

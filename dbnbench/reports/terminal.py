@@ -20,6 +20,7 @@ from ..harness.results import CaseResult, ResultDoc
 from . import format as fmt
 from . import summaries
 from .columns import Column, Form, Layout, fit
+from .scaling import Point, Ratio, analyse, ratio_text
 
 STATUS_STYLE = {"ok": "green", "skipped": "yellow", "failed": "bold red", "timeout": "bold red",
                 "interrupted": "magenta"}
@@ -216,6 +217,61 @@ def case_table(doc: ResultDoc, rows: Sequence[Row], width: int) -> Iterator[Rend
     yield Text("legend: " + " · ".join(legend), style="dim")
 
 
+def scaled_line(point: Point, tag: str, numbers: str, width: int) -> Text:
+    """'  workload configuration batch tag  numbers', the name shortened with '…' so the line fits."""
+    name = f"{point.workload} {point.group}"
+    tag = (f"b{point.batch} " if point.batch is not None else "") + tag
+    room = max(width - 2 - len(tag) - 1 - 2 - len(numbers), 8)
+    if len(name) > room:
+        name = name[:room - 1] + "…"
+    return Text("  ").append(f"{name} {tag}", style="bold").append(f"  {numbers}")
+
+
+def why_line(**missing: Ratio) -> list[Text]:
+    """Under a line, the reason of each ratio that has no value."""
+    return [Text(f"    {name}: {r.reason}", style="dim")
+            for name, r in missing.items() if r.value is None and r.reason]
+
+
+def scaling_lines(doc: ResultDoc, width: int) -> list[Text]:
+    """One line per case over several workers (speedup, strong and weak efficiency, share of
+    a step in communication), per case over several stages and per accumulated case."""
+    s = analyse(doc)
+    if not s.present:
+        return []
+    legend = []
+    if s.workers:
+        legend.append("W workers: speedup over 1 worker at the same global batch, strong = "
+                      "speedup/W, weak = over W × 1 worker at batch/W, comm = share of a step "
+                      "communicating")
+    if s.stages:
+        legend.append("stages: speedup over 1 stage, efficiency = speedup/stages")
+    if s.accumulation:
+        legend.append("acc: micro-batches per update; items/s and peak memory over acc 1's")
+    out = [Text("scaling", style="bold").append(" (each case against its baseline in this "
+                                                "run)", style="dim")]
+    out += [Text(line, style="dim") for line in legend]
+    for w in s.workers:
+        numbers = (f"{ratio_text(Ratio(w.speedup.value))}  strong {ratio_text(Ratio(w.strong.value), True)}  "
+                   f"weak {ratio_text(Ratio(w.weak.value), True)}  comm "
+                   f"{fmt.pct(w.communication_share)}")
+        out.append(scaled_line(w.point, f"W{w.point.n}", numbers, width))
+        out += why_line(speedup=w.speedup, weak=w.weak)
+    for r in s.stages:
+        numbers = f"{ratio_text(Ratio(r.speedup.value))}  efficiency " \
+                  f"{ratio_text(Ratio(r.efficiency.value), True)}"
+        out.append(scaled_line(r.point, f"stages {r.point.n}", numbers, width))
+        out += why_line(speedup=r.speedup)
+    for a in s.accumulation:
+        if a.point.n == 1:
+            continue
+        memory = f"{a.memory_ratio:.2f}× {a.memory_kind}" if a.memory_ratio is not None else "–"
+        numbers = f"items/s {ratio_text(Ratio(a.speed.value))}  memory {memory}"
+        out.append(scaled_line(a.point, f"acc {a.point.n}", numbers, width))
+        out += why_line(speed=a.speed)
+    return out
+
+
 def failures(doc: ResultDoc) -> list[Text]:
     """Every failed, timed-out or interrupted case with its reason (never summarised)."""
     out = []
@@ -327,6 +383,7 @@ class ResultView:
         rows = rows_of(doc, self.show_skipped)
         if rows:
             yield from case_table(doc, rows, width)
+        yield from scaling_lines(doc, width)
         yield from failures(doc)
         yield from warning_lines(doc, self.verbose)
         yield from skip_lines(doc)
