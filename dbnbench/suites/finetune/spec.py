@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ...harness.workload import Param, Params, Spec
+from ..accumulation import ACCUMULATE, accumulate_error, accumulate_tag
 from ..dbn.spec import MNIST_TRAIN, batch_error, layers_error, layers_tag
 
 # Quality at the case's shape (input 784, 10 classes, an MNIST set here): the case's stack,
@@ -51,8 +52,7 @@ class FinetuneSpec(Spec):
         "momentum": Param(float, 0.9, "momentum", minimum=0.0, maximum=1.0),
         "samples": Param(int, MNIST_TRAIN, "training-set size: one epoch, for time per epoch",
                          minimum=1),
-        "accumulate": Param(int, 1, "micro-batches per update (gradient accumulation): the "
-                            "batch is micro-batch × accumulate", minimum=1, maximum=4096),
+        "accumulate": ACCUMULATE,
     }
 
     def check(self, params: Params) -> str | None:
@@ -60,9 +60,8 @@ class FinetuneSpec(Spec):
                 or batch_error(params) or accumulate_error(params))
 
     def tag(self, params: Params) -> str:
-        a = params.integer("accumulate")
         return (f"{layers_tag(params.integers('layers'))}-c{params.integer('classes')}"
-                f"-b{params.integer('batch')}" + (f"-a{a}" if a > 1 else ""))
+                f"-b{params.integer('batch')}{accumulate_tag(params)}")
 
     def items_per_step(self, params: Params) -> int:
         return params.integer("batch")
@@ -84,13 +83,6 @@ class FinetuneSpec(Spec):
         b, sizes = params.integer("batch"), net_sizes(params)
         weights = sum(i * o for i, o in pairs(sizes))
         return float(itemsize * (4 * params.integer("accumulate") * weights + 4 * b * sum(sizes)))
-
-
-def accumulate_error(params: Params) -> str | None:
-    a, b = params.integer("accumulate"), params.integer("batch")
-    if b % a:
-        return f"field 'accumulate': {a} does not divide the batch ({b})"
-    return None
 
 
 def net_sizes(params: Params) -> list[int]:
