@@ -4,7 +4,6 @@ metrics derived, every case placed against its rounds' roofs."""
 from __future__ import annotations
 
 import math
-
 from collections.abc import Mapping
 from statistics import median
 

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ...harness.workload import WORKERS, Param, Params, Spec
+from ..accumulation import ACCUMULATE, accumulate_error, accumulate_tag
 from ..dbn.spec import MNIST_TRAIN, batch_error, layers_error, layers_tag
 
 # Quality at the case's shape (input 784, 10 classes, an MNIST set here): the case's stack,
@@ -51,8 +52,7 @@ class FinetuneSpec(Spec):
         "momentum": Param(float, 0.9, "momentum", minimum=0.0, maximum=1.0),
         "samples": Param(int, MNIST_TRAIN, "training-set size: one epoch, for time per epoch",
                          minimum=1),
-        "accumulate": Param(int, 1, "micro-batches per update (gradient accumulation): the "
-                            "batch is micro-batch × accumulate", minimum=1, maximum=4096),
+        "accumulate": ACCUMULATE,
         "workers": WORKERS,
     }
 
@@ -61,10 +61,8 @@ class FinetuneSpec(Spec):
                 or batch_error(params) or accumulate_error(params))
 
     def tag(self, params: Params) -> str:
-        a, w = params.integer("accumulate"), params.integer("workers")
         return (f"{layers_tag(params.integers('layers'))}-c{params.integer('classes')}"
-                f"-b{params.integer('batch')}" + (f"-a{a}" if a > 1 else "")
-                + (f"-w{w}" if w > 1 else ""))
+                f"-b{params.integer('batch')}{accumulate_tag(params)}")
 
     def items_per_step(self, params: Params) -> int:
         return params.integer("batch")
@@ -92,16 +90,6 @@ class FinetuneSpec(Spec):
     def communicated_per_step(self, params: Params) -> int:
         """Every weight and bias gradient, all-reduced once per update."""
         return sum(i * o + o for i, o in pairs(net_sizes(params)))
-
-
-def accumulate_error(params: Params) -> str | None:
-    a, w, b = params.integer("accumulate"), params.integer("workers"), params.integer("batch")
-    if b % a:
-        return f"field 'accumulate': {a} does not divide the batch ({b})"
-    if b % (a * w):
-        return (f"field 'workers': {w} replicas × {a} micro-batches do not divide the batch "
-                f"({b}) evenly")
-    return None
 
 
 def net_sizes(params: Params) -> list[int]:

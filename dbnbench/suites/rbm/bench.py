@@ -1,4 +1,9 @@
-"""The harness-facing side of rbm-cdk, shared by every framework's model class."""
+"""The harness-facing side of rbm-cdk, shared by every framework's model class.
+
+A model class is built as `model_cls(fw, visible, hidden, batch, init=..., k=..., persistent=...,
+lr=..., momentum=..., weight_decay=..., accumulate=...)` and offers `to_device(x)`,
+`train_step(v0)` (one update, drawing its own uniforms) and `weights()` (float64 NumPy);
+NumPy, torch and TensorFlow also offer `update(v0, uh, uv)`, the update with given draws."""
 
 from __future__ import annotations
 
@@ -25,7 +30,7 @@ class RBMBench(PooledBench):
 
     def build(self, visible: int, hidden: int, batch: int, **overrides: Any) -> Any:
         hyper = {key: overrides.get(key, self.p[key])
-                 for key in ("k", "persistent", "lr", "momentum", "weight_decay")}
+                 for key in ("k", "persistent", "lr", "momentum", "weight_decay", "accumulate")}
         init = init_weights(visible, hidden, self.fw.seed)
         return self.model_cls(self.fw, visible, hidden, batch, init=init, **hyper)
 
@@ -40,10 +45,11 @@ class RBMBench(PooledBench):
 
     def train(self, x_train: np.ndarray, hidden: int, q: dict[str, Any]) -> Any:
         """A fresh RBM of x_train's width × `hidden`, trained with budget `q` (reseeded first:
-        the timed window drew from the same generators for as long as the machine allowed)."""
+        the timed window drew from the same generators for as long as the machine allowed).
+        Without accumulation: the budget's batch is its own, and the update is the same."""
         self.fw.seed_all(self.fw.seed)
         model = self.build(x_train.shape[1], hidden, q["batch"], lr=q["lr"],
-                           momentum=q["momentum"], weight_decay=q["weight_decay"])
+                           momentum=q["momentum"], weight_decay=q["weight_decay"], accumulate=1)
         rng = np.random.default_rng(self.fw.seed)
         for _ in range(q["epochs"]):
             for rows in epoch_batches(rng, len(x_train), q["batch"]):

@@ -18,8 +18,11 @@ NOTE = ("scikit-learn BernoulliRBM: PCD-1, mean-field negative hiddens, no momen
 class SklearnRBM:
     def __init__(self, fw: Any, visible: int, hidden: int, batch: int, *, k: int,
                  persistent: bool, lr: float, momentum: float, weight_decay: float,
-                 init: tuple[np.ndarray, ...]) -> None:
+                 init: tuple[np.ndarray, ...], accumulate: int = 1) -> None:
         from sklearn.neural_network import BernoulliRBM
+
+        if accumulate != 1:  # the spec's supports() refuses such a case before it gets here
+            raise ValueError("scikit-learn's BernoulliRBM has no gradient accumulation")
 
         dt = fw.dtype
         self.rbm = BernoulliRBM(n_components=hidden, learning_rate=lr, batch_size=batch,

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from ...harness.workload import Param, Params, Spec
+from ..accumulation import ACCUMULATE, accumulate_error, accumulate_tag
 
 # Quality at the case's shape (its input is 784 and an MNIST set is here, suites/quality.py):
 # an RBM of the case's visible×hidden, k and CD/PCD, in the case's framework and precision,
@@ -54,26 +55,33 @@ class RBMSpec(Spec):
         "lr": Param(float, 0.05, "learning rate", minimum=0.0),
         "momentum": Param(float, 0.5, "momentum", minimum=0.0, maximum=1.0),
         "weight_decay": Param(float, 2e-4, "L2 weight decay", minimum=0.0),
+        "accumulate": ACCUMULATE,
     }
+
+    def check(self, params: Params) -> str | None:
+        return super().check(params) or accumulate_error(params)
 
     def tag(self, params: Params) -> str:
         p = params
         pcd = "-pcd" if p["persistent"] else ""
-        return f"v{p['visible']}-h{p['hidden']}-b{p['batch']}-k{p['k']}{pcd}"
+        return f"v{p['visible']}-h{p['hidden']}-b{p['batch']}-k{p['k']}{pcd}{accumulate_tag(p)}"
 
     def items_per_step(self, params: Params) -> int:
         return params.integer("batch")
 
     def gemm_shapes(self, params: Params) -> list[tuple[int, int, int, int]]:
-        return update_shapes(*dims(params))
+        return update_shapes(*dims(params), accumulate=params.integer("accumulate"))
 
     def bytes_per_step(self, params: Params, itemsize: int) -> float:
-        return update_bytes(*dims(params), itemsize)
+        return update_bytes(*dims(params), itemsize, accumulate=params.integer("accumulate"))
 
     def supports(self, framework: str, device: str, precision: str,
                  params: Params) -> str | None:
         if framework == "sklearn" and params.integer("k") != 1:
             return "scikit-learn's BernoulliRBM does one Gibbs step per update (k=1 only)"
+        if framework == "sklearn" and params.integer("accumulate") != 1:
+            return ("scikit-learn's BernoulliRBM has no gradient accumulation: it updates "
+                    "once per minibatch (accumulate=1 only)")
         return None
 
 
@@ -83,12 +91,15 @@ def dims(params: Params) -> tuple[int, int, int, int]:
             params.integer("k"))
 
 
-def update_shapes(batch: int, visible: int, hidden: int, k: int) -> list[tuple[int, int, int, int]]:
+def update_shapes(batch: int, visible: int, hidden: int, k: int,
+                  accumulate: int = 1) -> list[tuple[int, int, int, int]]:
     """The products of one CD-k update as (count, m, n, k): p(h|v) for v0 and each v_i, p(v|h)
     per Gibbs step, and both weight statistics in one product over the stacked phases
-    ([v0; v_k]ᵀ·[p(h|v0); −p(h|v_k)], inner size 2B). Their FLOPs are (6 + 4k)·B·V·H."""
-    b, v, h = batch, visible, hidden
-    return [(1 + k, b, h, v), (k, b, v, h), (1, v, h, 2 * b)]
+    ([v0; v_k]ᵀ·[p(h|v0); −p(h|v_k)], inner size 2B). Their FLOPs are (6 + 4k)·B·V·H. With
+    accumulation, each once per micro-batch at the micro-batch's size B/accumulate: the same
+    FLOPs in smaller products."""
+    a, b, v, h = accumulate, batch // accumulate, visible, hidden
+    return [(a * (1 + k), b, h, v), (a * k, b, v, h), (a, v, h, 2 * b)]
 
 
 def flops_per_update(batch: int, visible: int, hidden: int, k: int) -> float:
@@ -98,12 +109,15 @@ def flops_per_update(batch: int, visible: int, hidden: int, k: int) -> float:
     return float(sum(c * 2 * m * n * kk for c, m, n, kk in update_shapes(batch, visible, hidden, k)))
 
 
-def update_bytes(batch: int, visible: int, hidden: int, k: int, itemsize: int) -> float:
+def update_bytes(batch: int, visible: int, hidden: int, k: int, itemsize: int,
+                 accumulate: int = 1) -> float:
     """Least traffic of one update: the batch read; uniform draws written and read; the
-    weights and their momentum read and written; and per phase the hidden and visible
-    activations written and read."""
+    weights and their momentum (with accumulation: the weights and the summed statistic)
+    read and written once per micro-batch; and per phase the hidden and visible activations
+    written and read."""
     b, v, h = batch, visible, hidden
-    elements = b * v + 2 * k * b * (v + h) + 4 * v * h + 2 * (1 + k) * b * (v + h)
+    elements = (b * v + 2 * k * b * (v + h) + 4 * accumulate * v * h
+                + 2 * (1 + k) * b * (v + h))
     return float(elements * itemsize)
 
 
