@@ -12,7 +12,8 @@ NO_FP16 = "NumPy's float16 matrix product is not BLAS-accelerated (software loop
 
 
 class NumpyFramework(Framework):
-    groups = "NumPy has no collective communication: data and pipeline parallelism run in torch (torch.distributed)"
+    groups = ("NumPy has no collective communication: data and pipeline parallelism run in "
+              "torch (torch.distributed)")
     name = "numpy"
     module = "numpy"
     distributions = ("numpy",)

@@ -36,8 +36,8 @@ class RBMBench(PooledBench):
 
     def setup(self) -> None:
         p = self.p
-        self.model = self.build(p["visible"], p["hidden"], p["batch"])
-        pool = synthetic_binary(POOL_BATCHES * p["batch"], p["visible"], self.fw.seed)
+        self.model = self.build(p["visible"], p["hidden"], self.rows())
+        pool = synthetic_binary(POOL_BATCHES * self.rows(), p["visible"], self.fw.seed)
         self.batches = split(pool, self.model.to_device)
 
     def step(self) -> None:

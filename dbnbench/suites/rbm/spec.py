@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ...harness.workload import Param, Params, Spec
+from ...harness.workload import WORKERS, Param, Params, Spec
 from ..accumulation import ACCUMULATE, accumulate_error, accumulate_tag
 
 # Quality at the case's shape (its input is 784 and an MNIST set is here, suites/quality.py):
@@ -56,6 +56,7 @@ class RBMSpec(Spec):
         "momentum": Param(float, 0.5, "momentum", minimum=0.0, maximum=1.0),
         "weight_decay": Param(float, 2e-4, "L2 weight decay", minimum=0.0),
         "accumulate": ACCUMULATE,
+        "workers": WORKERS,
     }
 
     def check(self, params: Params) -> str | None:
@@ -70,10 +71,15 @@ class RBMSpec(Spec):
         return params.integer("batch")
 
     def gemm_shapes(self, params: Params) -> list[tuple[int, int, int, int]]:
-        return update_shapes(*dims(params), accumulate=params.integer("accumulate"))
+        return update_shapes(*dims(params), accumulate=passes(params))
 
     def bytes_per_step(self, params: Params, itemsize: int) -> float:
-        return update_bytes(*dims(params), itemsize, accumulate=params.integer("accumulate"))
+        return update_bytes(*dims(params), itemsize, accumulate=passes(params))
+
+    def communicated_per_step(self, params: Params) -> int:
+        """The CD statistics of W, b and c, all-reduced once per update."""
+        v, h = params.integer("visible"), params.integer("hidden")
+        return v * h + v + h
 
     def supports(self, framework: str, device: str, precision: str,
                  params: Params) -> str | None:
@@ -83,6 +89,11 @@ class RBMSpec(Spec):
             return ("scikit-learn's BernoulliRBM has no gradient accumulation: it updates "
                     "once per minibatch (accumulate=1 only)")
         return None
+
+
+def passes(params: Params) -> int:
+    """Pieces the batch is split into: micro-batches × data-parallel replicas."""
+    return params.integer("accumulate") * params.integer("workers")
 
 
 def dims(params: Params) -> tuple[int, int, int, int]:

@@ -34,16 +34,22 @@ class TorchRBM:
         self.p = t.empty((2 * rows, hidden), **opts)
         self.chain = t.zeros((batch, hidden), **opts) if persistent else None
         self.xk_mask = t.empty((rows, visible), device=fw.dev, dtype=t.bool)
-        if accumulate > 1:  # the statistics summed over the micro-batches
-            self.grad = t.empty_like(self.w)
-            self.sum_b, self.sum_c = t.empty_like(self.b), t.empty_like(self.c)
+        # Data parallel: each replica's statistics are all-reduced (summed) before the one
+        # update every replica applies alike.
+        self.group = fw.group
+        self.summed = accumulate > 1 or self.group is not None
+        if self.summed:  # the statistics summed over the micro-batches (and replicas)
+            v, h = visible, hidden
+            self.stats = t.empty(v * h + v + h, **opts)  # one buffer: one all-reduce
+            self.grad = self.stats[:v * h].view(v, h)
+            self.sum_b, self.sum_c = self.stats[v * h:v * h + v], self.stats[v * h + v:]
         self.visible, self.hidden = visible, hidden
 
     def to_device(self, x: np.ndarray) -> Any:
         return self.t.as_tensor(np.ascontiguousarray(x), device=self.fw.dev, dtype=self.fw.dtype)
 
     def train_step(self, v0: Any) -> None:
-        if self.accumulate > 1:
+        if self.summed:
             self._accumulated(v0, lambda rows: self._draws(len(v0) // self.accumulate))
             return
         self.update(v0, *self._draws(len(v0)))
@@ -56,7 +62,7 @@ class TorchRBM:
 
     def update(self, v0: Any, uh: Any, uv: Any) -> None:
         """One CD-k/PCD-k update with the given uniform draws (k×B×H and k×B×V)."""
-        if self.accumulate > 1:
+        if self.summed:
             self._accumulated(v0, lambda rows: (uh[:, rows], uv[:, rows]))
             return
         with self.t.inference_mode(), self.fw.autocast():
@@ -74,7 +80,11 @@ class TorchRBM:
                 chain = None if self.chain is None else self.chain[rows]
                 self._gibbs(v0[rows], *draws(rows), chain)
                 self._add_statistics(first=i == 0)
-            scale = self.lr / len(v0)
+            world = 1
+            if self.group is not None:
+                self.group.all_reduce_sum(self.stats)
+                world = self.group.world
+            scale = self.lr / (len(v0) * world)  # every replica's rows: the global batch
             self.vb.mul_(self.momentum).add_(self.sum_b, alpha=scale)
             self.vc.mul_(self.momentum).add_(self.sum_c, alpha=scale)
             self.vw.mul_(self.momentum).add_(self.grad, alpha=scale)

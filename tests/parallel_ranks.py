@@ -1,0 +1,73 @@
+"""Rank bodies for the data-parallel tests, importable by the processes torch spawns. Each
+rank joins a gloo group through a TCPStore on 127.0.0.1, runs the same updates on its share
+of the batch, and rank 0 saves the weights; `alone` runs them in one process on the whole
+batch for comparison."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+BATCH = 8
+STEPS = 2
+
+
+def framework(precision: str = "fp32") -> Any:
+    from dbnbench.harness.frameworks.torch_fw import TorchFramework
+
+    fw = TorchFramework("cpu", precision, 1, 0)
+    fw.activate()
+    return fw
+
+
+def finetune(fw: Any) -> list[np.ndarray]:
+    """Two DDP (or plain) SGD + momentum updates of a small MLP."""
+    from dbnbench.suites.finetune.spec import glorot_init
+    from dbnbench.suites.finetune.torch_impl import TorchNet
+
+    init = glorot_init([20, 16, 12, 4], seed=3)
+    rng = np.random.default_rng(5)
+    x, y = rng.random((STEPS, BATCH, 20)), rng.integers(0, 4, (STEPS, BATCH))
+    net = TorchNet(fw, init, lr=0.5, momentum=0.9)
+    rows = fw.group.rows(BATCH) if fw.group is not None else slice(None)
+    for s in range(STEPS):
+        net.train_step(*net.to_device(x[s][rows], y[s][rows]))
+    return [a for pair in net.weights() for a in pair]
+
+
+def rbm(fw: Any) -> list[np.ndarray]:
+    """Two CD-1 updates on given uniform draws (each replica takes its rows' draws)."""
+    from dbnbench.suites.rbm.spec import init_weights
+    from dbnbench.suites.rbm.torch_impl import TorchRBM
+
+    v, h, t = 12, 9, fw.torch
+    rng = np.random.default_rng(7)
+    x = (rng.random((STEPS, BATCH, v)) < 0.4).astype(float)
+    uh, uv = rng.random((STEPS, 1, BATCH, h)), rng.random((STEPS, 1, BATCH, v))
+    rows = fw.group.rows(BATCH) if fw.group is not None else slice(None)
+    n = len(range(BATCH)[rows])
+    model = TorchRBM(fw, v, h, n, k=1, persistent=False, lr=0.1, momentum=0.5,
+                     weight_decay=1e-3, init=init_weights(v, h, 0))
+    for s in range(STEPS):
+        model.update(model.to_device(x[s][rows]), t.as_tensor(uh[s][:, rows], dtype=fw.dtype),
+                     t.as_tensor(uv[s][:, rows], dtype=fw.dtype))
+    return list(model.weights())
+
+
+BODIES = {"finetune": finetune, "rbm": rbm}
+
+
+def rank(rank_: int, world: int, port: int, body: str, out: str) -> None:
+    fw = framework()
+    store = fw.group_store("127.0.0.1", port, rank_ == 0, 60)
+    fw.open_group(store, rank_, world, 60)
+    weights = BODIES[body](fw)
+    if rank_ == 0:
+        np.savez(Path(out), *weights)
+    fw.group.close()
+
+
+def alone(body: str) -> list[np.ndarray]:
+    return BODIES[body](framework())
