@@ -42,3 +42,123 @@ def test_two_replicas_on_half_batches_make_the_whole_batch_update(body, tmp_path
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     moved = parallel_ranks.alone(body)  # and the updates did move the weights
     assert any(not np.allclose(a, 0) for a in moved)
+
+
+# ---------------------------------------------------------------- through the harness
+SUITE = """
+name = "dp"
+[settings]
+rounds = 1
+repetitions = {repetitions}
+min_time_s = {min_time}
+warmup_s = 0.02
+timeout_s = 120
+quality = false
+threads = 1
+[[cases]]
+workload = "rbm-cdk"
+frameworks = {frameworks}
+devices = ["cpu"]
+precisions = ["fp32"]
+params = {{ visible = 64, hidden = 64, batch = {batch}, workers = {workers} }}
+"""
+
+
+def suite(tmp_path, *, workers: str = "[1, 2]", batch: int = 32, repetitions: int = 3,
+          min_time: float = 0.02, frameworks: str = '["torch"]') -> str:
+    path = tmp_path / "dp.toml"
+    path.write_text(SUITE.format(workers=workers, batch=batch, repetitions=repetitions,
+                                 min_time=min_time, frameworks=frameworks))
+    return str(path)
+
+
+def rank_processes() -> list:
+    import psutil
+
+    found = []
+    for p in psutil.process_iter(["cmdline"]):
+        if "dbnbench.harness.rank" in " ".join(p.info["cmdline"] or []):
+            found.append(p)
+    return found
+
+
+def cases_of(out) -> dict:
+    from dbnbench.harness import results
+
+    (path,) = out.glob("*.json")
+    return {c["id"]: c for c in results.load(path)["cases"]}
+
+
+def test_a_two_worker_case_runs_as_a_group_and_says_what_ran(tmp_path, cli):
+    require_framework("torch")
+    out = tmp_path / "out"
+    done = cli("run", "--suite", suite(tmp_path), "-o", str(out), "--no-html")
+    assert done.returncode == 0, done.stderr[-2000:]
+    cases = cases_of(out)
+    one, two = cases["rbm-cdk/torch/cpu/fp32/v64-h64-b32-k1"], \
+        cases["rbm-cdk/torch/cpu/fp32/v64-h64-b32-k1-w2"]
+    assert one["status"] == two["status"] == "ok"
+    assert "parallel" not in one or one["parallel"] is None
+    group = two["parallel"]
+    assert (group["world"], group["workers"], group["backend"], group["nodes"]) == \
+        (2, 2, "gloo", 1)
+    assert group["threads_per_rank"] == 1 and len(group["cores_rank0"]) == 1
+    comm = group["communication"]
+    assert comm["elements_per_step"] == 64 * 64 + 64 + 64
+    assert comm["bytes_per_step"] == 4 * comm["elements_per_step"]
+    assert 0 < comm["allreduce_s"] < comm["step_s"] * 100 and comm["share"] > 0
+    assert two["items_per_step"] == 32  # the global batch: both replicas' rows
+    assert not rank_processes()
+
+
+def test_killing_a_rank_fails_its_case_and_the_run_goes_on(tmp_path):
+    require_framework("torch")
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "out"
+    path = suite(tmp_path, workers="[2, 1]", repetitions=400, min_time=0.05)
+    run = subprocess.Popen([sys.executable, "-m", "dbnbench", "run", "--suite", path, "-o",
+                            str(out), "--no-html"], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (ranks := rank_processes()):
+            assert run.poll() is None and time.monotonic() < deadline, "no rank started"
+            time.sleep(0.1)
+        time.sleep(1.0)  # into the case: set up, stepping
+        ranks[0].kill()
+        _, err = run.communicate(timeout=300)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert run.returncode == 1, err[-2000:]  # a case failed
+    cases = cases_of(out)
+    dead = cases["rbm-cdk/torch/cpu/fp32/v64-h64-b32-k1-w2"]
+    assert dead["status"] == "failed"
+    assert "rank 1 of 2 ended (signal SIGKILL)" in dead["reason"]
+    assert cases["rbm-cdk/torch/cpu/fp32/v64-h64-b32-k1"]["status"] == "ok"
+    assert not rank_processes()
+
+
+@pytest.mark.parametrize(("kwargs", "extra", "said"), [
+    ({"workers": "3"}, (), "field 'workers': 3 replicas × 1 micro-batches do not divide the "
+                           "batch (32) evenly"),
+    ({"workers": "2"}, ("--threads", "64"), "2 processes × 64 thread(s) need 128 CPU cores"),
+])
+def test_a_group_the_machine_cannot_hold_is_refused_at_load(tmp_path, cli, kwargs, extra,
+                                                              said):
+    require_framework("torch")
+    out = tmp_path / "out"
+    done = cli("run", "--suite", suite(tmp_path, **kwargs), "-o", str(out), *extra)
+    assert done.returncode == 2
+    assert said in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_frameworks_without_process_groups_skip_with_their_reason(tmp_path, cli):
+    done = cli("list", "--suite", suite(tmp_path, workers="2", frameworks='["numpy", "sklearn"]'))
+    assert done.returncode == 0, done.stderr
+    assert "NumPy has no collective communication" in done.stdout
+    assert "BernoulliRBM trains in one process" in done.stdout
