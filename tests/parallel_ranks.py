@@ -56,16 +56,50 @@ def rbm(fw: Any) -> list[np.ndarray]:
     return list(model.weights())
 
 
-BODIES = {"finetune": finetune, "rbm": rbm}
+SIZES = [20, 16, 12, 8, 4]  # four weight layers: stages split them
+
+
+def pipeline_finetune(fw: Any) -> list[np.ndarray]:
+    """Two updates of the MLP; as a pipeline (4 micro-batches through the stages), each rank
+    returns its own layers' weights."""
+    from dbnbench.suites.finetune.spec import glorot_init
+    from dbnbench.suites.finetune.torch_impl import TorchNet
+    from dbnbench.suites.pipeline import PipelineNet
+
+    init = glorot_init(SIZES, seed=3)
+    rng = np.random.default_rng(5)
+    x, y = rng.random((STEPS, BATCH, SIZES[0])), rng.integers(0, SIZES[-1], (STEPS, BATCH))
+    net = (PipelineNet(fw, init, lr=0.5, momentum=0.9, accumulate=4) if fw.group is not None
+           else TorchNet(fw, init, lr=0.5, momentum=0.9))
+    for s in range(STEPS):
+        net.train_step(*net.to_device(x[s], y[s]))
+    return [a for pair in net.weights() for a in pair]
+
+
+def pipeline_forward(fw: Any) -> list[np.ndarray]:
+    """Class probabilities of one batch; as a pipeline, on the last stage only."""
+    from dbnbench.suites.finetune.spec import glorot_init
+    from dbnbench.suites.inference.torch_impl import TorchForward
+    from dbnbench.suites.pipeline import PipelineForward
+
+    init = glorot_init(SIZES, seed=3)
+    x = np.random.default_rng(5).random((BATCH, SIZES[0]))
+    net = PipelineForward(fw, init, 4) if fw.group is not None else TorchForward(fw, init, "eager")
+    out = net(net.to_device(x))
+    return [] if out is None else [net.host(out)]
+
+
+BODIES = {"finetune": finetune, "rbm": rbm, "pipeline_finetune": pipeline_finetune,
+          "pipeline_forward": pipeline_forward}
 
 
 def rank(rank_: int, world: int, port: int, body: str, out: str) -> None:
+    """One rank; each saves what it returned to OUT.RANK.npz."""
     fw = framework()
     store = fw.group_store("127.0.0.1", port, rank_ == 0, 60)
     fw.open_group(store, rank_, world, 60)
-    weights = BODIES[body](fw)
-    if rank_ == 0:
-        np.savez(Path(out), *weights)
+    arrays = BODIES[body](fw)
+    np.savez(Path(f"{out}.{rank_}.npz"), *arrays)
     fw.group.close()
 
 

@@ -22,14 +22,22 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def replicated(body: str, world: int, tmp_path) -> list[np.ndarray]:
+def ranks_of(body: str, world: int, tmp_path) -> list[list[np.ndarray]]:
+    """What every rank of a `world`-process gloo group returned, by rank."""
     import torch.multiprocessing as mp
 
-    out = tmp_path / "rank0.npz"
+    out = tmp_path / "rank"
     mp.spawn(parallel_ranks.rank, args=(world, free_port(), body, str(out)), nprocs=world,
              join=True)
-    saved = np.load(out)
-    return [saved[f"arr_{i}"] for i in range(len(saved.files))]
+    found = []
+    for r in range(world):
+        saved = np.load(f"{out}.{r}.npz")
+        found.append([saved[f"arr_{i}"] for i in range(len(saved.files))])
+    return found
+
+
+def replicated(body: str, world: int, tmp_path) -> list[np.ndarray]:
+    return ranks_of(body, world, tmp_path)[0]
 
 
 @pytest.mark.parametrize("body", ["finetune", "rbm"])
@@ -42,6 +50,38 @@ def test_two_replicas_on_half_batches_make_the_whole_batch_update(body, tmp_path
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
     moved = parallel_ranks.alone(body)  # and the updates did move the weights
     assert any(not np.allclose(a, 0) for a in moved)
+
+
+@pytest.mark.parametrize("stages", [2, 3])
+def test_a_pipeline_makes_the_unsplit_forward_and_backward_update(stages, tmp_path):
+    require_framework("torch")
+    by_rank = ranks_of("pipeline_finetune", stages, tmp_path)
+    together = [a for arrays in by_rank for a in arrays]  # the stages' layers, in order
+    alone = parallel_ranks.alone("pipeline_finetune")
+    assert len(together) == len(alone) == 2 * (len(parallel_ranks.SIZES) - 1)
+    assert all(len(arrays) >= 2 for arrays in by_rank)  # every stage held layers
+    for a, b in zip(together, alone, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_a_pipelined_forward_pass_gives_the_unsplit_probabilities(tmp_path):
+    require_framework("torch")
+    by_rank = ranks_of("pipeline_forward", 2, tmp_path)
+    assert by_rank[0] == []  # the first stage hands its activations on and keeps nothing
+    (probs,) = by_rank[1]
+    (alone,) = parallel_ranks.alone("pipeline_forward")
+    np.testing.assert_allclose(probs, alone, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-6)
+
+
+def test_layers_are_split_so_the_heaviest_stage_is_lightest():
+    from dbnbench.suites.pipeline import split_layers
+
+    # 784-500-500-2000-10: 392k, 250k, 1000k, 20k weights
+    assert split_layers([392_000, 250_000, 1_000_000, 20_000], 2) == [range(0, 2), range(2, 4)]
+    assert split_layers([1, 1, 1, 1], 4) == [range(i, i + 1) for i in range(4)]
+    with pytest.raises(ValueError):
+        split_layers([1, 1], 3)
 
 
 # ---------------------------------------------------------------- through the harness

@@ -163,9 +163,14 @@ class CaseGroup:
         group.command(PROBE)
         allreduce_s, control_s = probe(group, elements, dtype)
         itemsize = int(group.torch.tensor([], dtype=dtype).element_size())
-        return {"elements_per_step": elements, "bytes_per_step": elements * itemsize,
-                "allreduce_s": allreduce_s, "control_s": control_s, "step_s": step_s,
-                "share": allreduce_s / step_s if allreduce_s is not None and step_s else None}
+        out: JSONObject = {
+            "elements_per_step": elements, "bytes_per_step": elements * itemsize,
+            "allreduce_s": allreduce_s, "control_s": control_s, "step_s": step_s,
+            "share": allreduce_s / step_s if allreduce_s is not None and step_s else None}
+        if allreduce_s is None:
+            out["reason"] = ("nothing is all-reduced: pipeline stages pass activations and "
+                             "their gradients point to point, inside the timed step")
+        return out
 
     def stop(self) -> None:
         """Tell every rank to stop, wait for this node's followers, leave the group."""

@@ -253,7 +253,9 @@ def measure_case(req: CaseRequest, fw: Framework, host: HostPeak,
                     "stages": req.work.stages,
                     "communication": group.communication(req.work.communicated, fw.group.dtype,
                                                          step_s),
-                    "memory": "peaks are rank 0's; every rank holds the same share"}
+                    "memory": ("peaks are rank 0's; every rank holds the same replica"
+                               if req.work.stages == 1 else
+                               "peaks are rank 0's: the first stage's layers and activations")}
         group.stop()  # quality and the roof check run in rank 0 alone
     shape_rate, local_rate = roof_check(fw, req, step_s)
     return CaseAnswer(

@@ -40,3 +40,24 @@ def micro_batch(batch: int, accumulate: int) -> int:
     if accumulate < 1 or batch % accumulate:
         raise ValueError(f"accumulate {accumulate} does not divide the batch ({batch})")
     return batch // accumulate
+
+
+def stages(params: Params) -> int:
+    """Pipeline stages of a workload that declares them (STAGES), else 1."""
+    return params.integer("stages") if "stages" in params else 1
+
+
+def stages_error(params: Params, layers: int) -> str | None:
+    """Why the case's pipeline `stages` cannot split its `layers` weight layers, or None."""
+    s = stages(params)
+    if s > layers:
+        return (f"field 'stages': {s} stages for a network of {layers} weight layers (every "
+                "stage needs one at least)")
+    if s > 1 and workers(params) > 1:
+        return "fields 'stages' and 'workers': one kind of parallelism per case"
+    return None
+
+
+def stages_tag(params: Params) -> str:
+    s = stages(params)
+    return f"-s{s}" if s > 1 else ""

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ...harness.errors import Skip
 from ..data import synthetic_binary
 from ..pool import POOL_BATCHES, PooledBench
 from ..quality import labelled
@@ -21,12 +22,17 @@ from .spec import glorot_init, quality_report, time_to_target
 
 class FinetuneBench(PooledBench):
     net_cls: ClassVar[type]
+    pipeline_cls: ClassVar[type | None] = None  # the network as this rank's pipeline stage
 
     def setup(self) -> None:
         p, seed = self.p, self.fw.seed
         init = glorot_init(p["layers"] + [p["classes"]], seed)
-        self.net = self.net_cls(self.fw, init, lr=p["lr"], momentum=p["momentum"],
-                                accumulate=p["accumulate"])
+        # Pipeline stages: this rank's layers (the spec allows stages where a group runs).
+        cls = self.pipeline_cls if p.get("stages", 1) > 1 else self.net_cls
+        if cls is None:
+            raise Skip(f"{self.fw.name} has no pipeline stages")
+        self.net = cls(self.fw, init, lr=p["lr"], momentum=p["momentum"],
+                       accumulate=p["accumulate"])
         n = POOL_BATCHES * self.rows()
         x = synthetic_binary(n, p["layers"][0], seed)
         y = np.random.default_rng(seed).integers(0, p["classes"], n)

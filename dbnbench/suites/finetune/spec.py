@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from ...harness.workload import WORKERS, Param, Params, Spec
-from ..accumulation import ACCUMULATE, accumulate_error, accumulate_tag
+from ...harness.workload import STAGES, WORKERS, Param, Params, Spec
+from ..accumulation import ACCUMULATE, accumulate_error, accumulate_tag, stages_error, stages_tag
 from ..dbn.spec import MNIST_TRAIN, batch_error, layers_error, layers_tag
 
 # Quality at the case's shape (input 784, 10 classes, an MNIST set here): the case's stack,
@@ -54,15 +54,18 @@ class FinetuneSpec(Spec):
                          minimum=1),
         "accumulate": ACCUMULATE,
         "workers": WORKERS,
+        # With stages, the accumulate micro-batches are the ones flowing through the pipeline.
+        "stages": STAGES,
     }
 
     def check(self, params: Params) -> str | None:
         return (super().check(params) or layers_error(params.integers("layers"))
-                or batch_error(params) or accumulate_error(params))
+                or batch_error(params) or accumulate_error(params)
+                or stages_error(params, len(net_sizes(params)) - 1))
 
     def tag(self, params: Params) -> str:
         return (f"{layers_tag(params.integers('layers'))}-c{params.integer('classes')}"
-                f"-b{params.integer('batch')}{accumulate_tag(params)}")
+                f"-b{params.integer('batch')}{accumulate_tag(params)}{stages_tag(params)}")
 
     def items_per_step(self, params: Params) -> int:
         return params.integer("batch")

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from ..pipeline import PipelineNet
 from .bench import FinetuneBench
 
 
@@ -77,3 +78,4 @@ class TorchNet:
 
 class TorchFinetuneBench(FinetuneBench):
     net_cls = TorchNet
+    pipeline_cls = PipelineNet

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ...harness.errors import Skip
 from ..data import synthetic_binary
 from ..finetune.numpy_impl import NumpyNet
 from ..finetune.plan import Init, Plan, quality_plan, train_budget
@@ -44,17 +45,32 @@ def percentiles_ms(samples_s: list[float]) -> dict[str, float]:
 
 class InferenceBench(PooledBench):
     forward_cls: ClassVar[type]
+    pipeline_cls: ClassVar[type | None] = None  # the forward pass as this rank's stage
 
     def setup(self) -> None:
         p, seed = self.p, self.fw.seed
         init = glorot_init(p["layers"] + [p["classes"]], seed)
-        self.net = self.forward_cls(self.fw, init, p["mode"])
+        micro = p.get("microbatches", 1)
         pool = synthetic_binary(POOL_BATCHES * p["batch"], p["layers"][0], seed)
+        self.parts: list[list[Any]] = []
+        if p.get("stages", 1) > 1:  # this rank's pipeline stage; it cuts the micro-batches
+            if self.pipeline_cls is None:
+                raise Skip(f"{self.fw.name} has no pipeline stages")
+            self.net = self.pipeline_cls(self.fw, init, micro)
+        else:
+            self.net = self.forward_cls(self.fw, init, p["mode"])
+            if micro > 1:  # the same micro-batches one after the other: a pipeline's baseline
+                self.parts = [[self.net.to_device(part) for part in np.split(b, micro)]
+                              for b in (pool[i::POOL_BATCHES] for i in range(POOL_BATCHES))]
         self.batches = split(pool, self.net.to_device)
         self.step()  # tracing and compilation belong to setup, not to the warm-up
 
     def step(self) -> None:
-        self.out = self.net(self.batches[self.next_index()])
+        i = self.next_index()
+        if self.parts:
+            self.out = [self.net(part) for part in self.parts[i]]
+        else:
+            self.out = self.net(self.batches[i])
 
     def metrics(self) -> dict[str, Any]:
         """Latency percentiles of single synced calls, at batch 1 only (larger batches are

@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from ...harness.workload import Param, Params, Spec
+from ...harness.workload import STAGES, Param, Params, Spec, divides
+from ..accumulation import stages, stages_error, stages_tag
 from ..dbn.spec import layers_error, layers_tag
 from ..finetune.spec import CLASSES, net_sizes, pairs
 
@@ -40,20 +41,28 @@ class InferenceSpec(Spec):
         "batch": Param(int, 64, "samples per forward pass", minimum=1),
         "mode": Param(str, "eager", "eager | graph (tf.function) | compiled (torch.compile, "
                       "XLA)", choices=MODES),
+        "stages": STAGES,
+        "microbatches": Param(int, 1, "micro-batches the batch flows through the pipeline "
+                              "stages in (with stages > 1)", minimum=1, maximum=4096),
     }
 
     def check(self, params: Params) -> str | None:
-        return super().check(params) or layers_error(params.integers("layers"))
+        return (super().check(params) or layers_error(params.integers("layers"))
+                or stages_error(params, len(net_sizes(params)) - 1)
+                or divides(params, "microbatches", "micro-batches"))
 
     def tag(self, params: Params) -> str:
+        m = params.integer("microbatches")
         return (f"{layers_tag(params.integers('layers'))}-c{params.integer('classes')}"
-                f"-b{params.integer('batch')}-{params.text('mode')}")
+                f"-b{params.integer('batch')}-{params.text('mode')}{stages_tag(params)}"
+                + (f"-m{m}" if m > 1 else ""))
 
     def items_per_step(self, params: Params) -> int:
         return params.integer("batch")
 
     def gemm_shapes(self, params: Params) -> list[tuple[int, int, int, int]]:
-        return [(1, params.integer("batch"), o, i) for i, o in pairs(net_sizes(params))]
+        m = params.integer("microbatches")
+        return [(m, params.integer("batch") // m, o, i) for i, o in pairs(net_sizes(params))]
 
     def bytes_per_step(self, params: Params, itemsize: int) -> float:
         """Every weight read once; every layer's activations written and read once."""
@@ -63,6 +72,9 @@ class InferenceSpec(Spec):
     def supports(self, framework: str, device: str, precision: str,
                  params: Params) -> str | None:
         mode = params.text("mode")
+        if stages(params) > 1 and mode != "eager":
+            return (f"pipeline stages run eagerly (blocking send/recv between processes); "
+                    f"no {mode} mode")
         if framework == "numpy" and mode != "eager":
             return f"NumPy executes eagerly only: it has no {mode} mode"
         if framework == "torch" and mode == "graph":

@@ -10,6 +10,7 @@ import numpy as np
 
 from ...harness.errors import Skip
 from ..finetune.torch_impl import build_mlp
+from ..pipeline import PipelineForward
 from .bench import InferenceBench
 
 COMPILERS = ("c++", "g++", "clang++")
@@ -50,3 +51,4 @@ class TorchForward:
 
 class TorchInferenceBench(InferenceBench):
     forward_cls = TorchForward
+    pipeline_cls = PipelineForward
