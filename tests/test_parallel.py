@@ -202,3 +202,59 @@ def test_frameworks_without_process_groups_skip_with_their_reason(tmp_path, cli)
     assert done.returncode == 0, done.stderr
     assert "NumPy has no collective communication" in done.stdout
     assert "BernoulliRBM trains in one process" in done.stdout
+
+
+# ---------------------------------------------------------------- several nodes
+def test_two_nodes_meet_at_the_rendezvous_and_node_0_writes_both_fingerprints(tmp_path, cli):
+    require_framework("torch")
+    import subprocess
+    import sys
+
+    endpoint = f"127.0.0.1:{free_port()}"
+    nodes = ("--nnodes", "2", "--rdzv-endpoint", endpoint, "--rdzv-timeout", "120")
+    agent = subprocess.Popen([sys.executable, "-m", "dbnbench", "run", *nodes, "--node-rank",
+                              "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out = tmp_path / "out"
+        done = cli("run", "--suite", suite(tmp_path), "-o", str(out), "--no-html", *nodes,
+                   "--node-rank", "0")
+        _, said = agent.communicate(timeout=60)
+    finally:
+        if agent.poll() is None:
+            agent.kill()
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert agent.returncode == 0, said[-2000:]
+    assert "node 1 of 2 joined" in said and "the run ended after 1 multi-rank case(s)" in said
+    from dbnbench.harness import results
+
+    (path,) = out.glob("*.json")
+    doc = results.load(path)
+    assert [n["hostname"] for n in doc["machine"]["nodes"]] == [doc["machine"]["hostname"]] * 2
+    (two,) = [c for c in doc["cases"] if c["id"].endswith("-w2")]
+    assert two["status"] == "ok"
+    assert (two["parallel"]["nodes"], two["parallel"]["world"],
+            two["parallel"]["local_ranks"]) == (2, 2, 1)
+    assert not rank_processes()
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (("--nnodes", "2"), "--nnodes, --node-rank and --rdzv-endpoint go together"),
+    (("--nnodes", "2", "--node-rank", "2", "--rdzv-endpoint", "127.0.0.1:29500"),
+     "--node-rank: 2 is not in 0..1"),
+    (("--nnodes", "2", "--node-rank", "0", "--rdzv-endpoint", "127.0.0.1"),
+     "--rdzv-endpoint: expected HOST:PORT"),
+])
+def test_bad_node_options_are_one_line(tmp_path, cli, args, said):
+    done = cli("run", "--suite", suite(tmp_path), "-o", str(tmp_path / "out"), *args)
+    assert done.returncode == 2 and said in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_node_0_alone_gives_up_after_the_timeout_in_one_line(tmp_path, cli):
+    require_framework("torch")
+    done = cli("run", "--suite", suite(tmp_path), "-o", str(tmp_path / "out"), "--nnodes",
+               "2", "--node-rank", "0", "--rdzv-endpoint", f"127.0.0.1:{free_port()}",
+               "--rdzv-timeout", "2")
+    assert done.returncode == 2
+    assert "only 1 of 2 nodes joined the rendezvous" in done.stderr
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").glob("*.json"))

@@ -124,6 +124,15 @@ def app() -> None:
               "other arms in every round (repeatable; e.g. base=.venv-base/bin/python)")
 @click.option("--arm-env", "arm_env", multiple=True, metavar="NAME:KEY=VALUE",
               help="an environment variable for one arm's workers (repeatable)")
+@click.option("--nnodes", type=click.IntRange(1, 4096),
+              help="machines this run spans (multi-rank cases split their ranks evenly)")
+@click.option("--node-rank", type=click.IntRange(0, 4095),
+              help="this machine's place: 0 runs the suite and writes the result, the others "
+              "run an agent that starts their ranks")
+@click.option("--rdzv-endpoint", metavar="HOST:PORT",
+              help="node 0's address and a free port: the rendezvous every node meets at")
+@click.option("--rdzv-timeout", type=Finite(1, 86400), default=300.0, show_default=True,
+              help="seconds to wait for every node to join")
 @click.option("--verbose", "-v", is_flag=True, help="list every warning (default: counts by kind)")
 def run(suite: str, workload: str | None, framework: str | None, device: str | None,
         precision: str | None, max_cases: int, output: Path, timeout: float | None,
@@ -131,8 +140,18 @@ def run(suite: str, workload: str | None, framework: str | None, device: str | N
         threads: int | None, seed: int | None, no_quality: bool, max_memory: str | None,
         isolate: bool, resume: str | None, data_dir: Path | None, no_html: bool,
         db: Path | None, arm_specs: tuple[str, ...], arm_env: tuple[str, ...],
-        verbose: bool) -> None:
+        nnodes: int | None, node_rank: int | None, rdzv_endpoint: str | None,
+        rdzv_timeout: float, verbose: bool) -> None:
     """Run a suite (default: quick) and write results/<run-id>.json."""
+    from ..harness.rendezvous import agent, parse_nodes
+
+    nodes = parse_nodes(nnodes, node_rank, rdzv_endpoint, rdzv_timeout)
+    if nodes is not None and nodes.count == 1:
+        nodes = None  # one node is the plain run
+    if nodes is not None and nodes.rank > 0:
+        from ..harness.probes.system import machine
+
+        sys.exit(agent(nodes, dict(machine()), say=err.print))
     import psutil
 
     from ..harness.arms import parse_arms
@@ -157,7 +176,8 @@ def run(suite: str, workload: str | None, framework: str | None, device: str | N
                          registry=default_registry(),
                          settings=settings, output=output, max_memory=cap,
                          cases_per_worker=1 if isolate else None,
-                         arms=parse_arms(arm_specs, arm_env), max_cases=max_cases)
+                         arms=parse_arms(arm_specs, arm_env), max_cases=max_cases,
+                         nodes=nodes)
     progress = RichProgress(err)
     with StopOnSignals(output) as stopping:
         try:

@@ -313,15 +313,20 @@ def unavailable(case: Case, gpu_count: int, registry: Registry,
 
 
 def check_layouts(cases: Iterable[Case], registry: Registry, threads: int,
-                  gpu_count: int) -> None:
+                  gpu_count: int, nodes: int = 1) -> None:
     """Refuse, before anything runs, a case of more processes than this machine has devices
-    for: on the CPU every rank gets its own `threads` cores, on CUDA its own GPU."""
+    for: on the CPU every rank gets its own `threads` cores, on CUDA its own GPU. Over
+    several nodes, each runs an equal share of a case's ranks."""
     cpus = usable_cpus()
     for case in cases:
         workers, stages = registry.spec(case.workload).layout(case.params)
         ranks = workers * stages
         if ranks == 1:
             continue
+        if ranks % nodes:
+            raise UserError(f"{case.id}: {ranks} processes do not split evenly over {nodes} "
+                            "nodes")
+        ranks //= nodes
         if case.device == "cpu" and ranks * threads > cpus:
             raise UserError(f"{case.id}: {ranks} processes × {threads} thread(s) need "
                             f"{ranks * threads} CPU cores, this machine lets dbnbench use {cpus} "

@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from .calibrate import ITEMSIZE, START
 from .cases import MAX_CASES, Case, Suite, check_layouts, load_suite, select, unavailable
@@ -43,6 +44,7 @@ from .records import (
     Work,
 )
 from .registry import Registry
+from .rendezvous import Host, Nodes
 from .results import ResultDoc, dump
 from .roofline import round_roofs
 from .schedule import Schedule
@@ -59,6 +61,7 @@ class RunOptions:
     cases_per_worker: int | None = None  # None: a worker keeps going; 1: a process per case
     arms: tuple[Arm, ...] = (Arm(),)
     max_cases: int = MAX_CASES
+    nodes: Nodes | None = None  # this run spans several machines (node 0 runs the suite)
 
 
 @dataclass
@@ -215,10 +218,13 @@ class Run:
 
 
 def start_journal(options: RunOptions, suite: Suite, cases: list[Case],
-                  settings: Settings) -> Journal:
+                  settings: Settings, nodes: list[dict[str, Any]] | None = None) -> Journal:
     run_id = new_run_id(suite.name)
+    here = machine()
+    if nodes:
+        here["nodes"] = nodes  # every node's machine, node 0's first
     hashes = {w: options.registry.source_hash(w) for w in dict.fromkeys(c.workload for c in cases)}
-    header = Header(run_id, suite.name, suite.source, options.filters, settings, now(), machine(),
+    header = Header(run_id, suite.name, suite.source, options.filters, settings, now(), here,
                     tuple(c.id for c in cases), hashes, busy_now(),
                     {"max_memory": options.max_memory,
                      "cases_per_worker": options.cases_per_worker}, options.arms)
@@ -271,10 +277,26 @@ def run_with(options: RunOptions, progress: Progress, held: list[Journal]
     if not runnable:
         raise nothing_to_run(suite, cases, skipped)
     settings = settings_of(suite, options.settings)
-    check_layouts(runnable, options.registry, settings.threads, gpu_count)
+    count = options.nodes.count if options.nodes else 1
+    check_layouts(runnable, options.registry, settings.threads, gpu_count, count)
     check_output_dir(options.output)  # after planning: bad input leaves no directory behind
+    host = Host(options.nodes) if options.nodes else None
+    try:
+        nodes = host.gather(machine()) if host else None
+        return run_planned(options, progress, held, journal, suite, cases, skipped, runnable,
+                           settings, nodes)
+    finally:
+        if host is not None:
+            host.end()
+
+
+def run_planned(options: RunOptions, progress: Progress, held: list[Journal],
+                journal: Journal | None, suite: Suite, cases: list[Case],
+                skipped: dict[str, str], runnable: tuple[Case, ...], settings: Settings,
+                nodes: list[dict[str, Any]] | None) -> tuple[ResultDoc, Path]:
+    """run_with's body once the plan is checked (and, over several nodes, all have joined)."""
     if journal is None:
-        journal = start_journal(options, suite, cases, settings)
+        journal = start_journal(options, suite, cases, settings, nodes)
         held.append(journal)
     else:
         check_same_plan(journal.header, [c.id for c in cases],

@@ -1,0 +1,186 @@
+"""One run over several machines, as torchrun's static rendezvous does it: node 0 (the
+machine running the suite) hosts a TCPStore at the endpoint every node is given; every
+other node runs an agent (`dbnbench run --nnodes N --node-rank R --rdzv-endpoint HOST:PORT`)
+that posts its machine's fingerprint there, then starts its share of each multi-rank case's
+ranks when node 0's worker posts the case, and reports how they ended. Single-process cases
+run on node 0 only. Node 0 writes the result, with every node's fingerprint."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import UserError
+from .group import RDZV_ENV, STOP_WAIT_S, Member, cores_of, signal_text, start_rank
+from .records import CaseRequest, decode_request
+
+POLL_S = 0.05
+LEAVE_WAIT_S = 10.0
+ENDPOINT_RE = re.compile(r"^(?P<host>[A-Za-z0-9.:\[\]_-]+):(?P<port>\d{1,5})$")
+
+
+@dataclass(frozen=True)
+class Nodes:
+    """This machine's place in a run over several."""
+
+    host: str
+    port: int
+    count: int
+    rank: int
+    timeout_s: float
+
+    @property
+    def env(self) -> str:
+        """What node 0's workers are told (RDZV_ENV): where the run's store is, how many
+        nodes share each multi-rank case."""
+        return f"{self.host}:{self.port}:{self.count}"
+
+
+def parse_nodes(nnodes: int | None, node_rank: int | None, endpoint: str | None,
+                timeout_s: float) -> Nodes | None:
+    """The three options together, checked; None when none is given (one machine)."""
+    given = [v is not None for v in (nnodes, node_rank, endpoint)]
+    if not any(given):
+        return None
+    if not all(given):
+        raise UserError("--nnodes, --node-rank and --rdzv-endpoint go together")
+    assert nnodes is not None and node_rank is not None and endpoint is not None
+    if not 0 <= node_rank < nnodes:
+        raise UserError(f"--node-rank: {node_rank} is not in 0..{nnodes - 1}")
+    match = ENDPOINT_RE.match(endpoint)
+    if not match or not 1 <= int(match["port"]) <= 65535:
+        raise UserError(f"--rdzv-endpoint: expected HOST:PORT (port 1-65535), got {endpoint!r}")
+    return Nodes(match["host"].strip("[]"), int(match["port"]), nnodes, node_rank, timeout_s)
+
+
+def tcp_store(host: str, port: int, master: bool, timeout_s: float) -> Any:
+    try:
+        from datetime import timedelta
+
+        import torch.distributed as dist
+    except ImportError:
+        raise UserError("a run over several nodes needs torch (torch.distributed's "
+                        "TCPStore is the rendezvous)") from None
+    try:
+        return dist.TCPStore(host, port, is_master=master, wait_for_workers=False,
+                             timeout=timedelta(seconds=timeout_s))
+    except (RuntimeError, OSError) as exc:
+        what = "host" if master else "reach"
+        raise UserError(f"--rdzv-endpoint {host}:{port}: cannot {what} the rendezvous "
+                        f"({' '.join(str(exc).split())[:200]})") from None
+
+
+def wait_for(store: Any, keys: list[str], timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while not store.check(keys):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(POLL_S)
+    return True
+
+
+class Host:
+    """Node 0: hosts the run's store, gathers the nodes, tells its workers where they are."""
+
+    def __init__(self, nodes: Nodes) -> None:
+        self.nodes = nodes
+        self.store = tcp_store(nodes.host, nodes.port, True, nodes.timeout_s)
+
+    def gather(self, fingerprint: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every node's machine, node 0's first, once all have joined."""
+        n = self.nodes.count
+        self.store.set("node/0", json.dumps(fingerprint))
+        keys = [f"node/{r}" for r in range(1, n)]
+        if not wait_for(self.store, keys, self.nodes.timeout_s):
+            joined = sum(self.store.check([k]) for k in keys) + 1
+            raise UserError(f"only {joined} of {n} nodes joined the rendezvous at "
+                            f"{self.nodes.host}:{self.nodes.port} within "
+                            f"{self.nodes.timeout_s:g} s (start `dbnbench run --nnodes {n} "
+                            "--node-rank R --rdzv-endpoint HOST:PORT` on the others)")
+        os.environ[RDZV_ENV] = self.nodes.env  # node 0's workers inherit it
+        return [json.loads(self.store.get(f"node/{r}")) for r in range(n)]
+
+    def end(self) -> None:
+        """Tell the agents the run is over and give them a moment to say they heard: the
+        store lives in this process and goes with it."""
+        self.store.set("end", "1")
+        os.environ.pop(RDZV_ENV, None)
+        wait_for(self.store, [f"left/{r}" for r in range(1, self.nodes.count)], LEAVE_WAIT_S)
+
+
+class Remote:
+    """Node 0's worker's view of the other nodes' ranks of one case."""
+
+    def __init__(self, store: Any, seq: int, nodes: int) -> None:
+        self.store, self.seq, self.nodes = store, seq, nodes
+
+    def key(self, node: int) -> str:
+        return f"case/{self.seq}/exit/{node}"
+
+    def dead(self) -> str | None:
+        for node in range(1, self.nodes):
+            if self.store.check([self.key(node)]):
+                code = int(self.store.get(self.key(node)))
+                if code:
+                    return f"node {node}'s ranks ended ({signal_text(code)})"
+        return None
+
+    def finish(self) -> None:
+        wait_for(self.store, [self.key(n) for n in range(1, self.nodes)], STOP_WAIT_S)
+
+
+def post_case(rdzv: str, line: str, world: int, case_port: int) -> tuple[Remote, int]:
+    """Announce a case to the other nodes; returns their handle and node 0's rank count."""
+    host, port, count = rdzv.rsplit(":", 2)
+    nodes = int(count)
+    store = tcp_store(host, int(port), False, 60)
+    per_node = world // nodes  # the load check refused a world the nodes do not divide
+    seq = int(store.add("seq", 1))
+    store.set(f"case/{seq}", json.dumps({"request": line, "store": f"{host}:{case_port}",
+                                         "world": world, "per_node": per_node}))
+    return Remote(store, seq, nodes), per_node
+
+
+def agent(nodes: Nodes, fingerprint: dict[str, Any], say: Any = print) -> int:
+    """Node R > 0: join, then start this node's ranks of every case node 0 posts, until the
+    run ends. Returns the exit code: 0 when node 0 ended the run, 1 when it vanished."""
+    store = tcp_store(nodes.host, nodes.port, False, nodes.timeout_s)
+    seq = 1
+    try:
+        store.set(f"node/{nodes.rank}", json.dumps(fingerprint))
+        say(f"node {nodes.rank} of {nodes.count} joined {nodes.host}:{nodes.port}")
+        while True:
+            case_key = f"case/{seq}"
+            while not store.check([case_key]):
+                if store.check(["end"]):
+                    store.set(f"left/{nodes.rank}", "1")
+                    say(f"node {nodes.rank}: the run ended after {seq - 1} multi-rank "
+                        "case(s)")
+                    return 0
+                time.sleep(POLL_S)
+            posted = json.loads(store.get(case_key))
+            code = run_share(posted, nodes.rank)
+            store.set(f"{case_key}/exit/{nodes.rank}", str(code))
+            seq += 1
+    except (RuntimeError, OSError) as exc:  # the store (node 0's run) is gone
+        say(f"node {nodes.rank}: lost node 0 at {nodes.host}:{nodes.port} after {seq - 1} "
+            f"multi-rank case(s): {' '.join(str(exc).split())[:160]}")
+        return 1
+
+
+def run_share(posted: dict[str, Any], node: int) -> int:
+    """This node's ranks of one case, started and waited for: 0, or the first failure's
+    code."""
+    line, per_node = posted["request"], int(posted["per_node"])
+    req = decode_request(line)
+    threads = req.settings.threads if isinstance(req, CaseRequest) else 1
+    procs = [start_rank(Member(posted["store"], node * per_node + i, int(posted["world"]),
+                               cores_of(i, threads), line, i), sys.executable)
+             for i in range(per_node)]
+    codes = [p.wait() for p in procs]
+    return next((c for c in codes if c), 0)
