@@ -151,6 +151,18 @@ def test_a_two_worker_case_runs_as_a_group_and_says_what_ran(tmp_path, cli):
     assert not rank_processes()
 
 
+def test_one_replica_can_run_through_torch_distributed(tmp_path, cli):
+    require_framework("torch")
+    out = tmp_path / "out"
+    done = cli("run", "--suite", suite(tmp_path, workers="1, distributed = true"), "-o",
+               str(out), "--no-html")
+    assert done.returncode == 0, done.stderr[-2000:]
+    (case,) = cases_of(out).values()
+    assert case["id"].endswith("-w1dist") and case["status"] == "ok"
+    assert (case["parallel"]["world"], case["parallel"]["backend"]) == (1, "gloo")
+    assert case["parallel"]["communication"]["allreduce_s"] > 0
+
+
 def test_killing_a_rank_fails_its_case_and_the_run_goes_on(tmp_path):
     require_framework("torch")
     import subprocess

@@ -300,7 +300,7 @@ def unavailable(case: Case, gpu_count: int, registry: Registry,
         if index >= gpu_count:
             return f"no GPU {index} (this machine has {gpu_count})"
     spec = registry.spec(case.workload)
-    if math.prod(spec.layout(case.params)) > 1 and fw.groups:
+    if spec.grouped(case.params) and fw.groups:
         return fw.groups
     why = spec.supports(case.framework, case.device, case.precision, case.params)
     if why or memory_cap is None or not case.device == "cpu":

@@ -132,6 +132,7 @@ class Work:
     workers: int = 1  # data-parallel replicas, each on batch / workers rows
     stages: int = 1  # pipeline stages the layer stack is split into
     communicated: int = 0  # values each replica all-reduces per step
+    grouped: bool = False  # runs as a process group (several ranks, or one asked for)
 
 
 @dataclass(frozen=True)

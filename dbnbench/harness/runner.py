@@ -121,7 +121,8 @@ def work_of(case: Case, registry: Registry) -> Work:
     return Work(spec.items_per_step(case.params), spec.flops_per_step(case.params),
                 tuple(spec.gemm_shapes(case.params)),
                 spec.bytes_per_step(case.params, ITEMSIZE[case.precision]), workers, stages,
-                spec.communicated_per_step(case.params) if workers > 1 else 0)
+                spec.communicated_per_step(case.params) if stages == 1 else 0,
+                spec.grouped(case.params))
 
 
 class Run:

@@ -202,7 +202,7 @@ def do_case(req: CaseRequest) -> CaseAnswer:
     host.reset()
     c, settings = req.case, req.settings
     fw = make_framework(c.framework, c.device, c.precision, settings.threads, settings.seed)
-    if req.work.workers * req.work.stages == 1:
+    if not req.work.grouped:
         return measure_case(req, fw, host, None)
     group = CaseGroup(req, fw)
     try:

@@ -113,6 +113,8 @@ class Param:
 WORKERS = Param(int, 1, "data-parallel replicas, one process each (torch.distributed), one "
                 "synchronous update per step over batch / workers rows each", minimum=1,
                 maximum=1024)
+DISTRIBUTED = Param(bool, False, "run through torch.distributed even as one process (DDP of "
+                    "one replica): the communication path alone, e.g. NCCL on one GPU")
 STAGES = Param(int, 1, "pipeline stages: the layer stack split over that many processes, "
                "micro-batches flowing through them", minimum=1, maximum=64)
 
@@ -188,6 +190,11 @@ class Spec:
         unless the workload declares WORKERS or STAGES."""
         return (params.integer("workers") if "workers" in params else 1,
                 params.integer("stages") if "stages" in params else 1)
+
+    def grouped(self, params: Params) -> bool:
+        """Whether the case runs as a process group: several ranks, or one asked for."""
+        workers, stages = self.layout(params)
+        return workers * stages > 1 or ("distributed" in params and params.flag("distributed"))
 
     def communicated_per_step(self, params: Params) -> int:
         """Values each data-parallel replica all-reduces per step (its gradients or

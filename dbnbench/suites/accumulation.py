@@ -31,7 +31,8 @@ def accumulate_tag(params: Params) -> str:
     """`-aN` for N > 1 and `-wN` for N > 1 workers, nothing at 1: the ids of cases without
     either stay as they were."""
     a, w = params.integer("accumulate"), workers(params)
-    return (f"-a{a}" if a > 1 else "") + (f"-w{w}" if w > 1 else "")
+    alone = w == 1 and "distributed" in params and params.flag("distributed")
+    return (f"-a{a}" if a > 1 else "") + (f"-w{w}" if w > 1 else "") + ("-w1dist" if alone else "")
 
 
 def micro_batch(batch: int, accumulate: int) -> int:

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ...harness.workload import WORKERS, Param, Params, Spec
+from ...harness.workload import DISTRIBUTED, WORKERS, Param, Params, Spec
 from ..accumulation import ACCUMULATE, accumulate_error, accumulate_tag
 
 # Quality at the case's shape (its input is 784 and an MNIST set is here, suites/quality.py):
@@ -57,6 +57,7 @@ class RBMSpec(Spec):
         "weight_decay": Param(float, 2e-4, "L2 weight decay", minimum=0.0),
         "accumulate": ACCUMULATE,
         "workers": WORKERS,
+        "distributed": DISTRIBUTED,
     }
 
     def check(self, params: Params) -> str | None:
