@@ -195,13 +195,17 @@ def add_speedups(rows: list[dict[str, Any]], baseline: str) -> str | None:
     return baseline if base else None
 
 
+# How a case is split over processes and micro-batches: the Scaling section charts these.
+LAYOUT_PARAMS = ("workers", "stages", "accumulate", "microbatches")
+
+
 def swept_params(rows: list[dict[str, Any]], workload: str) -> list[str]:
     """Parameters that took more than one value among a workload's measured cases."""
     ok = [r for r in ok_rows(rows) if r["workload"] == workload]
     keys = sorted({k for r in ok for k in r["params"]},
                   key=lambda k: (PARAM_ORDER.index(k) if k in PARAM_ORDER else 99, k))
     return [k for k in keys
-            if len({repr(r["params"].get(k)) for r in ok}) > 1
+            if k not in LAYOUT_PARAMS and len({repr(r["params"].get(k)) for r in ok}) > 1
             and all(isinstance(r["params"].get(k), (int, float)) for r in ok)]
 
 
