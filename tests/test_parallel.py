@@ -104,7 +104,7 @@ params = {{ visible = 64, hidden = 64, batch = {batch}, workers = {workers} }}
 """
 
 
-def suite(tmp_path, *, workers: str = "[1, 2]", batch: int = 32, repetitions: int = 3,
+def suite(tmp_path, *, workers: str = "[1, 2]", batch: int | str = 32, repetitions: int = 3,
           min_time: float = 0.02, frameworks: str = '["torch"]') -> str:
     path = tmp_path / "dp.toml"
     path.write_text(SUITE.format(workers=workers, batch=batch, repetitions=repetitions,
@@ -142,13 +142,40 @@ def test_a_two_worker_case_runs_as_a_group_and_says_what_ran(tmp_path, cli):
     group = two["parallel"]
     assert (group["world"], group["workers"], group["backend"], group["nodes"]) == \
         (2, 2, "gloo", 1)
-    assert group["threads_per_rank"] == 1 and len(group["cores_rank0"]) == 1
+    assert group["threads_per_rank"] == 1
+    cores = group["cores_by_rank"]
+    assert [len(c) for c in cores] == [1, 1] and cores[0] != cores[1]
     comm = group["communication"]
     assert comm["elements_per_step"] == 64 * 64 + 64 + 64
     assert comm["bytes_per_step"] == 4 * comm["elements_per_step"]
     assert 0 < comm["allreduce_s"] < comm["step_s"] * 100 and comm["share"] > 0
     assert two["items_per_step"] == 32  # the global batch: both replicas' rows
     assert not rank_processes()
+
+
+def test_every_group_gets_a_core_per_rank_not_only_the_first(tmp_path, cli):
+    """Rank 0 pins its worker while a group runs; the next group must still find both
+    cores (a worker left pinned put the second group's ranks on one core at half speed)."""
+    require_framework("torch")
+    out = tmp_path / "out"
+    done = cli("run", "--suite", suite(tmp_path, workers="2", batch="[32, 64, 96]"), "-o",
+               str(out), "--no-html")
+    assert done.returncode == 0, done.stderr[-2000:]
+    cases = cases_of(out)
+    assert len(cases) == 3
+    for case in cases.values():
+        assert case["status"] == "ok", case["reason"]
+        cores = case["parallel"]["cores_by_rank"]
+        assert len(cores) == 2 and all(len(c) == 1 for c in cores) and cores[0] != cores[1]
+
+
+def test_a_rank_without_a_core_of_its_own_is_an_error_not_a_shared_core():
+    from dbnbench.harness.group import GroupError, cores_of
+
+    assert cores_of((0, 1, 2, 3), 1, 2) == (2, 3)
+    assert cores_of((), 5, 1) == ()  # no affinity API: nothing pinned, nothing claimed
+    with pytest.raises(GroupError, match="rank 1 needs 1 core"):
+        cores_of((0,), 1, 1)
 
 
 def test_one_replica_can_run_through_torch_distributed(tmp_path, cli):

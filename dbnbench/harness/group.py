@@ -56,12 +56,22 @@ class Member:
                    tuple(int(c) for c in data["cores"]), data["request"], int(data["local_rank"]))
 
 
-def cores_of(local_rank: int, threads: int) -> tuple[int, ...]:
-    """A rank's own cores: `threads` of the CPUs this process may use, in order; empty when
-    there are too few to give every rank its own (the load check refuses such cases)."""
-    usable = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+def affinity() -> tuple[int, ...]:
+    """The CPUs this process may run on; empty where the OS cannot say (no pinning there)."""
+    return tuple(sorted(os.sched_getaffinity(0))) if hasattr(os, "sched_getaffinity") else ()
+
+
+def cores_of(usable: tuple[int, ...], local_rank: int, threads: int) -> tuple[int, ...]:
+    """A rank's own cores: its `threads` of `usable` (the worker's CPUs before any group
+    pinned it), in order. Too few to give every rank its own is an error, not a shared core:
+    two ranks on one core would halve both and read as poor scaling."""
+    if not usable:
+        return ()
     share = usable[local_rank * threads:(local_rank + 1) * threads]
-    return tuple(share) if len(share) == threads else ()
+    if len(share) != threads:
+        raise GroupError(f"rank {local_rank} needs {threads} core(s) of its own; this "
+                         f"process may use {len(usable)} CPU(s) {list(usable)}")
+    return share
 
 
 def pin(cores: tuple[int, ...]) -> None:
@@ -110,11 +120,15 @@ class CaseGroup:
             self.remote, self.local = post_case(rdzv, line, self.world, self.store.port)
             address = f"{rdzv.rsplit(':', 2)[0]}:{self.store.port}"
         threads = settings.threads
-        self.followers = [start_rank(Member(address, r, self.world, cores_of(r, threads), line, r))
-                          for r in range(1, self.local)]
-        self.cores = cores_of(0, threads)
-        pin(self.cores)
+        # The worker's CPUs before this group pins it; restored when the group ends, so the
+        # next case (a group's or not) starts from the same share.
+        self.usable = affinity()
+        self.followers = []
         try:
+            self.followers = [
+                start_rank(Member(address, r, self.world, cores_of(self.usable, r, threads),
+                                  line, r)) for r in range(1, self.local)]
+            pin(cores_of(self.usable, 0, threads))
             self.wait_ready(settings.timeout_s)
             self.group = fw.open_group(self.store, 0, self.world, settings.timeout_s)
         except BaseException:
@@ -134,6 +148,9 @@ class CaseGroup:
             if time.monotonic() > deadline:
                 raise GroupError(f"the group did not form within {timeout_s:g} s")
             time.sleep(0.02)
+        # Each rank's CPUs as that rank saw them once pinned: observed, not intended.
+        self.cores_by_rank = [list(affinity())] + [
+            json.loads(self.store.get(key)) for key in keys]
 
     def dead(self) -> str | None:
         """Why the group broke, if a follower of this node (or another node) has ended."""
@@ -189,6 +206,7 @@ class CaseGroup:
                 proc.wait()
         if self.remote is not None:
             self.remote.finish()
+        pin(self.usable)
         self.group.close()
         self.fw.group = None
 
@@ -199,6 +217,7 @@ class CaseGroup:
                 proc.wait()
         if self.remote is not None:
             self.remote.finish()
+        pin(self.usable)
 
     def kill(self) -> None:
         self.end_followers()
@@ -211,4 +230,4 @@ class CaseGroup:
     def describe(self, backend: str) -> JSONObject:
         return {"world": self.world, "backend": backend, "local_ranks": self.local,
                 "nodes": self.remote.nodes if self.remote is not None else 1,
-                "threads_per_rank": self.fw.threads, "cores_rank0": list(self.cores)}
+                "threads_per_rank": self.fw.threads, "cores_by_rank": self.cores_by_rank}

@@ -6,9 +6,10 @@ and rank 0's next collective fails, naming this rank."""
 
 from __future__ import annotations
 
+import json
 import os
 
-from .group import MEMBER_ENV, PROBE, STEP, Member, pin, probe
+from .group import MEMBER_ENV, PROBE, STEP, Member, affinity, pin, probe
 from .records import CaseRequest, decode_request
 from .worker import build, die_with_parent, make_framework, watch_parent
 
@@ -25,7 +26,7 @@ def follow(member: Member) -> None:
     fw = make_framework(c.framework, device, c.precision, settings.threads, settings.seed)
     host, port = member.store.rsplit(":", 1)
     store = fw.group_store(host, int(port), False, settings.timeout_s)
-    store.set(f"ready/{member.rank}", "1")
+    store.set(f"ready/{member.rank}", json.dumps(affinity()))
     group = fw.open_group(store, member.rank, member.world, settings.timeout_s)
     impl = build(req, fw)
     fw.seed_all(settings.seed)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import UserError
-from .group import RDZV_ENV, STOP_WAIT_S, Member, cores_of, signal_text, start_rank
+from .group import RDZV_ENV, STOP_WAIT_S, GroupError, Member, affinity, cores_of, signal_text, start_rank
 from .records import CaseRequest, decode_request
 
 POLL_S = 0.05
@@ -164,7 +164,7 @@ def agent(nodes: Nodes, fingerprint: dict[str, Any], say: Any = print) -> int:
                     return 0
                 time.sleep(POLL_S)
             posted = json.loads(store.get(case_key))
-            code = run_share(posted, nodes.rank)
+            code = run_share(posted, nodes.rank, say)
             store.set(f"{case_key}/exit/{nodes.rank}", str(code))
             seq += 1
     except (RuntimeError, OSError) as exc:  # the store (node 0's run) is gone
@@ -173,14 +173,19 @@ def agent(nodes: Nodes, fingerprint: dict[str, Any], say: Any = print) -> int:
         return 1
 
 
-def run_share(posted: dict[str, Any], node: int) -> int:
+def run_share(posted: dict[str, Any], node: int, say: Any = print) -> int:
     """This node's ranks of one case, started and waited for: 0, or the first failure's
     code."""
     line, per_node = posted["request"], int(posted["per_node"])
     req = decode_request(line)
     threads = req.settings.threads if isinstance(req, CaseRequest) else 1
+    try:  # node 0's load check counted node 0's CPUs only
+        shares = [cores_of(affinity(), i, threads) for i in range(per_node)]
+    except GroupError as exc:
+        say(f"node {node}: {exc}")
+        return 2
     procs = [start_rank(Member(posted["store"], node * per_node + i, int(posted["world"]),
-                               cores_of(i, threads), line, i), sys.executable)
+                               shares[i], line, i), sys.executable)
              for i in range(per_node)]
     codes = [p.wait() for p in procs]
     return next((c for c in codes if c), 0)
