@@ -284,8 +284,10 @@ def stage_rows(cases: Sequence[CaseResult]) -> tuple[list[Point], list[StageRow]
 
 def accumulation_rows(cases: Sequence[CaseResult]) -> list[AccumulationRow]:
     """Every measured case of a group with accumulate > 1, accumulate = 1 included, against
-    accumulate = 1 at the same global batch: relative items/s and relative peak memory."""
-    mine = involved(cases, "accumulate", ())
+    accumulate = 1 at the same global batch: relative items/s and relative peak memory.
+    Pipelined cases are left to the stage rows: their micro-batches are the schedule that
+    keeps stages busy, compared against one stage running the same micro-batches."""
+    mine = [c for c in involved(cases, "accumulate", ()) if count(c, "stages") == 1]
     by_key = index(mine, "accumulate", ())
     pts = points(mine, "accumulate", ("accumulate",))
     rows = []

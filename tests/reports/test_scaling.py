@@ -142,6 +142,15 @@ def test_stages_against_one_stage(base):
     assert re.search(r'<td class="num">1\.50×</td><td class="num">75%</td>', part)
 
 
+def test_a_pipelines_micro_batches_are_a_stage_row_not_accumulation(base):
+    doc = doc_of(base, [case(base, rate=1000.0, accumulate=4, batch=512),
+                        case(base, rate=1300.0, accumulate=4, batch=512, stages=2)])
+    scaling = analyse(doc)
+    [row] = scaling.stages
+    assert row.speedup.value == pytest.approx(1.3)
+    assert [r.point.n for r in scaling.accumulation] == [4]  # the 1-stage case alone
+
+
 def scaled_doc(base: dict) -> dict:
     mib = 2**20
     return doc_of(base, [
