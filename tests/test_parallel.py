@@ -178,6 +178,54 @@ def test_a_rank_without_a_core_of_its_own_is_an_error_not_a_shared_core():
         cores_of((0,), 1, 1)
 
 
+PIPELINE_SUITE = """
+name = "pp"
+[settings]
+rounds = 1
+repetitions = 3
+min_time_s = 0.02
+warmup_s = 0.02
+timeout_s = 120
+quality = false
+threads = 1
+[[cases]]
+workload = "dbn-inference"
+frameworks = ["torch"]
+devices = ["cpu"]
+precisions = ["fp32"]
+params = { layers = [32, 24, 16], batch = 16, microbatches = 2, stages = [1, 2] }
+[[cases]]
+workload = "dbn-finetune"
+frameworks = ["torch"]
+devices = ["cpu"]
+precisions = ["fp32"]
+params = { layers = [32, 24, 16], batch = 16, accumulate = 2, stages = 2 }
+"""
+
+
+def test_pipeline_cases_run_through_the_harness_and_say_what_they_left_out(tmp_path, cli):
+    require_framework("torch")
+    path, out = tmp_path / "pp.toml", tmp_path / "out"
+    path.write_text(PIPELINE_SUITE)
+    done = cli("run", "--suite", str(path), "-o", str(out), "--no-html")
+    assert done.returncode == 0, done.stderr[-2000:]
+    cases = cases_of(out)
+    one = next(c for i, c in cases.items() if i.startswith("dbn-inference") and "-s2" not in i)
+    assert one["status"] == "ok" and "extra" not in one["metrics"]["unmeasured"]
+    piped = [c for i, c in cases.items() if "-s2" in i]
+    assert len(piped) == 2
+    for case in piped:
+        assert case["status"] == "ok", case["reason"]
+        group = case["parallel"]
+        assert (group["world"], group["stages"], group["workers"]) == (2, 2, 1)
+        assert group["communication"]["allreduce_s"] is None
+        assert "point to point" in group["communication"]["reason"]
+        assert case["metrics"]["extra"] is None
+        if case["workload"] == "dbn-inference":  # latency percentiles: rank 0 cannot time them
+            assert "rank 0 alone" in case["metrics"]["unmeasured"]["extra"]
+    assert not rank_processes()
+
+
 def test_one_replica_can_run_through_torch_distributed(tmp_path, cli):
     require_framework("torch")
     out = tmp_path / "out"

@@ -181,6 +181,9 @@ def merge_case(case: Case, rounds: list[CaseAnswer | None], roofs: list[Roofs],
     if groups:
         entry["parallel"] = {**groups[0], "communication_by_round":
                              [g.get("communication") for g in groups]}
+        left_out = groups[0].get("extra")
+        if isinstance(left_out, str) and metrics.get("extra") is None:
+            metrics.setdefault("unmeasured", {})["extra"] = left_out
     return entry
 
 

@@ -256,6 +256,9 @@ def measure_case(req: CaseRequest, fw: Framework, host: HostPeak,
                     "memory": ("peaks are rank 0's; every rank holds the same replica"
                                if req.work.stages == 1 else
                                "peaks are rank 0's: the first stage's layers and activations")}
+        if getattr(impl, "metrics", None) is not None:
+            parallel["extra"] = ("not measured: a multi-process case's extras would time "
+                                 "rank 0 alone, without the other ranks")
         group.stop()  # quality and the roof check run in rank 0 alone
     shape_rate, local_rate = roof_check(fw, req, step_s)
     return CaseAnswer(
@@ -269,7 +272,6 @@ def measure_case(req: CaseRequest, fw: Framework, host: HostPeak,
         host_memory_at_start_bytes=host.start_bytes,
         peak_device_memory_bytes=device_peak, device_memory_reason=device_reason,
         math=math_flags,
-        # A multi-rank case's extras would step rank 0 alone; they are left out there.
         extra=extra_metrics(impl) if group is None else None,
         quality=quality(impl) if req.quality else None, shape_gemm_flops_per_s=shape_rate,
         local_bytes_per_s=local_rate, parallel=parallel)
