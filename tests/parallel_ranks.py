@@ -5,6 +5,7 @@ batch for comparison."""
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,31 @@ def rbm(fw: Any) -> list[np.ndarray]:
     return list(model.weights())
 
 
+def pretrain(fw: Any) -> list[np.ndarray]:
+    """Two steps of a 3-layer stack as dbn-pretrain takes them (each layer updated on the
+    hidden probabilities of the layer below), on given draws."""
+    from dbnbench.suites.dbn.stack import build_stack
+    from dbnbench.suites.rbm.torch_impl import TorchRBM
+
+    sizes, t = [12, 9, 7, 5], fw.torch
+    rng = np.random.default_rng(11)
+    x = (rng.random((STEPS, BATCH, sizes[0])) < 0.4).astype(float)
+    rows = fw.group.rows(BATCH) if fw.group is not None else slice(None)
+    n = len(range(BATCH)[rows])
+    hyper = {"k": 1, "lr": 0.1, "momentum": 0.5, "weight_decay": 1e-3}
+    models = build_stack(TorchRBM, fw, sizes, n, hyper)
+    for s in range(STEPS):
+        data = models[0].to_device(x[s][rows])
+        inputs = [data]
+        for model in models[:-1]:
+            inputs.append(t.sigmoid(inputs[-1] @ model.w + model.c))
+        for model, xs, (v, h) in zip(models, inputs, pairwise(sizes), strict=True):
+            uh, uv = rng.random((1, BATCH, h)), rng.random((1, BATCH, v))
+            model.update(xs, t.as_tensor(uh[:, rows], dtype=fw.dtype),
+                         t.as_tensor(uv[:, rows], dtype=fw.dtype))
+    return [a for model in models for a in model.weights()]
+
+
 SIZES = [20, 16, 12, 8, 4]  # four weight layers: stages split them
 
 
@@ -89,7 +115,8 @@ def pipeline_forward(fw: Any) -> list[np.ndarray]:
     return [] if out is None else [net.host(out)]
 
 
-BODIES = {"finetune": finetune, "rbm": rbm, "pipeline_finetune": pipeline_finetune,
+BODIES = {"finetune": finetune, "rbm": rbm, "pretrain": pretrain,
+          "pipeline_finetune": pipeline_finetune,
           "pipeline_forward": pipeline_forward}
 
 

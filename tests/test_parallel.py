@@ -40,7 +40,7 @@ def replicated(body: str, world: int, tmp_path) -> list[np.ndarray]:
     return ranks_of(body, world, tmp_path)[0]
 
 
-@pytest.mark.parametrize("body", ["finetune", "rbm"])
+@pytest.mark.parametrize("body", ["finetune", "rbm", "pretrain"])
 def test_two_replicas_on_half_batches_make_the_whole_batch_update(body, tmp_path):
     require_framework("torch")
     together = replicated(body, 2, tmp_path)
@@ -200,10 +200,17 @@ frameworks = ["torch"]
 devices = ["cpu"]
 precisions = ["fp32"]
 params = { layers = [32, 24, 16], batch = 16, accumulate = 2, stages = 2 }
+[[cases]]
+workload = "dbn-pretrain"
+frameworks = ["torch"]
+devices = ["cpu"]
+precisions = ["fp32"]
+params = { layers = [32, 24, 16], batch = 16, workers = 2 }
 """
 
 
-def test_pipeline_cases_run_through_the_harness_and_say_what_they_left_out(tmp_path, cli):
+def test_pipelines_and_pretraining_run_through_the_harness_and_say_what_they_left_out(
+        tmp_path, cli):
     require_framework("torch")
     path, out = tmp_path / "pp.toml", tmp_path / "out"
     path.write_text(PIPELINE_SUITE)
@@ -223,6 +230,11 @@ def test_pipeline_cases_run_through_the_harness_and_say_what_they_left_out(tmp_p
         assert case["metrics"]["extra"] is None
         if case["workload"] == "dbn-inference":  # latency percentiles: rank 0 cannot time them
             assert "rank 0 alone" in case["metrics"]["unmeasured"]["extra"]
+    pretrain = cases["dbn-pretrain/torch/cpu/fp32/l32-24-16-b16-k1-w2"]
+    assert pretrain["status"] == "ok", pretrain["reason"]
+    assert pretrain["parallel"]["communication"]["elements_per_step"] == \
+        32 * 24 + 32 + 24 + 24 * 16 + 24 + 16  # every layer's statistics
+    assert "rank 0 alone" in pretrain["metrics"]["unmeasured"]["extra"]  # per-layer rates
     assert not rank_processes()
 
 

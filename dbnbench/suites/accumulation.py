@@ -1,5 +1,5 @@
 """How a workload's batch is split, shared by the workloads that offer it (rbm-cdk,
-dbn-finetune): gradient accumulation's parameter, the check that micro-batches and
+dbn-finetune, dbn-pretrain's replicas): gradient accumulation's parameter, the check that micro-batches and
 data-parallel replicas divide the batch, the case-id suffix and the micro-batch size."""
 
 from __future__ import annotations
@@ -15,10 +15,15 @@ def workers(params: Params) -> int:
     return params.integer("workers") if "workers" in params else 1
 
 
+def accumulate(params: Params) -> int:
+    """Micro-batches per update of a workload that declares them (ACCUMULATE), else 1."""
+    return params.integer("accumulate") if "accumulate" in params else 1
+
+
 def accumulate_error(params: Params) -> str | None:
     """Why the case's `accumulate` (and data-parallel `workers`, each replica taking an equal
     share) cannot split its batch into equal micro-batches, or None."""
-    a, w, b = params.integer("accumulate"), workers(params), params.integer("batch")
+    a, w, b = accumulate(params), workers(params), params.integer("batch")
     if b % a:
         return f"field 'accumulate': {a} does not divide the batch ({b})"
     if b % (a * w):
@@ -30,7 +35,7 @@ def accumulate_error(params: Params) -> str | None:
 def accumulate_tag(params: Params) -> str:
     """`-aN` for N > 1 and `-wN` for N > 1 workers, nothing at 1: the ids of cases without
     either stay as they were."""
-    a, w = params.integer("accumulate"), workers(params)
+    a, w = accumulate(params), workers(params)
     alone = w == 1 and "distributed" in params and params.flag("distributed")
     return (f"-a{a}" if a > 1 else "") + (f"-w{w}" if w > 1 else "") + ("-w1dist" if alone else "")
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 from itertools import pairwise
 from typing import Any
 
-from ...harness.workload import Param, Params, Spec
+from ...harness.workload import DISTRIBUTED, WORKERS, Param, Params, Spec
+from ..accumulation import accumulate_error, accumulate_tag
 from ..rbm.spec import MNIST_BUDGET as RBM_MNIST_BUDGET
 from ..rbm.spec import update_bytes, update_shapes
 
@@ -75,24 +76,37 @@ class DBNPretrainSpec(Spec):
         "weight_decay": Param(float, 2e-4, "L2 weight decay", minimum=0.0),
         "samples": Param(int, MNIST_TRAIN, "training-set size: one epoch, for time per epoch",
                          minimum=1),
+        "workers": WORKERS,
+        "distributed": DISTRIBUTED,
     }
 
     def check(self, params: Params) -> str | None:
-        return super().check(params) or layers_error(params.integers("layers")) or batch_error(params)
+        return (super().check(params) or layers_error(params.integers("layers"))
+                or batch_error(params) or accumulate_error(params))
 
     def tag(self, params: Params) -> str:
-        return f"{layers_tag(params.integers('layers'))}-b{params.integer('batch')}-k{params.integer('k')}"
+        return (f"{layers_tag(params.integers('layers'))}-b{params.integer('batch')}"
+                f"-k{params.integer('k')}{accumulate_tag(params)}")
 
     def items_per_step(self, params: Params) -> int:
         return params.integer("batch")
 
     def gemm_shapes(self, params: Params) -> list[tuple[int, int, int, int]]:
+        w = params.integer("workers")  # each replica's products on its share of the rows
         return [shape for v, h in pairwise(params.integers("layers"))
-                for shape in update_shapes(params.integer("batch"), v, h, params.integer("k"))]
+                for shape in update_shapes(params.integer("batch"), v, h, params.integer("k"),
+                                           accumulate=w)]
 
     def bytes_per_step(self, params: Params, itemsize: int) -> float:
-        return sum(update_bytes(params.integer("batch"), v, h, params.integer("k"), itemsize)
+        w = params.integer("workers")
+        return sum(update_bytes(params.integer("batch"), v, h, params.integer("k"), itemsize,
+                                accumulate=w)
                    for v, h in pairwise(params.integers("layers")))
+
+    def communicated_per_step(self, params: Params) -> int:
+        """Every layer's CD statistics of W, b and c: each layer all-reduces its own once per
+        step, the probe sends them as one buffer."""
+        return sum(v * h + v + h for v, h in pairwise(params.integers("layers")))
 
 
 def quality_report(layers: list[dict[str, Any]], bar: float = RECON_RATIO_BAR,

@@ -73,8 +73,10 @@ class PretrainBench(PooledBench):
     def setup(self) -> None:
         p = self.p
         hyper = {key: p[key] for key in HYPER}
-        self.models = build_stack(self.model_cls, self.fw, p["layers"], p["batch"], hyper)
-        pool = synthetic_binary(POOL_BATCHES * p["batch"], p["layers"][0], self.fw.seed)
+        # A data-parallel replica builds its layers for its share of the rows; each layer's
+        # update all-reduces its statistics over the group (rbm-cdk's model does it).
+        self.models = build_stack(self.model_cls, self.fw, p["layers"], self.rows(), hyper)
+        pool = synthetic_binary(POOL_BATCHES * self.rows(), p["layers"][0], self.fw.seed)
         # Each layer's data is the layer below's hidden probabilities, computed once, as
         # greedy training does once the layer below is trained.
         self.inputs = [split(pool, self.models[0].to_device)]
