@@ -356,4 +356,4 @@ def test_node_0_alone_gives_up_after_the_timeout_in_one_line(tmp_path, cli):
                "--rdzv-timeout", "2")
     assert done.returncode == 2
     assert "only 1 of 2 nodes joined the rendezvous" in done.stderr
-    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").glob("*.json"))
+    assert not (tmp_path / "out").exists()  # nothing written, not even the directory

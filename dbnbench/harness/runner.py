@@ -9,6 +9,7 @@ schedule.py's, the processes are pool.py's."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import secrets
@@ -280,10 +281,18 @@ def run_with(options: RunOptions, progress: Progress, held: list[Journal]
     settings = settings_of(suite, options.settings)
     count = options.nodes.count if options.nodes else 1
     check_layouts(runnable, options.registry, settings.threads, gpu_count, count)
+    created = not options.output.exists()
     check_output_dir(options.output)  # after planning: bad input leaves no directory behind
-    host = Host(options.nodes) if options.nodes else None
+    host = None
     try:
-        nodes = host.gather(machine()) if host else None
+        try:
+            host = Host(options.nodes) if options.nodes else None
+            nodes = host.gather(machine()) if host else None
+        except UserError:
+            if created:  # nodes that never met leave no directory behind either
+                with contextlib.suppress(OSError):
+                    options.output.rmdir()
+            raise
         return run_planned(options, progress, held, journal, suite, cases, skipped, runnable,
                            settings, nodes)
     finally:
