@@ -123,12 +123,12 @@ class CaseGroup:
         # The worker's CPUs before this group pins it; restored when the group ends, so the
         # next case (a group's or not) starts from the same share.
         self.usable = affinity()
+        shares = [cores_of(self.usable, r, threads) for r in range(self.local)]  # before any starts
         self.followers = []
         try:
-            self.followers = [
-                start_rank(Member(address, r, self.world, cores_of(self.usable, r, threads),
-                                  line, r)) for r in range(1, self.local)]
-            pin(cores_of(self.usable, 0, threads))
+            self.followers = [start_rank(Member(address, r, self.world, shares[r], line, r))
+                              for r in range(1, self.local)]
+            pin(shares[0])
             self.wait_ready(settings.timeout_s)
             self.group = fw.open_group(self.store, 0, self.world, settings.timeout_s)
         except BaseException:

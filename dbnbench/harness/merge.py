@@ -181,9 +181,6 @@ def merge_case(case: Case, rounds: list[CaseAnswer | None], roofs: list[Roofs],
     if groups:
         entry["parallel"] = {**groups[0], "communication_by_round":
                              [g.get("communication") for g in groups]}
-        left_out = groups[0].get("extra")
-        if isinstance(left_out, str) and metrics.get("extra") is None:
-            metrics.setdefault("unmeasured", {})["extra"] = left_out
     return entry
 
 
@@ -219,6 +216,9 @@ def measured(case: Case, ok: list[CaseAnswer], rounds: list[CaseAnswer | None],
         if all(p is not None for p in device_peaks) else None
     if device_peak is None:
         unmeasured["peak_device_memory_bytes"] = ok[0].device_memory_reason or "unmeasured"
+    extra_reason = next((a.extra_reason for a in ok if a.extra_reason), None)
+    if extra_reason:
+        unmeasured["extra"] = extra_reason
     if not all(a.host_peak_exact for a in ok):
         warnings.append("peak host memory is the worker's lifetime peak (could not reset it)")
     quality = next((a.quality for a in rounds if a is not None and a.quality is not None), None)

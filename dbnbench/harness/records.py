@@ -288,6 +288,7 @@ class CaseAnswer:
     local_bytes_per_s: float | None = None
     reference_flops_per_s: tuple[float, ...] = ()  # the reference GEMM before and after
     extra: JSONObject | None = None
+    extra_reason: str | None = None  # why a workload's extras were left out
     quality: JSONObject | None = None
     parallel: JSONObject | None = None  # the process group a multi-rank case ran as
     restart: bool = False

@@ -256,11 +256,9 @@ def measure_case(req: CaseRequest, fw: Framework, host: HostPeak,
                     "memory": ("peaks are rank 0's; every rank holds the same replica"
                                if req.work.stages == 1 else
                                "peaks are rank 0's: the first stage's layers and activations")}
-        if getattr(impl, "metrics", None) is not None:
-            parallel["extra"] = ("not measured: a multi-process case's extras would time "
-                                 "rank 0 alone, without the other ranks")
         group.stop()  # quality and the roof check run in rank 0 alone
     shape_rate, local_rate = roof_check(fw, req, step_s)
+    extra, extra_reason = extra_metrics(impl, grouped=group is not None)
     return CaseAnswer(
         "ok", None, setup_s=setup_s, repetitions_s=w.timing.repetitions_s,
         steps_per_repetition=w.timing.steps_per_repetition,
@@ -272,21 +270,25 @@ def measure_case(req: CaseRequest, fw: Framework, host: HostPeak,
         host_memory_at_start_bytes=host.start_bytes,
         peak_device_memory_bytes=device_peak, device_memory_reason=device_reason,
         math=math_flags,
-        extra=extra_metrics(impl) if group is None else None,
+        extra=extra, extra_reason=extra_reason,
         quality=quality(impl) if req.quality else None, shape_gemm_flops_per_s=shape_rate,
         local_bytes_per_s=local_rate, parallel=parallel)
 
 
-def extra_metrics(impl: Impl) -> JSONObject | None:
+def extra_metrics(impl: Impl, grouped: bool) -> tuple[JSONObject | None, str | None]:
     """Workload-specific measurements outside the timed window (latency percentiles,
-    per-layer rates, time to target): the impl times these itself, with syncs."""
+    per-layer rates, time to target): the impl times these itself, with syncs. A
+    multi-process case has none, and says why."""
     metrics = getattr(impl, "metrics", None)
     if metrics is None:
-        return None
+        return None, None
+    if grouped:
+        return None, ("not measured: a multi-process case's extras would time rank 0 alone, "
+                      "without the other ranks")
     try:
-        return finite_object(metrics())
+        return finite_object(metrics()), None
     except Exception as exc:
-        return {"error": failure(exc).reason}
+        return {"error": failure(exc).reason}, None
 
 
 def quality(impl: Impl) -> JSONObject:

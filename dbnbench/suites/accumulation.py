@@ -1,6 +1,7 @@
 """How a workload's batch is split, shared by the workloads that offer it (rbm-cdk,
-dbn-finetune, dbn-pretrain's replicas): gradient accumulation's parameter, the check that micro-batches and
-data-parallel replicas divide the batch, the case-id suffix and the micro-batch size."""
+dbn-finetune; dbn-pretrain's replicas): gradient accumulation's parameter, the check that
+micro-batches and data-parallel replicas divide the batch, the case-id suffix and the
+micro-batch size."""
 
 from __future__ import annotations
 

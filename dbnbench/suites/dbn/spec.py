@@ -17,7 +17,7 @@ from typing import Any
 from ...harness.workload import DISTRIBUTED, WORKERS, Param, Params, Spec
 from ..accumulation import accumulate_error, accumulate_tag
 from ..rbm.spec import MNIST_BUDGET as RBM_MNIST_BUDGET
-from ..rbm.spec import update_bytes, update_shapes
+from ..rbm.spec import statistics_size, update_bytes, update_shapes
 
 # Quality at the case's shape (input 784, an MNIST set here): the case's layer stack, with its
 # k, pretrained greedily on the MNIST train split in the case's framework and precision with
@@ -106,7 +106,7 @@ class DBNPretrainSpec(Spec):
     def communicated_per_step(self, params: Params) -> int:
         """Every layer's CD statistics of W, b and c: each layer all-reduces its own once per
         step, the probe sends them as one buffer."""
-        return sum(v * h + v + h for v, h in pairwise(params.integers("layers")))
+        return sum(statistics_size(v, h) for v, h in pairwise(params.integers("layers")))
 
 
 def quality_report(layers: list[dict[str, Any]], bar: float = RECON_RATIO_BAR,

@@ -79,8 +79,7 @@ class RBMSpec(Spec):
 
     def communicated_per_step(self, params: Params) -> int:
         """The CD statistics of W, b and c, all-reduced once per update."""
-        v, h = params.integer("visible"), params.integer("hidden")
-        return v * h + v + h
+        return statistics_size(params.integer("visible"), params.integer("hidden"))
 
     def supports(self, framework: str, device: str, precision: str,
                  params: Params) -> str | None:
@@ -95,6 +94,11 @@ class RBMSpec(Spec):
 def passes(params: Params) -> int:
     """Pieces the batch is split into: micro-batches × data-parallel replicas."""
     return params.integer("accumulate") * params.integer("workers")
+
+
+def statistics_size(visible: int, hidden: int) -> int:
+    """Values in one update's CD statistics (W, b, c): what a replica all-reduces."""
+    return visible * hidden + visible + hidden
 
 
 def dims(params: Params) -> tuple[int, int, int, int]:
