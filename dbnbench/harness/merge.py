@@ -13,7 +13,7 @@ from .cases import Case
 from .findings import findings
 from .journal import Journal
 from .probes.contention import merge_windows
-from .records import CalibrationAnswer, CaseAnswer, Header, JSONObject, as_json
+from .records import JSON, CalibrationAnswer, CaseAnswer, Header, JSONObject, as_json
 from .registry import Registry
 from .results import SCHEMA_VERSION, Calibration, CaseResult, Metrics, ResultDoc
 from .roofline import (
@@ -179,9 +179,25 @@ def merge_case(case: Case, rounds: list[CaseAnswer | None], roofs: list[Roofs],
     entry["repetition_rounds"] = rounds_of
     groups = [a.parallel for a in answers if a.parallel]
     if groups:
-        entry["parallel"] = {**groups[0], "communication_by_round":
-                             [g.get("communication") for g in groups]}
+        by_round = [g.get("communication") for g in groups]
+        entry["parallel"] = {**groups[0], "communication": communication_over(by_round),
+                             "communication_by_round": by_round}
     return entry
+
+
+def communication_over(by_round: list[JSON]) -> JSON:
+    """The communication probe over every round, as the case's other times are: the median
+    all-reduce, broadcast and step, and the share of the one in the other."""
+    probes = [r for r in by_round if isinstance(r, dict)]
+    if not probes:
+        return by_round[0] if by_round else None
+    medians: dict[str, float | None] = {}
+    for key in ("allreduce_s", "control_s", "step_s"):
+        values = [float(v) for r in probes if isinstance(v := r.get(key), int | float)]
+        medians[key] = median(values) if values else None
+    allreduce_s, step_s = medians["allreduce_s"], medians["step_s"]
+    return {**probes[0], **medians, "rounds": len(probes),
+            "share": allreduce_s / step_s if allreduce_s is not None and step_s else None}
 
 
 def place_metrics(metrics: Metrics, placed: Placement, own: float | None) -> None:
