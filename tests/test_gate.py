@@ -60,11 +60,12 @@ def test_arms_a_a_with_a_busy_neighbour_for_part_of_the_run_pass(tmp_path):
     try:
         time.sleep(0.3)
         result = run(tmp_path, "aa", "--arm", f"base={sys.executable}",
-                     "--arm", f"head={sys.executable}", rounds=10)
+                     "--arm", f"head={sys.executable}", rounds=16)
     finally:
         burner.kill()
         burner.wait()
-    # 10 %: what this 2-core VM (hypervisor steal of up to 10 %) can resolve in 10 rounds.
+    # 10 %: what this 2-core VM (hypervisor steal of up to 10 %) resolves in 16 rounds; in 10,
+    # one run in four (2026-12-04) could only see changes above 18 % and was inconclusive.
     decided = gate(str(result), "--arms", "base,head", "--threshold", "10%")
     assert decided.returncode == 0, decided.stdout[-3000:]
     assert "no change beyond the threshold" in decided.stdout
