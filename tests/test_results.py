@@ -68,3 +68,15 @@ def test_terminal_report_flags_a_slow_reduced_precision():
     text = console.export_text()
     assert "finding: torch on cpu: bf16 matrix products run 140.0× slower than fp32" in text
     assert "fp64" not in text.split("finding:")[-1], "fp64 at half of fp32 is no finding"
+
+
+def test_an_interval_edited_away_from_its_median_is_refused(tmp_path):
+    """The interval of items/s holds its median in every file the tool writes; bounds
+    edited to [1e12, 2e12] around a median of thousands are not a measurement."""
+    doc = json.loads((FIXTURES / "result-v2-ci.json").read_text())
+    case = next(c for c in doc["cases"] if c["status"] == "ok")
+    case["metrics"]["items_per_s"].update(ci_low=1e12, ci_high=2e12)
+    path = tmp_path / "edited.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(UserError, match="ci_low: 1e\\+12 is above the median"):
+        results.load(path)

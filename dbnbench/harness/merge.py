@@ -152,7 +152,8 @@ def merge_case(case: Case, rounds: list[CaseAnswer | None], roofs: list[Roofs],
     reps = [r for a in answers for r in a.repetitions_s]
     steps = [a.steps_per_repetition for a in answers for _ in a.repetitions_s]
     rounds_of = [r for r, a in ok for _ in a.repetitions_s]
-    step_s, items_per_s, warnings = summarize(reps, steps, answers[0].items_per_step)
+    step_s, items_per_s, warnings = summarize(reps, steps, answers[0].items_per_step,
+                                              rounds_of)
     warnings += roof_notes
     done = sum(a is not None for a in rounds)
     if done < len(rounds):
@@ -165,9 +166,7 @@ def merge_case(case: Case, rounds: list[CaseAnswer | None], roofs: list[Roofs],
     metrics = measured(case, answers, rounds, registry, warnings)
     metrics["items_per_s"], metrics["step_s"] = items_per_s, step_s
     place_metrics(metrics, placed, own)
-    flops = registry.spec(case.workload).flops_per_step(case.params)
-    metrics["flops_per_s"] = flops / step_s["median"] if flops else None
-    if flops and placed.pct_of_peak is None:
+    if placed.flops_per_s is not None and placed.pct_of_peak is None:
         metrics.setdefault("unmeasured", {})["pct_of_peak"] = \
             "no GEMM roof was measured for this device and precision"
     entry = empty_case(case, status, reason)
@@ -201,7 +200,9 @@ def communication_over(by_round: list[JSON]) -> JSON:
 
 
 def place_metrics(metrics: Metrics, placed: Placement, own: float | None) -> None:
-    """The case against its rounds' roofs, into its metrics."""
+    """The case against its rounds' roofs, into its metrics: FLOP/s and % of peak from the
+    same per-round rates, so neither contradicts the other."""
+    metrics["flops_per_s"] = placed.flops_per_s
     metrics["pct_of_peak"] = placed.pct_of_peak
     metrics["pct_of_peak_by_round"] = placed.pct_of_peak_by_round
     metrics["pct_of_framework_peak"] = own
@@ -267,9 +268,12 @@ def arms_setting(header: Header) -> JSONObject:
 
 
 def build_result(journal: Journal, cases: list[Case], skipped: Mapping[str, str],
-                 registry: Registry, *, finished_at: str, complete: bool) -> ResultDoc:
+                 registry: Registry, *, finished_at: str, complete: bool,
+                 rounds: int | None = None) -> ResultDoc:
+    """The result document of a journal; `rounds`: only the first (a sequential run's
+    look, or the rounds it ran before it stopped)."""
     h = journal.header
-    rounds = h.settings.rounds
+    rounds = rounds or h.settings.rounds
     by_id = {c.id: c for c in cases}
     roofs = [round_roofs(journal.calibration, r, journal.answers, by_id) for r in range(rounds)]
     framework_peaks = {k: a.gemm_flops_per_s for k, a in journal.calibration.items()

@@ -164,10 +164,24 @@ def metrics_problem(case: Mapping[str, object], path: str, version: int) -> Prob
            or at_least(rate, ["ci_low", "ci_high"], 0, f"{mpath}/items_per_s"))
     if why:
         return why
+    return interval_problem(rate, f"{mpath}/items_per_s") \
+        or consistency_problem(case, rate, mpath)
+
+
+def interval_problem(rate: Mapping[str, object], path: str) -> Problem:
+    """The interval is ordered and holds the median it goes with (every interval the tool
+    has written did: a percentile bootstrap of the median, and the interval over rounds,
+    widened where needed to hold it), so an edited bound far from the median is refused."""
     low, high = number(rate.get("ci_low")), number(rate.get("ci_high"))
+    middle = number(rate.get("median"))
     if low is not None and high is not None and low > high:
-        return f"{mpath}/items_per_s: ci_low {low:g} is above ci_high {high:g}"
-    return consistency_problem(case, rate, mpath)
+        return f"{path}: ci_low {low:g} is above ci_high {high:g}"
+    slack = RATE_TOLERANCE * (middle or 0.0)
+    if middle is not None and low is not None and low > middle + slack:
+        return f"{path}/ci_low: {low:.6g} is above the median {middle:.6g}"
+    if middle is not None and high is not None and high < middle - slack:
+        return f"{path}/ci_high: {high:.6g} is below the median {middle:.6g}"
+    return None
 
 
 def quality_problem(q: object, path: str) -> Problem:

@@ -117,6 +117,7 @@ def place(flops: float | None, size: float | None, step_s: float, roof: float | 
 class Placement:
     """A case against its rounds' roofs: medians over rounds, the per-round % of peak."""
 
+    flops_per_s: float | None
     pct_of_peak: float | None
     pct_of_peak_by_round: list[float | None]
     pct_of_bandwidth: float | None
@@ -133,14 +134,18 @@ def number(p: Placed, key: str) -> float | None:
 
 
 def summarize_rounds(placed: list[Placed]) -> Placement:
-    """Medians over a case's rounds of each placed quantity; the per-round values kept."""
+    """Medians over a case's rounds of each placed quantity; the per-round values kept.
+    FLOP/s and % of peak are both medians of per-round values, so one is the other over a
+    roof (exactly so where the rounds' roofs are equal), never two summaries of the rounds
+    that part when the rounds do (a pooled median of two rounds 90× apart did)."""
     def mid(key: str) -> float | None:
         values = [v for p in placed if (v := number(p, key)) is not None]
         return median(values) if values else None
 
     bounds = [str(p["bound"]) for p in placed if p.get("bound")]
-    return Placement(mid("pct_of_peak"), [number(p, "pct_of_peak") for p in placed],
-                     mid("pct_of_bandwidth"), mid("pct_of_roof"), mid("attainable_flops_per_s"),
+    return Placement(mid("flops_per_s"), mid("pct_of_peak"),
+                     [number(p, "pct_of_peak") for p in placed], mid("pct_of_bandwidth"),
+                     mid("pct_of_roof"), mid("attainable_flops_per_s"),
                      mid("arithmetic_intensity"), mid("bytes_per_s"),
                      max(set(bounds), key=bounds.count) if bounds else None)
 
