@@ -133,6 +133,16 @@ def app() -> None:
               help="node 0's address and a free port: the rendezvous every node meets at")
 @click.option("--rdzv-timeout", type=Finite(1, 86400), default=300.0, show_default=True,
               help="seconds to wait for every node to join")
+@click.option("--until-decided", is_flag=True,
+              help="with two arms: add rounds, pair by pair, until every case is regressed, "
+              "improved or unchanged at --threshold (type I error kept at 5 %% however early "
+              "it stops), or the budget ends")
+@click.option("--max-rounds", type=click.IntRange(4, 100),
+              help="--until-decided: at most this many rounds [default: 40]")
+@click.option("--max-time", metavar="DURATION",
+              help="--until-decided: start no pair of rounds that would end past this (10m, 600s)")
+@click.option("--threshold", "gate_threshold", default="5%", show_default=True,
+              help="--until-decided: the smallest change of items/s that counts")
 @click.option("--verbose", "-v", is_flag=True, help="list every warning (default: counts by kind)")
 def run(suite: str, workload: str | None, framework: str | None, device: str | None,
         precision: str | None, max_cases: int, output: Path, timeout: float | None,
@@ -141,7 +151,8 @@ def run(suite: str, workload: str | None, framework: str | None, device: str | N
         isolate: bool, resume: str | None, data_dir: Path | None, no_html: bool,
         db: Path | None, arm_specs: tuple[str, ...], arm_env: tuple[str, ...],
         nnodes: int | None, node_rank: int | None, rdzv_endpoint: str | None,
-        rdzv_timeout: float, verbose: bool) -> None:
+        rdzv_timeout: float, until_decided: bool, max_rounds: int | None,
+        max_time: str | None, gate_threshold: str, verbose: bool) -> None:
     """Run a suite (default: quick) and write results/<run-id>.json."""
     from ..harness.rendezvous import agent, parse_nodes
 
@@ -156,9 +167,11 @@ def run(suite: str, workload: str | None, framework: str | None, device: str | N
 
     from ..harness.arms import parse_arms
     from ..harness.runner import RunInterrupted, RunIOError, RunOptions, execute
+    from ..reports.compare import parse_fraction
     from ..reports.terminal import render
     from ..suites.registry import default_registry
     from . import store
+    from .sequential import sequential_of
 
     if is_stdout(output):
         raise UserError("run: -o is the directory for results; standard output cannot be one")
@@ -166,6 +179,11 @@ def run(suite: str, workload: str | None, framework: str | None, device: str | N
         from ..suites.data import MNIST_ENV, mnist_dir
 
         os.environ[MNIST_ENV] = str(mnist_dir(data_dir))  # workers inherit it
+    arms = parse_arms(arm_specs, arm_env)
+    sequential = sequential_of(until_decided, arms, max_rounds, max_time,
+                               parse_fraction(gate_threshold), rounds, resume is not None)
+    if sequential is not None and resume is None:
+        rounds = sequential.max_rounds
     settings = {"timeout_s": timeout, "rounds": rounds, "repetitions": repetitions,
                 "min_time_s": min_time, "threads": threads, "seed": seed,
                 "quality": False if no_quality else None}
@@ -176,8 +194,8 @@ def run(suite: str, workload: str | None, framework: str | None, device: str | N
                          registry=default_registry(),
                          settings=settings, output=output, max_memory=cap,
                          cases_per_worker=1 if isolate else None,
-                         arms=parse_arms(arm_specs, arm_env), max_cases=max_cases,
-                         nodes=nodes)
+                         arms=arms, max_cases=max_cases, nodes=nodes,
+                         sequential=sequential)
     progress = RichProgress(err)
     with StopOnSignals(output) as stopping:
         try:

@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import os
 import secrets
+import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -48,7 +49,32 @@ from .registry import Registry
 from .rendezvous import Host, Nodes
 from .results import ResultDoc, dump
 from .roofline import round_roofs
-from .schedule import Schedule
+from .schedule import LOOK_EVERY, Schedule, planned_looks
+
+
+@dataclass(frozen=True)
+class Look:
+    """What a sequential run's judge said at one look."""
+
+    decided: frozenset[str]  # case ids with a verdict: later rounds leave them out
+    done: bool               # nothing left to decide (or the decision can no longer change)
+    line: str                # for the progress display: what is still open, what it could see
+
+
+@dataclass(frozen=True)
+class Sequential:
+    """`--until-decided`: rounds go on, ABBA pair after pair, until the judge (the caller's
+    statistics: the engine knows none) says every case is decided, `max_rounds` are run or
+    the next pair would pass `max_time_s`."""
+
+    max_rounds: int
+    max_time_s: float | None
+    threshold: float
+    judge: Callable[[ResultDoc, list[int]], Look] = field(compare=False)
+
+    def record(self) -> dict[str, JSONScalar]:
+        return {"max_rounds": self.max_rounds, "max_time_s": self.max_time_s,
+                "threshold": self.threshold}
 
 
 @dataclass(frozen=True)
@@ -63,6 +89,7 @@ class RunOptions:
     arms: tuple[Arm, ...] = (Arm(),)
     max_cases: int = MAX_CASES
     nodes: Nodes | None = None  # this run spans several machines (node 0 runs the suite)
+    sequential: Sequential | None = None
 
 
 @dataclass
@@ -137,6 +164,8 @@ class Run:
         arms = {a.name: a for a in journal.header.arms}
         self.pool = WorkerPool(settings.threads, options.max_memory, options.cases_per_worker,
                                on_runtime=self.remember_runtime, arms=arms)
+        self.partial: Callable[[int], ResultDoc] = lambda rounds: {}  # type: ignore[typeddict-item]
+        self.stopped: dict[str, Any] | None = None  # a sequential run's record
 
     def remember_runtime(self, arm: str, framework: str, answer: RuntimeAnswer) -> None:
         """What a framework's worker runs with (BLAS/OpenMP pools and their kernels, library
@@ -194,29 +223,71 @@ class Run:
         self.progress.done(label, answer.status, answer.reason)
 
     def loop(self, schedule: Schedule) -> None:
-        todo = schedule.todo(self.journal)
-        self.progress.start(len(todo) + schedule.calibrations_left(self.journal))
+        sequential = self.options.sequential
+        looks = set(planned_looks(schedule.rounds)) if sequential else set()
+        decided: frozenset[str] = frozenset()
+        taken: list[int] = []
+        self.progress.start(len(schedule.todo(self.journal))
+                            + schedule.calibrations_left(self.journal))
+        started, spent_rounds = time.monotonic(), 0
         try:
-            current = None
-            for round_, case, arm in todo:
-                if round_ != current:
+            for round_ in range(schedule.rounds):
+                todo = schedule.todo(self.journal, range(round_, round_ + 1), decided)
+                if todo:
                     # Every round in fresh worker processes: a process can settle into a
                     # fast or a slow state (thread placement, which BLAS pool wins), and
                     # rounds only sample that variation if they do not share processes.
                     self.pool.close()
-                    current = round_
-                self.calibrate(schedule.modes(), round_, schedule.arm_order(round_))
-                if schedule.retired(case, arm, round_, self.journal):
-                    label = self.label(f"{case.id} (round {round_ + 1}/{schedule.rounds})", arm)
-                    self.progress.task(label)
-                    self.progress.done(label, "skipped", "failed in an earlier round")
+                    self.run_round(schedule, round_, todo)
+                    spent_rounds += 1
+                if sequential is None or round_ + 1 not in looks:
                     continue
-                self.case(case, round_, arm)
+                taken.append(round_ + 1)
+                look = sequential.judge(self.partial(round_ + 1), taken)
+                decided = look.decided
+                self.progress.warn(f"after round {round_ + 1}: {look.line}")
+                per_round = (time.monotonic() - started) / max(spent_rounds, 1)
+                reason = "decided" if look.done else "max rounds" \
+                    if round_ + 1 == schedule.rounds else "time budget" \
+                    if sequential.max_time_s is not None and time.monotonic() - started \
+                    + per_round * LOOK_EVERY > sequential.max_time_s else None
+                if reason:
+                    self.stopped = {"max_rounds": schedule.rounds, "looks": taken,
+                                    "rounds": round_ + 1, "stopped": reason,
+                                    "max_time_s": sequential.max_time_s}
+                    return
         except BaseException:
             self.pool.kill()  # stopping: a worker mid-case is not waited for
             raise
         finally:
             self.pool.close()
+
+    def run_round(self, schedule: Schedule, round_: int, todo: list[tuple[int, Case, str]]
+                  ) -> None:
+        for _, case, arm in todo:
+            self.calibrate(schedule.modes(), round_, schedule.arm_order(round_))
+            if schedule.retired(case, arm, round_, self.journal):
+                label = self.label(f"{case.id} (round {round_ + 1}/{schedule.rounds})", arm)
+                self.progress.task(label)
+                self.progress.done(label, "skipped", "failed in an earlier round")
+                continue
+            self.case(case, round_, arm)
+
+
+def check_same_sequence(recorded: object, given: Sequential | None) -> None:
+    """A sequential run resumes only as the same sequential run: its looks and levels are
+    part of its error rate."""
+    if recorded is None and given is None:
+        return
+    if recorded is None or given is None:
+        raise UserError("--resume: this run was started " + (
+            "with --until-decided: resume it with --until-decided and the same --threshold"
+            if given is None else "without --until-decided: resume it without"))
+    assert isinstance(recorded, dict)
+    if recorded.get("threshold") != given.threshold or \
+            recorded.get("max_rounds") != given.max_rounds:
+        raise UserError(f"--resume: this run decides at threshold {recorded.get('threshold')} "
+                        f"within {recorded.get('max_rounds')} rounds; give the same")
 
 
 def start_journal(options: RunOptions, suite: Suite, cases: list[Case],
@@ -229,7 +300,9 @@ def start_journal(options: RunOptions, suite: Suite, cases: list[Case],
     header = Header(run_id, suite.name, suite.source, options.filters, settings, now(), here,
                     tuple(c.id for c in cases), hashes, busy_now(),
                     {"max_memory": options.max_memory,
-                     "cases_per_worker": options.cases_per_worker}, options.arms)
+                     "cases_per_worker": options.cases_per_worker,
+                     **({"sequential": options.sequential.record()}
+                        if options.sequential else {})}, options.arms)
     path = options.output / f"{run_id}.journal.jsonl"
     try:
         journal = Journal.start(path, header)
@@ -270,6 +343,7 @@ def run_with(options: RunOptions, progress: Progress, held: list[Journal]
         h = journal.header
         options = replace(options, suite=h.suite_source, filters=h.filters,
                           settings={k: v for k, v in vars(h.settings).items()})
+        check_same_sequence(h.options.get("sequential"), options.sequential)
     suite, cases = plan(options)
     machine_gpus = journal.header.machine.get("gpus") if journal else None
     gpu_count = len(machine_gpus) if isinstance(machine_gpus, list) else len(gpus())
@@ -314,16 +388,22 @@ def run_planned(options: RunOptions, progress: Progress, held: list[Journal],
     warn_if_busy(journal, progress)
     interrupted = False
     path = options.output / f"{journal.header.run_id}.json"
+    run = Run(options, settings, journal, progress)
+    run.partial = lambda rounds: build_result(journal, cases, skipped, options.registry,
+                                              finished_at=now(), complete=False, rounds=rounds)
     try:
         arms = tuple(a.name for a in journal.header.arms)
-        Run(options, settings, journal, progress).loop(Schedule(runnable, settings.rounds, arms))
+        run.loop(Schedule(runnable, settings.rounds, arms))
     except KeyboardInterrupt:
         interrupted = True
     except OSError as exc:  # the journal could not be written: a full disk, a lost mount
         raise RunIOError(journal.header.run_id, path,
                          f"{journal.path}: cannot write ({exc.strerror or exc})") from None
     doc = build_result(journal, cases, skipped, options.registry, finished_at=now(),
-                       complete=not interrupted)
+                       complete=not interrupted,
+                       rounds=run.stopped["rounds"] if run.stopped else None)
+    if run.stopped:
+        doc["sequential"] = run.stopped  # type: ignore[typeddict-unknown-key]
     try:
         dump(doc, path)
     except OutputError as exc:
@@ -349,4 +429,5 @@ class RunIOError(Exception):
         self.run_id, self.path = run_id, path
 
 
-__all__ = ["Progress", "RunIOError", "RunInterrupted", "RunOptions", "execute"]
+__all__ = ["Look", "Progress", "RunIOError", "RunInterrupted", "RunOptions", "Sequential",
+           "execute"]

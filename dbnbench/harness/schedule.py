@@ -12,6 +12,16 @@ from .cases import Case
 from .journal import Journal
 
 RETIRING = ("failed", "timeout", "skipped")
+FIRST_LOOK = 4  # a sequential run's first look: two ABBA pairs of rounds
+LOOK_EVERY = 2  # then after every pair, so an arm order effect cancels at every look
+
+
+def planned_looks(max_rounds: int, first: int = FIRST_LOOK, every: int = LOOK_EVERY
+                  ) -> list[int]:
+    """The rounds after which a sequential run looks at its data; the last is always
+    `max_rounds` (a run shorter than the first look looks once, at its end)."""
+    looks = list(range(min(first, max_rounds), max_rounds + 1, every))
+    return looks if looks and looks[-1] == max_rounds else [*looks, max_rounds]
 
 
 @dataclass(frozen=True)
@@ -27,10 +37,12 @@ class Schedule:
     def arm_order(self, round_: int) -> tuple[str, ...]:
         return self.arms if round_ % 2 == 0 else tuple(reversed(self.arms))
 
-    def todo(self, journal: Journal) -> list[tuple[int, Case, str]]:
+    def todo(self, journal: Journal, rounds: range | None = None,
+             decided: frozenset[str] = frozenset()) -> list[tuple[int, Case, str]]:
         """(round, case, arm) not yet answered: round by round, cases in suite order, each
-        case in every arm back to back."""
-        return [(r, c, arm) for r in range(self.rounds) for c in self.cases
+        case in every arm back to back; cases a sequential run has decided are done."""
+        return [(r, c, arm) for r in rounds or range(self.rounds) for c in self.cases
+                if c.id not in decided
                 for arm in self.arm_order(r) if (c.id, arm, r) not in journal.answers]
 
     def calibrations_left(self, journal: Journal) -> int:

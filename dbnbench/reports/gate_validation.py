@@ -25,6 +25,7 @@ from typing import Any, cast
 import numpy as np
 
 from ..harness.results import SCHEMA_VERSION, CaseResult, ResultDoc
+from . import significance
 from .compare import Thresholds, compare_docs
 from .samples import split_arms
 
@@ -207,7 +208,64 @@ def table(rates: dict[str, dict[str, float] | None]) -> str:
     return "\n".join(lines)
 
 
+# ── Type I error of the tests themselves, at every number of rounds ──────────────────────
+
+SHAPES = ("normal", "t3", "disturbed")
+SIZES = (3, 4, 5, 6, 8, 10, 12, 16, 24, 32, 48, 64)
+COMPARISONS = ("arms", "separate", "equivalence")
+ROUND_SIGMA = 0.03  # a round's log-scale spread; the rates do not depend on it
+DISTURBANCE = 0.5   # one round of each draw moved by this (log scale), ±, on either side
+
+
+def null_rounds(rng: np.random.Generator, shape: str, draws: int, n: int) -> np.ndarray:
+    """Per-round log values under no change: normal, Student's t with 3 degrees of freedom
+    (heavy tails), or normal with one badly disturbed round (a neighbour's burst: either
+    sign, since either arm or run may be the one it hit)."""
+    if shape == "t3":
+        return ROUND_SIGMA * rng.standard_t(3, (draws, n))
+    x = rng.normal(0, ROUND_SIGMA, (draws, n))
+    if shape == "disturbed":
+        x[np.arange(draws), rng.integers(0, n, draws)] += \
+            rng.choice([-DISTURBANCE, DISTURBANCE], draws)
+    return x
+
+
+def false_positive_rate(comparison: str, shape: str, n: int, draws: int, alpha: float,
+                        threshold: float = 0.05, seed: int = 0) -> float:
+    """How often a test rejects a true null: arms (paired t on n rounds' log ratios),
+    separate runs (Welch on n rounds each side), equivalence (two one-sided tests calling
+    "unchanged" a true change exactly at the threshold)."""
+    rng = np.random.default_rng([seed, SIZES.index(n) if n in SIZES else n,
+                                 SHAPES.index(shape), COMPARISONS.index(comparison)])
+    if comparison == "arms":
+        rejected = significance.p_value(significance.paired(null_rounds(rng, shape, draws, n)))
+        return float(np.mean(rejected < alpha))
+    if comparison == "separate":
+        e = significance.welch(null_rounds(rng, shape, draws, n),
+                               null_rounds(rng, shape, draws, n))
+        return float(np.mean(significance.p_value(e) < alpha))
+    # A true change exactly at one edge of ±threshold (as ratios: 1 + t or 1 − t).
+    edge = np.where(rng.random(draws) < 0.5, np.log1p(threshold), np.log1p(-threshold))
+    e = significance.paired(null_rounds(rng, shape, draws, n) + edge[:, None])
+    return float(np.mean(significance.equivalent(e, threshold, alpha)))
+
+
+def type_one_table(draws: int = 20000, alpha: float = 0.05) -> str:
+    """README's table: the false-positive rate of every comparison × noise shape × rounds."""
+    lines = ["| comparison | noise | " + " | ".join(str(n) for n in SIZES) + " |",
+             "|---|---|" + "---|" * len(SIZES)]
+    for comparison in COMPARISONS:
+        for shape in SHAPES:
+            rates = [false_positive_rate(comparison, shape, n, draws, alpha) for n in SIZES]
+            lines.append(f"| {comparison} | {shape} | "
+                         + " | ".join(f"{r:.1%}" for r in rates) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str]) -> None:
+    if argv and argv[0] == "type1":
+        print(type_one_table(int(argv[1]) if len(argv) > 1 else 20000))
+        return
     if argv and argv[0] == "real":
         from ..harness.results import load
 

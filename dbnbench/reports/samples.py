@@ -127,14 +127,15 @@ def unevenly_busy(base: CaseResult | None, cand: CaseResult | None) -> set[int]:
     return {r for r in b.keys() & c.keys() if b[r] != c[r]}
 
 
-def paired(base: CaseResult | None, cand: CaseResult | None) -> tuple[Samples, Samples]:
+def paired(base: CaseResult | None, cand: CaseResult | None, upto: int | None = None
+           ) -> tuple[Samples, Samples]:
     """Both arms' repetitions over the baseline arm's median of the same round: the rounds
     ran minutes apart, the arms within a round side by side (ABBA), so the machine's drift
     between rounds cancels. Rounds only one arm finished, or only one arm was timed on a
-    busy machine in, are left out."""
+    busy machine in, are left out; so are rounds from `upto` on (a sequential look)."""
     b, c = measured(base), measured(cand)
-    common = sorted(set(b.rounds.tolist()) & set(c.rounds.tolist())
-                    - unevenly_busy(base, cand))
+    common = sorted(r for r in set(b.rounds.tolist()) & set(c.rounds.tolist())
+                    - unevenly_busy(base, cand) if upto is None or r < upto)
     if not common:
         return EMPTY, EMPTY
     medians = {r: float(np.median(b.rates[b.rounds == r])) for r in common}

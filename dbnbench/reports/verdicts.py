@@ -1,22 +1,24 @@
 """One case's change between two sides, and what can honestly be said of it.
 
-A change is a regression only when it is beyond the threshold, beyond the noise the data
-shows, significant after correcting for the number of cases (asv's rule: a rank test plus a
-minimum factor), and its interval excludes no change. "Unchanged" is said only when the data
-rules out a change as large as the threshold (two one-sided tests: the 90 % interval of the
-ratio inside ±threshold, and drift between rounds under it). Everything else is inconclusive, with
-the smallest change the data could have detected (the minimum detectable effect): a runner
-that can only see 18 % changes must not be read as having seen none."""
+The round is the unit (fresh processes, minutes apart): arms of one run by Student's t on
+the rounds' paired log ratios, separate runs by Welch's t on the rounds' log medians
+(significance.py says why these and shows their error rates). A change is a regression only
+when it is beyond the threshold and significant after Holm's correction over the cases.
+"Unchanged" is said only when two one-sided tests put it inside ±threshold. Everything else
+is inconclusive, with the smallest change the comparison detects with 80 % power (its
+minimum detectable effect): a runner that can only see 18 % changes must not be read as
+having seen none."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 from scipy import stats
 
 from ..harness.results import CaseResult
+from . import significance
 from .samples import (
     Samples,
     measured,
@@ -28,32 +30,7 @@ from .samples import (
 )
 
 NORMALISE = ("run", "round", "off")  # how two separate runs' rates are put on one scale
-
-RESAMPLES = 2000
-MIN_SAMPLES = 3
 MIN_ROUNDS = 2  # one round cannot show how much the machine drifts between rounds
-
-
-def ratio_ci(base: np.ndarray, cand: np.ndarray, seed: int = 0,
-             level: float = 0.95) -> tuple[float, float]:
-    """Percentile bootstrap interval of median(candidate)/median(baseline), samples resampled
-    independently within each side."""
-    def ratio(b: np.ndarray, c: np.ndarray, axis: int = -1) -> np.ndarray:
-        return np.median(c, axis=axis) / np.median(b, axis=axis)
-
-    if np.ptp(base) == 0 and np.ptp(cand) == 0:
-        value = float(np.median(cand) / np.median(base))
-        return value, value
-    res = stats.bootstrap((base, cand), ratio, n_resamples=RESAMPLES, vectorized=True,
-                          confidence_level=level, method="percentile", paired=False,
-                          random_state=np.random.default_rng(seed))
-    return float(res.confidence_interval.low), float(res.confidence_interval.high)
-
-
-def rank_p(base: np.ndarray, cand: np.ndarray) -> float:
-    if np.ptp(np.concatenate([base, cand])) == 0:
-        return 1.0
-    return float(stats.mannwhitneyu(base, cand, alternative="two-sided").pvalue)
 
 
 def noise_of(samples: np.ndarray) -> float:
@@ -82,14 +59,15 @@ def adjust(p_values: Sequence[float]) -> list[float]:
     return [float(v) for v in out]
 
 
-def sides(base: CaseResult, cand: CaseResult, arms: bool, normalise: str = "round",
-          levels: tuple[float | None, float | None] = (None, None)) -> tuple[Samples, Samples]:
+def sides(base: CaseResult, cand: CaseResult, arms: bool, normalise: str = "run",
+          levels: tuple[float | None, float | None] = (None, None), upto: int | None = None
+          ) -> tuple[Samples, Samples]:
     """The samples a verdict stands on: paired by round for arms of one run. For two runs,
     over each run's reference GEMM level in the case's mode (`run`), or over the reference
     timed beside the case in each round (`round`), where both sides recorded one; as
     measured otherwise."""
     if arms:
-        return paired(base, cand)
+        return paired(base, cand, upto)
     if normalise == "run":
         b, c = per_run_reference(base, levels[0]), per_run_reference(cand, levels[1])
     elif normalise == "round":
@@ -111,63 +89,28 @@ def round_medians(s: Samples) -> np.ndarray:
     return np.asarray([np.median(s.rates[s.rounds == r]) for r in sorted(set(s.rounds.tolist()))])
 
 
-def on_ratio_scale(centre: float, p_value: float,
-                   half: Callable[[float], float] | None = None) -> dict[str, float]:
-    """Ratio, 95 % and 90 % intervals and p-value from an estimate on the log scale;
-    `half(level)` is the interval's half-width there, None where nothing is left to doubt."""
-    out = {"ratio": float(np.exp(centre)), "p_value": float(p_value)}
-    for level, low, high in ((0.95, "ci_low", "ci_high"), (0.90, "ci90_low", "ci90_high")):
-        h = half(level) if half else 0.0
-        out[low], out[high] = float(np.exp(centre - h)), float(np.exp(centre + h))
-    return out
+def estimate_fields(e: significance.Estimate) -> dict[str, float]:
+    """Ratio, 95 % interval, p-value and the estimate's log-scale standard error and degrees
+    of freedom (kept, so the decision can state its minimum detectable effect)."""
+    low, high = significance.interval(e, 0.95)
+    return {"ratio": float(np.exp(e.centre)), "ci_low": float(np.exp(low)),
+            "ci_high": float(np.exp(high)), "p_value": float(significance.p_value(e)),
+            "log_se": float(e.se), "df": float(e.df)}
 
 
-def unpaired_rounds(base: np.ndarray, cand: np.ndarray) -> dict[str, float]:
-    """Ratio, intervals and p-value of two separate runs from their rounds' medians: Welch's
-    t-test on the logarithms. As for arms, the round (fresh worker processes, minutes apart)
-    is the unit; its drift is the noise a change must beat, not the repetitions' scatter."""
-    lb, lc = np.log(base), np.log(cand)
-    diff = float(np.mean(lc) - np.mean(lb))
-    if np.ptp(lb) == 0 and np.ptp(lc) == 0:
-        return on_ratio_scale(diff, 1.0 if diff == 0 else 0.0)
-    test = stats.ttest_ind(lc, lb, equal_var=False)
-
-    def half(level: float) -> float:
-        ci = test.confidence_interval(confidence_level=level)
-        return float(ci.high - ci.low) / 2  # symmetric around the difference of means
-
-    return on_ratio_scale(diff, test.pvalue, half)
-
-
-def paired_rounds(ratios: np.ndarray) -> dict[str, float]:
-    """Ratio, 95 % and 90 % intervals and p-value from the per-round ratios of two arms.
-
-    The round is the unit, not the repetition: each round runs every arm in fresh worker
-    processes, and a process keeps its own speed for all its repetitions (A/A arms of
-    TensorFlow differed by 8-11 % in three of four rounds while each round's repetitions
-    agreed within 1 %), so a test over repetitions counts one process's luck many times
-    over. A t-test on the rounds' log ratios, made robust to the odd disturbed round
-    (median and normal-scaled MAD; the median's standard error is about 1.25 σ/√n)."""
-    logs = np.log(ratios)
-    n, centre = len(logs), float(np.median(logs))
-    scale = float(stats.median_abs_deviation(logs, scale="normal")) if n > 1 else 0.0
-    if n < 2 or scale == 0:
-        scale = float(np.std(logs, ddof=1)) if n > 1 else 0.0
-    if scale == 0:
-        # One round says nothing of the next; identical rounds leave nothing to doubt.
-        return on_ratio_scale(centre, 1.0 if centre == 0 or n < 2 else 0.0)
-    se = 1.2533 * scale / np.sqrt(n)
-    return on_ratio_scale(centre, 2 * stats.t.sf(abs(centre) / se, n - 1),
-                          lambda level: float(stats.t.ppf(0.5 + level / 2, n - 1)) * se)
+def estimate_of(s: dict[str, Any]) -> significance.Estimate:
+    return significance.Estimate(np.asarray(np.log(s["ratio"])), np.asarray(s["log_se"]),
+                                 np.asarray(s["df"]))
 
 
 def speed_change(base: CaseResult, cand: CaseResult, arms: bool = False,
-                 normalise: str = "round",
-                 levels: tuple[float | None, float | None] = (None, None)) -> dict[str, Any]:
-    """Ratio, interval, raw p-value, noise and minimum detectable effect of one case; the
-    verdict waits for the correction over all cases."""
+                 normalise: str = "run",
+                 levels: tuple[float | None, float | None] = (None, None),
+                 upto: int | None = None) -> dict[str, Any]:
+    """Ratio, interval, raw p-value and spread of one case; the verdict waits for the
+    correction over all cases. `upto`: only the rounds before it (a sequential look)."""
     raw_b, raw_c = measured(base), measured(cand)
-    b, c = sides(base, cand, arms, normalise, levels)
+    b, c = sides(base, cand, arms, normalise, levels, upto)
     out: dict[str, Any] = {
         "baseline_items_per_s": float(np.median(raw_b.rates)) if len(raw_b.rates) else None,
         "candidate_items_per_s": float(np.median(raw_c.rates)) if len(raw_c.rates) else None,
@@ -180,10 +123,12 @@ def speed_change(base: CaseResult, cand: CaseResult, arms: bool = False,
         out["reference_ratio"] = reference_ratio(base, cand)
         if levels[0] and levels[1]:
             out["run_reference_ratio"] = levels[1] / levels[0]
-    if len(b.rates) < MIN_SAMPLES or len(c.rates) < MIN_SAMPLES:
-        out["note"] = f"fewer than {MIN_SAMPLES} repetitions on a side: nothing can be said"
+    if min(out["rounds"]) < MIN_ROUNDS:
+        # One round a side shows nothing of how much a fresh process or a later minute
+        # moves the rate; a test over its repetitions would count one process's luck.
+        out["note"] = (f"{min(out['rounds'])} round(s) on a side: the variation between "
+                       "rounds cannot be measured, nothing can be said")
         return out
-    rb, rc = round_medians(b), round_medians(c)
     if arms:
         left_out = unevenly_busy(base, cand)
         if left_out:
@@ -191,40 +136,38 @@ def speed_change(base: CaseResult, cand: CaseResult, arms: bool = False,
                            "machine, the other not")
         ratios = round_ratios(b, c)
         out["round_ratios"] = [float(r) for r in ratios]
-        out.update(paired_rounds(ratios))
-        out["noise"] = 0.0  # the drift between rounds cancels in the pairing
-    elif min(len(rb), len(rc)) >= MIN_ROUNDS:
-        out.update(unpaired_rounds(rb, rc))
-        # The drift between rounds is the test's variance already: not a floor on top.
-        out["drift"] = max(round_spread(b), round_spread(c))
-        out["noise"] = 0.0
+        out.update(estimate_fields(significance.paired(np.log(ratios))))
     else:
-        # Too few rounds for a test over rounds: the repetitions' bootstrap and rank test.
-        # They cannot see the drift between rounds, which a change must beat instead.
-        out["ratio"] = float(np.median(c.rates) / np.median(b.rates))
-        out["ci_low"], out["ci_high"] = ratio_ci(b.rates, c.rates)
-        # Equivalence (two one-sided tests at 5 % each): the 90 % interval inside ±threshold.
-        out["ci90_low"], out["ci90_high"] = ratio_ci(b.rates, c.rates, level=0.90)
-        out["p_value"] = rank_p(b.rates, c.rates)
-        out["noise"] = max(round_spread(b), round_spread(c))
+        out.update(estimate_fields(significance.welch(np.log(round_medians(b)),
+                                                      np.log(round_medians(c)))))
+        out["drift"] = max(round_spread(b), round_spread(c))
     out["spread"] = max(noise_of(b.rates), noise_of(c.rates))
-    out["mde"] = max((out["ci_high"] - out["ci_low"]) / 2, out["noise"])
     return out
 
 
-def speed_verdict(s: dict[str, Any], significant: bool, threshold: float) -> tuple[str, str | None]:
-    """(verdict, why) for a case whose speed_change has a ratio."""
-    ratio, low, high, mde = s["ratio"], s["ci_low"], s["ci_high"], s["mde"]
-    change = abs(ratio - 1)
-    if change > max(threshold, s["noise"]) and significant and (high < 1 or low > 1):
+def mde_text(mde: float | None) -> str:
+    if mde is None:
+        return "cannot see any change: the rounds' spread is unknown"
+    if mde > 1:
+        return "cannot see any change of interest (80 % power only beyond +100 %)"
+    return f"can see changes above {mde:.0%} with 80 % power"
+
+
+def speed_verdict(s: dict[str, Any], significant: bool, threshold: float, level: float
+                  ) -> tuple[str, str | None]:
+    """(verdict, why) for a case whose speed_change has a ratio: a change beyond the
+    threshold and significant at the Holm-adjusted `level`; "unchanged" when two one-sided
+    tests at `level` put it inside ±threshold; else inconclusive, saying what it could see."""
+    ratio = s["ratio"]
+    if significant and abs(ratio - 1) > threshold:
         return ("regressed" if ratio < 1 else "improved"), None
-    if min(s["rounds"]) < MIN_ROUNDS:
-        return "inconclusive", (f"{min(s['rounds'])} round(s) on a side: the drift between "
-                                "rounds cannot be measured")
-    if s["ci90_low"] >= 1 - threshold and s["ci90_high"] <= 1 + threshold and mde <= threshold:
-        return "unchanged", None  # equivalence shown: no change as large as the threshold
-    return "inconclusive", (f"this comparison can only see changes above {mde:.0%} "
-                            f"(threshold {threshold:.0%})")
+    if bool(significance.equivalent(estimate_of(s), threshold, level)):
+        return "unchanged", None
+    mde = s.get("mde")
+    if mde is not None and mde <= threshold:
+        return "inconclusive", (f"the change ({ratio - 1:+.1%}) is neither shown beyond nor "
+                                f"within ±{threshold:.0%} yet ({mde_text(mde)})")
+    return "inconclusive", f"this comparison {mde_text(mde)} (threshold {threshold:.0%})"
 
 
 def sampled_change(base: Sequence[float | None], cand: Sequence[float | None],

@@ -1,0 +1,98 @@
+"""`dbnbench run --until-decided`: rounds pair by pair until the arms are decided, the
+decision recorded and replayed by `compare`; bad combinations refused in one line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dbnbench.reports.compare import compare_docs, look_plan
+from dbnbench.reports.gate_validation import synthetic_case, synthetic_doc
+from dbnbench.reports.samples import split_arms
+
+from .conftest import call, run_cli
+from .test_gate import SLOW_WORKER, suite
+
+ARMS = ("--arm", f"base={sys.executable}", "--arm", f"head={sys.executable}")
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--until-decided",), "compares two arms"),
+    ((*ARMS, "--until-decided", "--rounds", "6"), "not --rounds"),
+    ((*ARMS, "--max-rounds", "8"), "need --until-decided"),
+    ((*ARMS, "--until-decided", "--max-time", "soon"), "--max-time: cannot read"),
+    ((*ARMS, "--until-decided", "--max-time", "0s"), "not between 1 s and 7 days"),
+    ((*ARMS, "--until-decided", "--threshold", "150%"), "--threshold"),
+])
+def test_bad_sequential_options_are_refused_in_one_line(capsys, monkeypatch, tmp_path,
+                                                        args, message):
+    code, out, err = call(capsys, monkeypatch, "run", "--suite", "ci", "-o",
+                          str(tmp_path / "r"), *args)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "r").exists()
+
+
+def sequential_doc(rates: dict[str, tuple[float, float]], rounds: int, looks: list[int],
+                   max_rounds: int, seed: int = 0) -> dict:
+    """An arms run of `rounds` rounds (5 repetitions each, 2 % round noise)."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    for cid, (base, head) in rates.items():
+        level = rng.lognormal(0, 0.02, rounds)
+        for arm, rate in (("base", base), ("head", head)):
+            times = [float(100 / (rate * lv * rng.lognormal(0, 0.005)))
+                     for lv in level * rng.lognormal(0, 0.02, rounds) for _ in range(5)]
+            case = synthetic_case(cid, times, arm=arm)
+            case["repetition_rounds"] = [i // 5 for i in range(len(times))]
+            cases.append(case)
+    doc = synthetic_doc(cases)
+    doc["settings"]["arms"] = [{"name": "base"}, {"name": "head"}]
+    doc["sequential"] = {"max_rounds": max_rounds, "looks": looks, "rounds": rounds,
+                         "stopped": "decided", "max_time_s": None}
+    return doc
+
+
+def test_compare_replays_the_looks_a_sequential_run_took():
+    doc = sequential_doc({"slow": (1000, 850), "same": (1000, 1000)}, 8, [4, 6, 8], 40)
+    base, head = split_arms(doc, "base", "head")
+    result = compare_docs(base, head, arms=True)
+    plan = look_plan(doc["sequential"], 0.05)
+    assert [n for n, _ in plan] == [4, 6, 8]
+    assert result["looks"] == [{"rounds": n, "level": lv} for n, lv in plan]
+    slow = next(r for r in result["cases"] if r["id"] == "slow")
+    assert slow["verdict"] == "regressed" and slow["decided_at_round"] in (4, 6, 8)
+    assert slow["speed"]["level"] < 0.05  # a look's share of α, not all of it
+    assert result["decision"] == "regression"
+    # The same data as one fixed-size comparison is judged at α, over all rounds.
+    fixed = compare_docs(base, head, arms=True, sequential={})
+    assert fixed["looks"] == [] and fixed["cases"][0]["speed"]["level"] == 0.05
+
+
+def test_a_sequential_look_spends_less_than_a_fixed_test():
+    """The same 4 rounds decide less at the first of 20 looks than as a fixed comparison."""
+    doc = sequential_doc({"a": (1000, 1000)}, 4, [4], 40, seed=2)
+    base, head = split_arms(doc, "base", "head")
+    seq = compare_docs(base, head, arms=True)
+    fixed = compare_docs(base, head, arms=True, sequential={})
+    assert seq["cases"][0]["speed"]["mde"] > fixed["cases"][0]["speed"]["mde"]
+
+
+@pytest.mark.slow
+def test_a_slower_head_is_decided_early_and_compare_agrees(tmp_path):
+    out = tmp_path / "seq"
+    proc = run_cli("run", "--suite", suite(tmp_path, 2), "-o", str(out), "--no-html",
+                   "--threads", "1", *ARMS, "--arm-env", f"head:PYTHONPATH={SLOW_WORKER}",
+                   "--until-decided", "--max-rounds", "16", "--max-time", "5m", timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "after round 4:" in proc.stderr
+    [path] = out.glob("*.json")
+    doc = json.loads(Path(path).read_text())
+    seq = doc["sequential"]
+    assert seq["stopped"] == "decided" and seq["rounds"] < 16 and seq["looks"][-1] == seq["rounds"]
+    assert doc["settings"]["rounds"] == 16
+    gate = run_cli("compare", str(path), "--arms", "base,head", "--fail-on-regression")
+    assert gate.returncode == 1, gate.stdout[-3000:]
