@@ -69,7 +69,7 @@ def report(files: tuple[Path, ...], show_skipped: bool, output: Path | None,
                 metavar="BASELINE.json CANDIDATE.json | RESULT.json --arms BASE,HEAD")
 @click.option("--arms", metavar="BASE,HEAD",
               help="compare two arms of one run (paired round by round: the strongest test)")
-@click.option("--normalise", type=click.Choice(["round", "run", "off"]), default="round",
+@click.option("--normalise", type=click.Choice(["run", "round", "off"]), default="run",
               show_default=True,
               help="two separate runs: divide by each run's reference GEMM level in the case's "
               "mode (run), by the reference timed beside the case in each round (round), or "
@@ -84,13 +84,15 @@ def report(files: tuple[Path, ...], show_skipped: bool, output: Path | None,
               help="write a Markdown summary (CI step summary, PR comment); - for stdout")
 @click.option("--json", "json_path", type=click.Path(path_type=Path),
               help="write the comparison as JSON; - for stdout")
+@click.option("--html", "html_path", type=click.Path(path_type=Path),
+              help="write the comparison as a self-contained HTML page; - for stdout")
 @click.option("--fail-on-regression", is_flag=True,
               help="exit 1 on a regression, 3 when the data cannot decide at the threshold, "
               "0 only when nothing changed beyond it (the CI gate)")
 def compare(files: tuple[Path, ...], arms: str | None, normalise: str, threshold: str,
             memory_threshold: str,
             energy_threshold: str, markdown: Path | None, json_path: Path | None,
-            fail_on_regression: bool) -> None:
+            html_path: Path | None, fail_on_regression: bool) -> None:
     """Compare CANDIDATE with BASELINE case by case, or two arms of one run; a regression is
     beyond the threshold and significant (Mann-Whitney U, Holm-corrected, bootstrap CI)."""
     from ..harness.results import load, write_atomic
@@ -101,7 +103,7 @@ def compare(files: tuple[Path, ...], arms: str | None, normalise: str, threshold
     limits = Thresholds(parse_fraction(threshold), parse_fraction(memory_threshold,
                         "--memory-threshold"), parse_fraction(energy_threshold,
                         "--energy-threshold"))
-    console = err if outputs(markdown=markdown, json=json_path) else out
+    console = err if outputs(markdown=markdown, json=json_path, html=html_path) else out
     if arms is not None:
         names = [a.strip() for a in arms.split(",")]
         if len(files) != 1 or len(names) != 2 or not all(names) or names[0] == names[1]:
@@ -118,5 +120,9 @@ def compare(files: tuple[Path, ...], arms: str | None, normalise: str, threshold
         write_atomic(markdown, render_markdown(result))
     if json_path is not None:
         write_atomic(json_path, render_json(result))
+    if html_path is not None:
+        from ..reports.compare_render import render_html
+
+        write_atomic(html_path, render_html(result))
     if fail_on_regression:
         sys.exit(EXIT[result["decision"]])

@@ -5,25 +5,37 @@ verdicts.py's; what is compared is samples.py's: paired round by round for arms 
 (the strongest comparison: the same machine minutes), per reference GEMM for separate runs
 (a machine that got slower between runs is reported as that), as measured otherwise.
 
-The decision over all cases: "regression" when any case regressed (speed, memory or
-energy); "no change" only when every compared case could rule out a change as large as the
-threshold; "inconclusive" otherwise (noise, drift, contention, too few rounds, a missing
-case). `dbnbench compare --fail-on-regression` exits 1, 0 and 3 for these."""
+The decision over all cases: "regression" when any case regressed (speed, memory, energy
+or quality against its bar: quality_change.py) or broke (measured in the baseline, failed,
+timed out or skipped in the candidate); "no change" only when every compared case could
+rule out a change as large as the threshold; "inconclusive" otherwise (noise, drift,
+contention, too few rounds, a case missing from the candidate). `dbnbench compare
+--fail-on-regression` exits 1, 0 and 3 for these."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from ..harness.errors import UserError
 from ..harness.results import CaseResult, ResultDoc
+from .quality_change import quality_change
 from .samples import Mode, mode_of, run_references
-from .verdicts import NORMALISE, adjust, memory_change, sampled_change, speed_change, speed_verdict
+from .significance import detectable, look_levels
+from .verdicts import (
+    NORMALISE,
+    adjust,
+    memory_change,
+    sampled_change,
+    speed_change,
+    speed_verdict,
+)
 
-ALPHA = 0.05      # family-wise (Holm): the threshold and interval keep A/A alarms far below it
-VERDICTS = ("regressed", "improved", "inconclusive", "unchanged", "missing", "new")
+ALPHA = 0.05      # family-wise (Holm over cases, spent over a sequential run's looks)
+VERDICTS = ("regressed", "broken", "improved", "inconclusive", "unchanged", "missing", "new")
 EXIT = {"regression": 1, "inconclusive": 3, "no change": 0}
 
 
@@ -87,8 +99,19 @@ def case_flags(base: CaseResult, cand: CaseResult, arms: bool) -> list[str]:
 Pair = tuple[dict[str, Any], CaseResult | None, CaseResult | None]
 
 
+# A case the baseline measured that the candidate ran and could not measure: the head broke
+# it (a crash, an error, a hang), or can no longer run it at all (a skip: a dependency that
+# vanished, a precision or device it lost). Either counts as a regression, with its reason:
+# a gate that called a broken head "undecided" (exit 3, a warning in most workflows) would
+# pass it.
+BROKEN = ("failed", "timeout", "skipped")
+
+
 def pair_cases(base: ResultDoc, cand: ResultDoc) -> list[Pair]:
-    """One row per case id in either file; cases skipped in both are left out."""
+    """One row per case id in either file; cases skipped in both are left out. Decided here:
+    "broken" (ok in the baseline, failed, timed out or skipped in the candidate), "missing"
+    (absent from the candidate, or its run was interrupted: nothing was said of the code),
+    "new" (not measured in the baseline)."""
     bcases = {c["id"]: c for c in base["cases"]}
     ccases = {c["id"]: c for c in cand["cases"]}
     rows = []
@@ -100,17 +123,18 @@ def pair_cases(base: ResultDoc, cand: ResultDoc) -> list[Pair]:
         if b is None or b["status"] != "ok":
             row["verdict"] = "new"
             if b is not None:
-                row["note"] = f"baseline {b['status']}: {b['reason']}"
-        elif c is None or c["status"] != "ok":
-            row["verdict"] = "missing"
-            row["note"] = "not in the candidate" if c is None else \
-                f"candidate {c['status']}: {c['reason']}"
+                row["note"] = f"baseline {b['status']}: {b['reason'] or 'no reason recorded'}"
+        elif c is None:
+            row["verdict"], row["note"] = "missing", "not in the candidate"
+        elif c["status"] != "ok":
+            row["verdict"] = "broken" if c["status"] in BROKEN else "missing"
+            row["note"] = f"candidate {c['status']}: {c['reason'] or 'no reason recorded'}"
         rows.append((row, b, c))
     return rows
 
 
 def compare_case(row: dict[str, Any], b: CaseResult, c: CaseResult, limits: Thresholds,
-                 arms: bool, normalise: str = "round",
+                 arms: bool, normalise: str = "run",
                  levels: tuple[dict[Mode, float], dict[Mode, float]] = ({}, {})) -> None:
     row["flags"] = case_flags(b, c, arms)
     row["speed"] = speed_change(b, c, arms, normalise,
@@ -119,6 +143,8 @@ def compare_case(row: dict[str, Any], b: CaseResult, c: CaseResult, limits: Thre
                                   memory_at_start(c), limits.memory)
     row["energy"] = sampled_change(energy_per_item(b), energy_per_item(c), limits.energy,
                                    (c["metrics"].get("unmeasured") or {}).get("energy_j"))
+    # Seeded and outside the timed window: quality has no noise to test, only its bar.
+    row["quality"] = quality_change(b["metrics"].get("quality"), c["metrics"].get("quality"))
     busy = None if arms else contended_note(b, c)
     if busy:
         # Measured while the machine was busy: the numbers are not the code's, in either
@@ -128,15 +154,54 @@ def compare_case(row: dict[str, Any], b: CaseResult, c: CaseResult, limits: Thre
             row["energy"]["verdict"] = "inconclusive"
 
 
-def decide(rows: list[dict[str, Any]], limits: Thresholds) -> None:
-    """Speed verdicts after Holm's correction over every case that could be tested."""
-    tested = [r for r in rows if r["verdict"] is None
-              and r.get("speed", {}).get("p_value") is not None]
-    for r, p in zip(tested, adjust([r["speed"]["p_value"] for r in tested]), strict=True):
-        r["speed"]["p_adjusted"] = p
-        r["verdict"], why = speed_verdict(r["speed"], p < limits.alpha, limits.speed)
-        if why:
-            r["note"] = why
+Plan = list[tuple[int | None, float]]  # (rounds seen, level) of each look
+
+
+def look_plan(sequential: Mapping[str, Any] | None, alpha: float) -> Plan:
+    """One look over every round at α for a fixed-size comparison; for a sequential run
+    (`--until-decided`), each look it took at the level its α spending gave that look."""
+    if not sequential or not sequential.get("looks"):
+        return [(None, alpha)]
+    looks = [int(n) for n in sequential["looks"]]
+    return list(zip(looks, look_levels(looks, int(sequential["max_rounds"]), alpha),
+                    strict=True))
+
+
+def decide(rows: list[dict[str, Any]], pairs: dict[str, tuple[CaseResult, CaseResult]],
+           limits: Thresholds, plan: Plan, speed_at: Any) -> None:
+    """Speed verdicts, look by look: at each, Holm's correction over every tested case (a
+    case decided at an earlier look keeps its verdict and enters with p = 1) at the look's
+    level; the first decisive verdict of a case stands. `speed_at(b, c, upto)` recomputes a
+    case's change over the rounds a look saw."""
+    tested = [r for r in rows if r["verdict"] is None and r.get("speed") is not None]
+    for k, (upto, level) in enumerate(plan):
+        last = k == len(plan) - 1
+        open_ = [r for r in tested if r["verdict"] is None]
+        if not open_:
+            break
+        for r in open_:
+            if upto is not None:
+                r["speed"] = speed_at(*pairs[r["id"]], upto)
+        p = [r["speed"]["p_value"] if r["verdict"] is None and r["speed"]["p_value"] is not None
+             else 1.0 for r in tested]
+        for r, adjusted in zip(tested, adjust(p), strict=True):
+            if r["verdict"] is not None:
+                continue
+            s = r["speed"]
+            if s["p_value"] is None:
+                if last:
+                    r["verdict"], r["note"] = "inconclusive", s.get("note") or "nothing to compare"
+                continue
+            s["p_adjusted"], s["level"] = adjusted, level
+            # 80 % power at Holm's first, strictest step: what this comparison can promise.
+            s["mde"] = detectable(s["log_se"], s["df"], level / len(tested))
+            verdict, why = speed_verdict(s, adjusted < level, limits.speed, level)
+            if verdict != "inconclusive" or last:
+                r["verdict"] = verdict
+                if upto is not None:
+                    r["decided_at_round"] = upto
+                if why:
+                    r["note"] = why
     for r in rows:
         if r["verdict"] is None:
             r["verdict"] = "inconclusive"
@@ -144,22 +209,33 @@ def decide(rows: list[dict[str, Any]], limits: Thresholds) -> None:
 
 
 def compare_docs(base: ResultDoc, cand: ResultDoc, limits: Thresholds = Thresholds(),
-                 arms: bool = False, normalise: str = "round") -> dict[str, Any]:
+                 arms: bool = False, normalise: str = "run",
+                 sequential: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The whole comparison of two validated result documents (two arms of one run when
     `arms`: paired round by round, contention shared by both; two runs put on one scale as
-    `normalise` says)."""
+    `normalise` says). Arms of a sequential run are judged at the looks it took (its
+    `sequential` record, or the one given)."""
     if normalise not in NORMALISE:
         raise UserError(f"--normalise: {normalise!r} is not one of {', '.join(NORMALISE)}")
     levels = (run_references(base), run_references(cand))
-    rows = []
+    sequential = sequential if sequential is not None else \
+        cast(Mapping[str, Any] | None, cand.get("sequential")) if arms else None
+    rows, pairs = [], {}
     for row, b, c in pair_cases(base, cand):
         if row["verdict"] is None and b is not None and c is not None:
             compare_case(row, b, c, limits, arms, normalise, levels)
+            pairs[row["id"]] = (b, c)
         rows.append(row)
-    decide(rows, limits)
-    regressions = [r["id"] for r in rows if r["verdict"] == "regressed"
-                   or r.get("memory", {}).get("verdict") == "regressed"
-                   or r.get("energy", {}).get("verdict") == "regressed"]
+
+    def speed_at(b: CaseResult, c: CaseResult, upto: int) -> dict[str, Any]:
+        return speed_change(b, c, arms, normalise,
+                            (levels[0].get(mode_of(b)), levels[1].get(mode_of(c))), upto)
+
+    plan = look_plan(sequential if arms else None, limits.alpha)
+    decide(rows, pairs, limits, plan, speed_at)
+    regressions = [r["id"] for r in rows if r["verdict"] in ("regressed", "broken")
+                   or any((r.get(aspect) or {}).get("verdict") == "regressed"
+                          for aspect in ("memory", "energy", "quality"))]
     undecided = [r["id"] for r in rows if r["verdict"] in ("inconclusive", "missing")]
     mdes = [r["speed"]["mde"] for r in rows if r.get("speed", {}).get("mde") is not None]
     decision = "regression" if regressions else "inconclusive" if undecided or not mdes \
@@ -168,6 +244,7 @@ def compare_docs(base: ResultDoc, cand: ResultDoc, limits: Thresholds = Threshol
             "normalise": None if arms else normalise,
             "thresholds": {"speed": limits.speed, "memory": limits.memory,
                            "energy": limits.energy, "alpha": limits.alpha},
+            "looks": [{"rounds": n, "level": lv} for n, lv in plan if n is not None],
             "warnings": provenance_warnings(base, cand, arms) +
             ([] if arms else reference_drift(levels, normalise)), "cases": rows,
             "summary": {v: sum(r["verdict"] == v for r in rows) for v in VERDICTS},
