@@ -30,7 +30,7 @@ ARMS = ("--arm", f"base={sys.executable}", "--arm", f"head={sys.executable}")
 ])
 def test_bad_sequential_options_are_refused_in_one_line(capsys, monkeypatch, tmp_path,
                                                         args, message):
-    code, out, err = call(capsys, monkeypatch, "run", "--suite", "ci", "-o",
+    code, _, err = call(capsys, monkeypatch, "run", "--suite", "ci", "-o",
                           str(tmp_path / "r"), *args)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "r").exists()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import cast
 
 from ..harness.errors import UserError
 from ..harness.records import Arm
@@ -49,9 +50,17 @@ def look_line(result: dict[str, object]) -> str:
     return f"{len(open_)} of {len(rows)} case(s) undecided{span}"
 
 
+def arm_names(doc: ResultDoc) -> tuple[str, str]:
+    """The run's first two arms: baseline and candidate, as `--arm` gave them."""
+    arms = cast(list[dict[str, str]], doc["settings"].get("arms") or [])
+    if len(arms) < 2:
+        raise UserError("--until-decided: the run has fewer than two arms")
+    return arms[0]["name"], arms[1]["name"]
+
+
 def judge_for(limits: Thresholds, max_rounds: int) -> Callable[[ResultDoc, list[int]], Look]:
     def judge(doc: ResultDoc, looks: list[int]) -> Look:
-        base, head = (a["name"] for a in doc["settings"]["arms"][:2])  # type: ignore[typeddict-item]
+        base, head = arm_names(doc)
         b, c = split_arms(doc, base, head)
         result = compare_docs(b, c, limits, arms=True,
                               sequential={"looks": looks, "max_rounds": max_rounds})

@@ -245,8 +245,8 @@ def false_positive_rate(comparison: str, shape: str, n: int, draws: int, alpha: 
                                null_rounds(rng, shape, draws, n))
         return float(np.mean(significance.p_value(e) < alpha))
     # A true change exactly at one edge of ±threshold (as ratios: 1 + t or 1 − t).
-    edge = np.where(rng.random(draws) < 0.5, np.log1p(threshold), np.log1p(-threshold))
-    e = significance.paired(null_rounds(rng, shape, draws, n) + edge[:, None])
+    edge = np.where(rng.random((draws, 1)) < 0.5, np.log1p(threshold), np.log1p(-threshold))
+    e = significance.paired(null_rounds(rng, shape, draws, n) + edge)
     return float(np.mean(significance.equivalent(e, threshold, alpha)))
 
 
