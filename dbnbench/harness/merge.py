@@ -21,6 +21,7 @@ from .roofline import (
     Placed,
     Placement,
     Roofs,
+    describe_rounds,
     machine_roofline,
     place,
     round_roofs,
@@ -55,6 +56,7 @@ def calibration_list(calibration: Mapping[Key, CalibrationAnswer]) -> list[Calib
             entry["bandwidth_by_round"] = bandwidth
         if arm:
             entry["arm"] = arm
+        describe_rounds(entry, rounds)  # swept, checked or carried, and why
         out.append(entry)
     return out
 

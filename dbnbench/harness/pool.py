@@ -117,7 +117,25 @@ class WorkerProcess:
             max_rss: int | None) -> A:
         """Send one request and wait for its answer. A crash, a timeout or a memory cap
         breach becomes a failed answer and leaves the worker dead (`alive()` is False)."""
-        line = self._exchange(encode(request), timeout_s, max_rss)
+        gone = self.send(request)
+        if gone is not None:
+            return failed(answer_type, *gone)
+        return self.answer(answer_type, timeout_s, max_rss)
+
+    def send(self, request: Request) -> tuple[str, str] | None:
+        """Write one request without waiting for its answer (`answer` waits); (status,
+        reason) where the worker is already gone."""
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write((encode(request) + "\n").encode())
+            self.proc.stdin.flush()
+        except OSError:
+            return self._died()
+        return None
+
+    def answer(self, answer_type: type[A], timeout_s: float, max_rss: int | None) -> A:
+        """Wait for the answer to the request sent last."""
+        line = self._receive(timeout_s, max_rss)
         if isinstance(line, tuple):
             return failed(answer_type, *line)
         try:
@@ -126,17 +144,11 @@ class WorkerProcess:
             self.kill()
             return failed(answer_type, "failed", f"unreadable answer from the worker: {exc}")
 
-    def _exchange(self, text: str, timeout_s: float, max_rss: int | None
-                  ) -> str | tuple[str, str]:
+    def _receive(self, timeout_s: float, max_rss: int | None) -> str | tuple[str, str]:
         """The answer line, or (status, reason) when none came."""
         deadline = time.monotonic() + timeout_s
         self.max_rss = max_rss
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        try:
-            self.proc.stdin.write((text + "\n").encode())
-            self.proc.stdin.flush()
-        except OSError:
-            return self._died()
+        assert self.proc.stdout is not None
         sel = selectors.DefaultSelector()
         sel.register(self.proc.stdout, selectors.EVENT_READ)
         try:
@@ -227,6 +239,30 @@ class WorkerPool:
         self.served[slot] += 1
         return w
 
+    def start(self, slots: list[Slot]) -> None:
+        """Start the workers of these slots that are not running, all at once, each
+        importing its framework, and wait for every import: a round's imports overlap
+        instead of queueing one behind another, and nothing is timed while they run (the
+        first measurement waits for the last import; no worker starts during a case). A
+        worker whose import failed is dropped: `ask` starts it again and reports why."""
+        started = []
+        for slot in dict.fromkeys(slots):
+            w = self.workers.get(slot)
+            if w is not None and w.alive():
+                continue
+            w = self.worker(slot)
+            self.served[slot] -= 1  # started, not yet asked anything
+            w.fresh = False
+            gone = w.send(ImportRequest(slot[1]))
+            started.append((slot, w, gone))
+        for slot, w, gone in started:
+            ready = failed(Answer, *gone) if gone else \
+                w.answer(Answer, IMPORT_ALLOWANCE_S, self.max_rss)
+            if ready.status != "ok":
+                w.kill()
+                w.close()
+                del self.workers[slot]
+
     def ask(self, group: Group, impl: str | None, request: Request, answer_type: type[A],
             timeout_s: float, arm: str = "") -> A:
         framework = group[0]
@@ -237,10 +273,10 @@ class WorkerPool:
                           self.max_rss)
             if ready.status != "ok":
                 return failed(answer_type, ready.status, ready.reason or "import failed")
-            if (arm, framework) not in self.runtime_seen and self.on_runtime is not None:
-                self.runtime_seen.add((arm, framework))
-                self.on_runtime(arm, framework, w.ask(RuntimeRequest(framework), RuntimeAnswer,
-                                                      IMPORT_ALLOWANCE_S, self.max_rss))
+        if (arm, framework) not in self.runtime_seen and self.on_runtime is not None:
+            self.runtime_seen.add((arm, framework))
+            self.on_runtime(arm, framework, w.ask(RuntimeRequest(framework), RuntimeAnswer,
+                                                  IMPORT_ALLOWANCE_S, self.max_rss))
         answer = w.ask(request, answer_type, timeout_s, self.max_rss)
         if getattr(answer, "restart", False) or not w.alive():
             w.kill()

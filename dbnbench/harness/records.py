@@ -20,7 +20,8 @@ Status = Literal["ok", "skipped", "failed", "timeout", "interrupted"]
 Shape = tuple[int, int, int, int]  # (count, m, n, k): count products of (m×k)·(k×n)
 # The worker protocol's version: a parent and a worker of another dbnbench (an arm with a
 # different install) find out at the first request, not in the middle of a run.
-PROTOCOL = 2
+# 3: a calibration can be a drift check; answers carry their phases' seconds and contention.
+PROTOCOL = 3
 # The parent's pid, in a worker's environment: the worker's watchdog ends it when the parent
 # is gone (beside the kernel's parent-death signal, which the parent also asks for).
 PARENT_ENV = "DBNBENCH_PARENT_PID"
@@ -171,6 +172,10 @@ class CalibrateRequest:
     start: int = 128
     patience: int = 2
     bandwidth: bool = False
+    # A later round's drift check: time the GEMM at this size only (the best size of the
+    # mode's last quiet sweep), no sweep; the sweep's rate there gives the loop count.
+    check: int | None = None
+    expected_flops_per_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -183,6 +188,9 @@ class CaseRequest:
     quality: bool = False
     roof_flops_per_s: float | None = None
     roof_bytes_per_s: float | None = None
+    # The product probe and the workload's extras run in a case's first round only: the
+    # result reads both from it, and a later round's copies cost time and told nothing.
+    first_round: bool = True
 
 
 Request = ImportRequest | RuntimeRequest | CalibrateRequest | CaseRequest
@@ -259,6 +267,15 @@ class CalibrationAnswer:
     stopped: str | None = None
     bandwidth: Bandwidth | None = None
     restart: bool = False
+    contention: Contention | None = None  # other processes around the sweep (or check)
+    # How this round's rate came about: "swept", "checked" (a drift check at the last quiet
+    # sweep's best size that agreed with it) or "carried" (that sweep's rate, because the
+    # check could not be trusted). None in journals written before checks: swept.
+    roof: str | None = None
+    drift: float | None = None  # the check's rate over the reference sweep's rate there
+    checked_flops_per_s: float | None = None  # what the check measured (kept when not used)
+    note: str | None = None  # why it was re-measured, re-swept or carried
+    seconds: float | None = None  # the worker's time for it (sweep or check, and triad)
 
 
 @dataclass(frozen=True)
@@ -292,6 +309,9 @@ class CaseAnswer:
     quality: JSONObject | None = None
     parallel: JSONObject | None = None  # the process group a multi-rank case ran as
     restart: bool = False
+    # Wall seconds of the worker's phases (framework, build, setup, probe, reference,
+    # warmup, timed, lengthen, roof_check, extra, quality): where a round's time goes.
+    phases_s: dict[str, float] = field(default_factory=dict)
 
 
 def decode_answer(cls: type[T], line: str) -> T:

@@ -68,6 +68,10 @@ class Calibration(TypedDict):
     bandwidth_bytes_per_s: NotRequired[float | None]
     bandwidth_by_round: NotRequired[list[float | None]]
     arm: NotRequired[str]
+    roof_by_round: NotRequired[list[str | None]]  # "swept", "checked", "carried"
+    drift_by_round: NotRequired[list[float | None]]
+    busy_by_round: NotRequired[list[bool | None]]
+    notes_by_round: NotRequired[list[str | None]]
 
 
 class Roof(TypedDict):

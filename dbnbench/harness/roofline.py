@@ -18,7 +18,7 @@ from statistics import median
 
 from .cases import Case
 from .records import CalibrationAnswer, CaseAnswer
-from .results import Roof
+from .results import Calibration, Roof
 
 Key = tuple[str, str, str, str, int]  # (arm, framework, device, precision, round)
 CaseKey = tuple[str, str, int]  # (case id, arm, round)
@@ -88,6 +88,27 @@ def machine_roofline(calibration: Mapping[Key, CalibrationAnswer], rounds: int,
     return out
 
 
+def describe_rounds(entry: Calibration, rounds: list[CalibrationAnswer]) -> None:
+    """How each round's roof of one mode came about, into its `calibration[]` entry:
+    `roof_by_round` says swept, checked (a drift check at the last quiet sweep's best size
+    that agreed with it: the check's own rate) or carried (that sweep's rate, the check
+    having been timed on a busy machine); `drift_by_round` each check's rate over the
+    sweep's; `busy_by_round` a roof timed while other processes used the CPU even when
+    measured again (flagged, not hidden); `notes_by_round` why. The size sweep shown is the
+    best swept round's: a check times one size."""
+    swept = [a for a in rounds if a.status == "ok" and a.roof in (None, "swept")]
+    if swept:
+        best = max(swept, key=lambda a: a.gemm_flops_per_s or 0.0)
+        entry["by_size"], entry["best_size"] = best.by_size, best.best_size
+        entry["stopped"] = best.stopped
+    entry["roof_by_round"] = [(a.roof or "swept") if a.status == "ok" else None
+                              for a in rounds]
+    entry["drift_by_round"] = [a.drift for a in rounds]
+    entry["busy_by_round"] = [a.contention.contended if a.contention else None
+                              for a in rounds]
+    entry["notes_by_round"] = [a.note for a in rounds]
+
+
 Placed = dict[str, float | str | None]
 
 
@@ -150,4 +171,5 @@ def summarize_rounds(placed: list[Placed]) -> Placement:
                      max(set(bounds), key=bounds.count) if bounds else None)
 
 
-__all__ = ["Placement", "Roofs", "machine_roofline", "place", "round_roofs", "summarize_rounds"]
+__all__ = ["Placement", "Roofs", "describe_rounds", "machine_roofline", "place", "round_roofs",
+           "summarize_rounds"]

@@ -15,12 +15,21 @@ import os
 import secrets
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from .calibrate import ITEMSIZE, START
+from .calibrate import (
+    ITEMSIZE,
+    PATIENCE,
+    START,
+    busy,
+    join,
+    reference_sweep,
+    resweep,
+    settle,
+)
 from .cases import MAX_CASES, Case, Suite, check_layouts, load_suite, select, unavailable
 from .errors import UserError
 from .journal import Journal, check_same_plan, open_journal
@@ -176,32 +185,80 @@ class Run:
     def label(self, text: str, arm: str) -> str:
         return f"{text} [{arm}]" if arm else text
 
-    def calibrate(self, modes: list[Case], round_: int, arms: tuple[str, ...]) -> None:
-        """The roofs, measured again at the start of every round: each mode's GEMM sweep and,
-        once per (framework, device), a triad. A case's % of peak is taken against its own
-        round's roof, so a machine that was slower in one round is compared with itself."""
+    def calibrate(self, modes: list[Case], round_: int, arms: tuple[str, ...],
+                  todo: Sequence[tuple[int, Case, str]] = ()) -> None:
+        """The roofs at the start of every round: each mode's GEMM and, once per (framework,
+        device), a triad. A mode is swept in its first round; later rounds check the GEMM
+        at the sweep's best size and sweep again only when it moved (`roof`). A case's % of
+        peak is taken against its own round's roof, so a machine that was slower in one
+        round is compared with itself."""
+        pending = [(arm, c) for arm in arms for c in modes
+                   if (arm, *c.mode, round_) not in self.journal.calibration]
+        if pending:  # the round's start: its workers import side by side, before any timing
+            self.pool.start([(arm, *c.mode[:2]) for arm, c in pending]
+                            + [(arm, *c.group) for _, c, arm in todo])
         triads: set[tuple[str, str, str]] = set()
         for arm in arms:
             for case in modes:
                 fw, device, precision = case.mode
                 if (arm, fw, device, precision, round_) in self.journal.calibration:
                     continue
+                earlier = [self.journal.calibration.get((arm, fw, device, precision, r))
+                           for r in range(round_)]
                 label = self.label(f"calibrate GEMM peak {fw}/{device}/{precision} "
                                    f"(round {round_ + 1})", arm)
                 self.progress.task(label)
-                earlier = [self.journal.calibration.get((arm, fw, device, precision, r))
-                           for r in range(round_)]
-                best = max((a.best_size or 0 for a in earlier if a is not None), default=0)
-                request = CalibrateRequest(fw, device, precision, self.settings.threads,
-                                           self.settings.seed, start=max(START, best),
-                                           patience=1 if best else 2,
-                                           bandwidth=(arm, fw, device) not in triads)
+                answer = self.roof(arm, case.mode, earlier, (arm, fw, device) not in triads)
                 triads.add((arm, fw, device))
-                answer = self.pool.ask((fw, device), None, request, CalibrationAnswer,
-                                       self.settings.timeout_s, arm)
                 self.journal.append(CalibrationRecord(fw, device, precision, round_, answer,
                                                       arm))
+                if answer.status == "ok" and busy(answer) and answer.roof != "carried":
+                    self.progress.warn(f"{label}: timed while other processes used the CPU, "
+                                       "also when measured again; flagged in the result "
+                                       "(calibration[].busy_by_round)")
                 self.progress.done(label, answer.status, answer.reason)
+
+    def roof(self, arm: str, mode: tuple[str, str, str],
+             earlier: list[CalibrationAnswer | None], bandwidth: bool) -> CalibrationAnswer:
+        """One mode's roof for this round: a sweep where no earlier round has a quiet one
+        (from the best size seen so far, as a second look), else a drift check at that
+        sweep's best size, settled against it; a check that moved is followed by a sweep
+        from that size up."""
+        fw, device, precision = mode
+        reference = reference_sweep(earlier)
+
+        def request(**kw: Any) -> CalibrateRequest:
+            return CalibrateRequest(fw, device, precision, self.settings.threads,
+                                    self.settings.seed, **{"bandwidth": bandwidth, **kw})
+
+        if reference is None:
+            best = max((a.best_size or 0 for a in earlier if a is not None), default=0)
+            return self.measure_roof(arm, request(start=max(START, best),
+                                                  patience=1 if best else PATIENCE))
+        check = self.measure_roof(arm, request(check=reference[1].best_size,
+                                               expected_flops_per_s=reference[1].gemm_flops_per_s))
+        settled = settle(check, reference)
+        if settled is not None:
+            return settled
+        # Moved: a second look from that size up (the curve below it was measured), as
+        # every later round did before checks; its triad is the check's.
+        again = request(bandwidth=False, start=reference[1].best_size, patience=1)
+        return resweep(self.measure_roof(arm, again), check, reference)
+
+    def measure_roof(self, arm: str, request: CalibrateRequest) -> CalibrationAnswer:
+        """Ask a worker for a sweep or a check; one timed while other processes used the
+        CPU is asked again once. The answer says so (`note`; `contention` if still busy)."""
+        group = (request.framework, request.device)
+        timeout = self.settings.timeout_s
+        answer = self.pool.ask(group, None, request, CalibrationAnswer, timeout, arm)
+        if answer.status != "ok" or not busy(answer):
+            return answer
+        first = answer.contention.other_cpu_share if answer.contention else 0.0
+        again = self.pool.ask(group, None, request, CalibrationAnswer, timeout, arm)
+        if again.status != "ok":
+            again = answer  # the busy one, flagged, rather than none
+        return replace(again, note=join(again.note, f"measured again: the first try was timed "
+                                        f"while other processes used {first:.0%} of the CPU"))
 
     def case(self, case: Case, round_: int, arm: str) -> None:
         registry = self.options.registry
@@ -212,7 +269,7 @@ class Run:
             CaseSpec(case.id, case.workload, case.framework, case.device, case.precision,
                      case.params.to_json()),
             impl, work_of(case, registry), self.settings,
-            quality=self.settings.quality and round_ == 0,
+            quality=self.settings.quality and round_ == 0, first_round=round_ == 0,
             roof_flops_per_s=roofs.gemm.get((case.device, case.precision)),
             roof_bytes_per_s=roofs.bandwidth.get(case.device))
         label = self.label(f"{case.id} (round {round_ + 1}/{self.settings.rounds})", arm)
@@ -265,7 +322,7 @@ class Run:
     def run_round(self, schedule: Schedule, round_: int, todo: list[tuple[int, Case, str]]
                   ) -> None:
         for _, case, arm in todo:
-            self.calibrate(schedule.modes(), round_, schedule.arm_order(round_))
+            self.calibrate(schedule.modes(), round_, schedule.arm_order(round_), todo)
             if schedule.retired(case, arm, round_, self.journal):
                 label = self.label(f"{case.id} (round {round_ + 1}/{schedule.rounds})", arm)
                 self.progress.task(label)

@@ -29,6 +29,8 @@ class Timing:
     steps_per_repetition: int
     repetitions_s: tuple[float, ...]
     discarded: int = 0  # repetitions thrown away for lasting less than min_time_s
+    warmup_s: float = 0.0  # wall time of the warm-up, and of the repetitions (discarded too)
+    timed_s: float = 0.0
 
 
 def timed(step: Callable[[], None], sync: Callable[[], None], loops: int) -> float:
@@ -68,7 +70,9 @@ def measure(step: Callable[[], None], sync: Callable[[], None], *, warmup_s: flo
             min_time_s: float, repetitions: int) -> Timing:
     """Warm up, choose the loop count from this round's own step time, then time the
     repetitions; every kept repetition lasts at least `min_time_s`."""
+    t0 = time.perf_counter()
     warm_steps, estimate = warm_up(step, sync, warmup_s)
+    t1 = time.perf_counter()
     loops = loops_for(estimate, min_time_s)
     discarded = 0
     for _ in range(MAX_RESTARTS + 1):
@@ -79,7 +83,8 @@ def measure(step: Callable[[], None], sync: Callable[[], None], *, warmup_s: flo
                 break
             reps.append(seconds)
         else:
-            return Timing(warm_steps, loops, tuple(reps), discarded)
+            return Timing(warm_steps, loops, tuple(reps), discarded, t1 - t0,
+                          time.perf_counter() - t1)
         # A repetition fell short: the step got faster than the estimate. The steps already
         # run count as warm-up; start again with a loop count from the short repetition.
         discarded += len(reps) + 1

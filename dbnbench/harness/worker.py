@@ -24,10 +24,12 @@ import sys
 import threading
 import time
 import traceback
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import TextIO
 
-from .calibrate import bandwidth, calibrate, reference_rate, shapes_rate
+from .calibrate import bandwidth, calibrate, check, reference_rate, shapes_rate
 from .errors import Skip
 from .frameworks import FRAMEWORKS, Framework
 from .group import CaseGroup
@@ -87,12 +89,38 @@ def make_framework(framework: str, device: str, precision: str, threads: int,
     return fw
 
 
+@dataclass
+class Phases:
+    """Wall seconds per named phase of one request: where a round's time goes."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - t0
+
+
 def do_calibrate(req: CalibrateRequest) -> CalibrationAnswer:
+    """One mode's GEMM sweep (or, in a later round, the drift check at one size) and the
+    triad if asked, with the machine's contention around them: a roof timed while other
+    processes used the CPU is re-measured or flagged by the parent, never used silently."""
     fw = make_framework(req.framework, req.device, req.precision, req.threads, req.seed)
-    sweep = calibrate(fw, req.start, req.patience)
+    t0 = time.perf_counter()
+    quiet = ContentionMeter(device=req.device)
+    quiet.start()
+    if req.check is not None:
+        sweep = check(fw, req.check, req.expected_flops_per_s)
+    else:
+        sweep = calibrate(fw, req.start, req.patience)
     triad = bandwidth(fw) if req.bandwidth else None
     return CalibrationAnswer("ok", None, sweep.rate, sweep.best_size, sweep.by_size, sweep.stopped,
-                             triad)
+                             triad, contention=quiet.stop(),
+                             roof="checked" if req.check is not None else "swept",
+                             seconds=time.perf_counter() - t0)
 
 
 def observe(impl: Impl, fw: Framework, req: CaseRequest) -> tuple[JSONObject, str | None]:
@@ -122,19 +150,26 @@ def roof_check(fw: Framework, req: CaseRequest, step_s: float
     return shape_rate, local_rate
 
 
-def timed_window(impl: Impl, fw: Framework, device: str, settings: Settings) -> TimedWindow:
+def timed_window(impl: Impl, fw: Framework, device: str, settings: Settings,
+                 phases: Phases | None = None) -> TimedWindow:
     """Warm-up and timed repetitions, with the energy and contention probes around them."""
+    phases = phases or Phases()
     meter, quiet = EnergyMeter(device), ContentionMeter(device=device)
-    need_s = meter.min_window_s()  # found before the window opens, not inside it
-    before = reference_rate(fw)
+    with phases("energy"):
+        need_s = meter.min_window_s()  # found before the window opens, not inside it
+    with phases("reference"):
+        before = reference_rate(fw)
     meter.start()
     quiet.start()
     timing = measure(impl.step, fw.sync, warmup_s=settings.warmup_s,
                      min_time_s=settings.min_time_s, repetitions=settings.repetitions)
     contention = quiet.stop()
-    extra = lengthen(impl, fw, meter, need_s)
+    phases.seconds.update(warmup=timing.warmup_s, timed=timing.timed_s)
+    with phases("lengthen"):
+        extra = lengthen(impl, fw, meter, need_s)
     joules, window_s = meter.stop()
-    after = reference_rate(fw)
+    with phases("reference"):
+        after = reference_rate(fw)
     reason = meter.reason
     if need_s is not None and window_s < need_s:
         joules, reason = None, (f"energy window {window_s:.3g} s is shorter than "
@@ -198,15 +233,16 @@ class Steered:
 
 
 def do_case(req: CaseRequest) -> CaseAnswer:
-    host = HostPeak()
+    host, phases = HostPeak(), Phases()
     host.reset()
     c, settings = req.case, req.settings
-    fw = make_framework(c.framework, c.device, c.precision, settings.threads, settings.seed)
+    with phases("framework"):
+        fw = make_framework(c.framework, c.device, c.precision, settings.threads, settings.seed)
     if not req.work.grouped:
-        return measure_case(req, fw, host, None)
+        return measure_case(req, fw, host, None, phases)
     group = CaseGroup(req, fw)
     try:
-        return measure_case(req, fw, host, group)
+        return measure_case(req, fw, host, group, phases)
     except BaseException as exc:
         why = group.dead() or wait_for_death(group)
         group.kill()
@@ -228,23 +264,29 @@ def wait_for_death(group: CaseGroup, wait_s: float = 2.0) -> str | None:
 
 
 def measure_case(req: CaseRequest, fw: Framework, host: HostPeak,
-                 group: CaseGroup | None) -> CaseAnswer:
+                 group: CaseGroup | None, phases: Phases) -> CaseAnswer:
     c, settings = req.case, req.settings
-    impl = build(req, fw)
+    with phases("build"):
+        impl = build(req, fw)
     fw.seed_all(settings.seed)
     fw.reset_peak_memory()
     t0 = time.perf_counter()
     impl.setup()
     fw.sync()
     setup_s = time.perf_counter() - t0
+    phases.seconds["setup"] = setup_s
     run: Impl = impl if group is None else Steered(impl, group)  # type: ignore[assignment]
-    observed, wrong = observe(run, fw, req)
+    observed: JSONObject = {}
+    wrong: str | None = None
+    if req.first_round:  # what ran is observed once a run: the same code in every round
+        with phases("probe"):
+            observed, wrong = observe(run, fw, req)
     math_flags: JSONObject = {**fw.math_flags(), **observed}
     if wrong:
         if group is not None:
             group.stop()
         return CaseAnswer("failed", one_line(wrong, 400), math=math_flags)
-    w = timed_window(run, fw, c.device, settings)
+    w = timed_window(run, fw, c.device, settings, phases)
     device_peak, device_reason = fw.peak_device_memory()
     step_s = statistics.median(w.timing.repetitions_s) / w.timing.steps_per_repetition
     parallel = None
@@ -257,8 +299,17 @@ def measure_case(req: CaseRequest, fw: Framework, host: HostPeak,
                                if req.work.stages == 1 else
                                "peaks are rank 0's: the first stage's layers and activations")}
         group.stop()  # quality and the roof check run in rank 0 alone
-    shape_rate, local_rate = roof_check(fw, req, step_s)
-    extra, extra_reason = extra_metrics(impl, grouped=group is not None)
+    with phases("roof_check"):
+        shape_rate, local_rate = roof_check(fw, req, step_s)
+    extra, extra_reason = None, None
+    if req.first_round:
+        with phases("extra"):
+            extra, extra_reason = extra_metrics(impl, grouped=group is not None)
+    host_peak = host.peak_bytes()  # quality's memory is not the case's
+    measured_quality = None
+    if req.quality:
+        with phases("quality"):
+            measured_quality = quality(impl)
     return CaseAnswer(
         "ok", None, setup_s=setup_s, repetitions_s=w.timing.repetitions_s,
         steps_per_repetition=w.timing.steps_per_repetition,
@@ -266,13 +317,13 @@ def measure_case(req: CaseRequest, fw: Framework, host: HostPeak,
         window_steps=w.window_steps, window_s=w.window_s, contention=w.contention,
         energy_j=w.energy_j, energy_source=w.energy_source, energy_reason=w.energy_reason,
         reference_flops_per_s=w.reference_flops_per_s,
-        peak_host_memory_bytes=host.peak_bytes(), host_peak_exact=host.exact,
+        peak_host_memory_bytes=host_peak, host_peak_exact=host.exact,
         host_memory_at_start_bytes=host.start_bytes,
         peak_device_memory_bytes=device_peak, device_memory_reason=device_reason,
         math=math_flags,
         extra=extra, extra_reason=extra_reason,
-        quality=quality(impl) if req.quality else None, shape_gemm_flops_per_s=shape_rate,
-        local_bytes_per_s=local_rate, parallel=parallel)
+        quality=measured_quality, shape_gemm_flops_per_s=shape_rate,
+        local_bytes_per_s=local_rate, parallel=parallel, phases_s=phases.seconds)
 
 
 def extra_metrics(impl: Impl, grouped: bool) -> tuple[JSONObject | None, str | None]:
