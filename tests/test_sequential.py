@@ -4,10 +4,13 @@ decision recorded and replayed by `compare`; bad combinations refused in one lin
 from __future__ import annotations
 
 import json
+import os
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 
 from dbnbench.reports.compare import compare_docs, look_plan
@@ -88,7 +91,7 @@ def test_a_slower_head_is_decided_early_and_compare_agrees(tmp_path):
                    "--threads", "1", *ARMS, "--arm-env", f"head:PYTHONPATH={SLOW_WORKER}",
                    "--until-decided", "--max-rounds", "16", "--max-time", "5m", timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "after round 4:" in proc.stderr
+    assert "after round 4 (look 1):" in proc.stderr
     [path] = out.glob("*.json")
     doc = json.loads(Path(path).read_text())
     seq = doc["sequential"]
@@ -96,3 +99,57 @@ def test_a_slower_head_is_decided_early_and_compare_agrees(tmp_path):
     assert doc["settings"]["rounds"] == 16
     gate = run_cli("compare", str(path), "--arms", "base,head", "--fail-on-regression")
     assert gate.returncode == 1, gate.stdout[-3000:]
+
+
+# ── Duet: both arms at once, each on cores of its own ──────────────────────────────────────
+
+
+def test_duet_cores_are_disjoint_and_swap_every_round(monkeypatch):
+    from dbnbench.harness import runner
+
+    monkeypatch.setattr(runner.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    even = runner.duet_cores(("base", "head"), 0, 2)
+    odd = runner.duet_cores(("base", "head"), 1, 2)
+    assert even == {"base": (0, 1), "head": (2, 3)}
+    assert odd == {"base": (2, 3), "head": (0, 1)}
+
+
+def test_a_duet_worker_runs_on_the_cores_it_was_given():
+    from dbnbench.harness.pool import WorkerProcess
+
+    core = max(os.sched_getaffinity(0))
+    worker = WorkerProcess(1, cpus=(core,))
+    try:
+        deadline = time.monotonic() + 30
+        while psutil.Process(worker.proc.pid).cpu_affinity() != [core]:
+            assert time.monotonic() < deadline, "the worker never pinned itself"
+            time.sleep(0.05)
+    finally:
+        worker.kill()
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--duet",), "give two --arm"),
+    ((*ARMS, "--duet", "--threads", "64"), "--duet needs 128 CPUs"),
+])
+def test_a_duet_that_cannot_run_is_refused_in_one_line(capsys, monkeypatch, tmp_path, args,
+                                                       message):
+    code, _, err = call(capsys, monkeypatch, "run", "--suite", "ci", "--framework", "numpy",
+                        "-o", str(tmp_path / "r"), *args)
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.slow
+def test_a_duet_run_pairs_the_arms_in_time(tmp_path):
+    out = tmp_path / "duet"
+    proc = run_cli("run", "--suite", suite(tmp_path, 2), "-o", str(out), "--no-html", *ARMS,
+                   "--duet", timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    [path] = out.glob("*.json")
+    doc = json.loads(Path(path).read_text())
+    assert doc["settings"]["duet"] is True and doc["settings"]["threads"] == 1
+    assert sorted(c["arm"] for c in doc["cases"]) == ["base", "head"]
+    assert all(c["status"] == "ok" for c in doc["cases"])
+    gate = run_cli("compare", str(path), "--arms", "base,head")
+    assert gate.returncode == 0, gate.stdout[-3000:]

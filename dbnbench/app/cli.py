@@ -133,6 +133,9 @@ def app() -> None:
               help="node 0's address and a free port: the rendezvous every node meets at")
 @click.option("--rdzv-timeout", type=Finite(1, 86400), default=300.0, show_default=True,
               help="seconds to wait for every node to join")
+@click.option("--duet", is_flag=True,
+              help="with two arms: run both arms of a case at the same time, each on cores of "
+              "its own (one thread each unless --threads), cores swapped every round")
 @click.option("--until-decided", is_flag=True,
               help="with two arms: add rounds, pair by pair, until every case is regressed, "
               "improved or unchanged at --threshold (type I error kept at 5 %% however early "
@@ -151,7 +154,7 @@ def run(suite: str, workload: str | None, framework: str | None, device: str | N
         isolate: bool, resume: str | None, data_dir: Path | None, no_html: bool,
         db: Path | None, arm_specs: tuple[str, ...], arm_env: tuple[str, ...],
         nnodes: int | None, node_rank: int | None, rdzv_endpoint: str | None,
-        rdzv_timeout: float, until_decided: bool, max_rounds: int | None,
+        rdzv_timeout: float, duet: bool, until_decided: bool, max_rounds: int | None,
         max_time: str | None, gate_threshold: str, verbose: bool) -> None:
     """Run a suite (default: quick) and write results/<run-id>.json."""
     from ..harness.rendezvous import agent, parse_nodes
@@ -184,6 +187,8 @@ def run(suite: str, workload: str | None, framework: str | None, device: str | N
                                parse_fraction(gate_threshold), rounds, resume is not None)
     if sequential is not None and resume is None:
         rounds = sequential.max_rounds
+    if duet and threads is None:
+        threads = 1  # a duet's arms each get cores of their own: one each by default
     settings = {"timeout_s": timeout, "rounds": rounds, "repetitions": repetitions,
                 "min_time_s": min_time, "threads": threads, "seed": seed,
                 "quality": False if no_quality else None}
@@ -195,7 +200,7 @@ def run(suite: str, workload: str | None, framework: str | None, device: str | N
                          settings=settings, output=output, max_memory=cap,
                          cases_per_worker=1 if isolate else None,
                          arms=arms, max_cases=max_cases, nodes=nodes,
-                         sequential=sequential)
+                         sequential=sequential, duet=duet)
     progress = RichProgress(err)
     with StopOnSignals(output) as stopping:
         try:

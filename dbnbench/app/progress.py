@@ -132,6 +132,15 @@ class RichProgress:
     def warn(self, text: str) -> None:
         self.bar.console.print(Text(f"warning: {text}", style="bold yellow"))
 
+    def note(self, text: str) -> None:
+        self.bar.console.print(Text(text, style="cyan"))
+
+    def total(self, total: int) -> None:
+        """A sequential run's plan shrinks as cases are decided: the bar and ETA follow."""
+        self.eta.total = total
+        if self.task_id is not None:
+            self.bar.update(self.task_id, total=total)
+
     def done(self, label: str, status: str, reason: str | None) -> None:
         self.eta.finish()
         if status not in ("ok", "skipped"):

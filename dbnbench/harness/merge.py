@@ -266,7 +266,12 @@ def measured(case: Case, ok: list[CaseAnswer], rounds: list[CaseAnswer | None],
 def arms_setting(header: Header) -> JSONObject:
     """The arms of a run in its settings (none for a plain run)."""
     named = [a for a in header.arms if a.name]
-    return {"arms": [as_json(a) for a in named]} if named else {}
+    out: JSONObject = {"arms": [as_json(a) for a in named]} if named else {}
+    if header.options.get("duet"):
+        # The arms ran at the same time, each worker pinned to its own block of cores,
+        # the blocks swapped every round (runner.duet_cores).
+        out["duet"] = True
+    return out
 
 
 def build_result(journal: Journal, cases: list[Case], skipped: Mapping[str, str],

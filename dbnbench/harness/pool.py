@@ -18,8 +18,10 @@ from typing import IO, TypeVar
 
 import psutil
 
+from .probes.contention import DUET_ENV
 from .probes.oom import counter_files, oom_counts, oom_evidence
 from .records import (
+    CPUS_ENV,
     PARENT_ENV,
     Answer,
     Arm,
@@ -68,7 +70,8 @@ def failed(answer_type: type[A], status: str, reason: str) -> A:
 class WorkerProcess:
     """One child process running `python -m dbnbench.harness.worker`."""
 
-    def __init__(self, threads: int, arm: Arm | None = None) -> None:
+    def __init__(self, threads: int, arm: Arm | None = None,
+                 cpus: tuple[int, ...] = ()) -> None:
         arm = arm or Arm()
         env = dict(os.environ)
         for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
@@ -78,6 +81,8 @@ class WorkerProcess:
         env.update(arm.env)  # an arm's own variables win, thread counts included
         env["PYTHONUNBUFFERED"] = "1"
         env[PARENT_ENV] = str(os.getpid())
+        if cpus:  # a duet's worker: pinned to its own cores before any thread starts
+            env[CPUS_ENV], env[DUET_ENV] = ",".join(map(str, cpus)), "1"
         self.log: IO[bytes] = tempfile.TemporaryFile(mode="w+b")
         # Its own session, so a terminal's Ctrl-C reaches only the parent (which decides);
         # the worker arranges to die with the parent itself (worker.die_with_parent): no
@@ -227,6 +232,7 @@ class WorkerPool:
     workers: dict[Slot, WorkerProcess] = field(default_factory=dict)
     served: dict[Slot, int] = field(default_factory=dict)
     runtime_seen: set[tuple[str, str]] = field(default_factory=set)
+    pins: dict[str, tuple[int, ...]] = field(default_factory=dict)  # arm → cores (duet)
 
     def worker(self, slot: Slot) -> WorkerProcess:
         w = self.workers.get(slot)
@@ -234,7 +240,8 @@ class WorkerPool:
         if w is None or not w.alive() or (limit and self.served.get(slot, 0) >= limit):
             if w is not None:
                 w.close()
-            w = self.workers[slot] = WorkerProcess(self.threads, self.arms[slot[0]])
+            w = self.workers[slot] = WorkerProcess(self.threads, self.arms[slot[0]],
+                                                   self.pins.get(slot[0], ()))
             self.served[slot] = 0
         self.served[slot] += 1
         return w

@@ -25,6 +25,7 @@ PROTOCOL = 3
 # The parent's pid, in a worker's environment: the worker's watchdog ends it when the parent
 # is gone (beside the kernel's parent-death signal, which the parent also asks for).
 PARENT_ENV = "DBNBENCH_PARENT_PID"
+CPUS_ENV = "DBNBENCH_CPUS"  # the cores a worker pins itself to before anything starts
 
 T = TypeVar("T")
 

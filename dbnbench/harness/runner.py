@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import os
 import secrets
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -48,6 +49,7 @@ from .records import (
     CaseRequest,
     CaseSpec,
     Header,
+    JSONObject,
     JSONScalar,
     RuntimeAnswer,
     RuntimeRecord,
@@ -81,7 +83,7 @@ class Sequential:
     threshold: float
     judge: Callable[[ResultDoc, list[int]], Look] = field(compare=False)
 
-    def record(self) -> dict[str, JSONScalar]:
+    def record(self) -> JSONObject:
         return {"max_rounds": self.max_rounds, "max_time_s": self.max_time_s,
                 "threshold": self.threshold}
 
@@ -99,6 +101,7 @@ class RunOptions:
     max_cases: int = MAX_CASES
     nodes: Nodes | None = None  # this run spans several machines (node 0 runs the suite)
     sequential: Sequential | None = None
+    duet: bool = False  # two arms at the same time, each on its own cores
 
 
 @dataclass
@@ -109,6 +112,8 @@ class Progress:
     task: Callable[[str], None] = lambda label: None
     done: Callable[[str, str, str | None], None] = lambda label, status, reason: None
     warn: Callable[[str], None] = lambda text: None
+    note: Callable[[str], None] = lambda text: None   # what a sequential look found
+    total: Callable[[int], None] = lambda total: None  # the plan shrank (cases decided)
 
 
 def now() -> str:
@@ -175,6 +180,7 @@ class Run:
                                on_runtime=self.remember_runtime, arms=arms)
         self.partial: Callable[[int], ResultDoc] = lambda rounds: {}  # type: ignore[typeddict-item]
         self.stopped: dict[str, Any] | None = None  # a sequential run's record
+        self.lock = threading.Lock()
 
     def remember_runtime(self, arm: str, framework: str, answer: RuntimeAnswer) -> None:
         """What a framework's worker runs with (BLAS/OpenMP pools and their kernels, library
@@ -276,8 +282,9 @@ class Run:
         self.progress.task(label)
         answer = self.pool.ask(case.group, impl, request, CaseAnswer, self.settings.timeout_s,
                                arm)
-        self.journal.append(CaseRecord(case.id, round_, answer, arm))
-        self.progress.done(label, answer.status, answer.reason)
+        with self.lock:  # a duet's two arms answer from two threads
+            self.journal.append(CaseRecord(case.id, round_, answer, arm))
+            self.progress.done(label, answer.status, answer.reason)
 
     def loop(self, schedule: Schedule) -> None:
         sequential = self.options.sequential
@@ -302,7 +309,9 @@ class Run:
                 taken.append(round_ + 1)
                 look = sequential.judge(self.partial(round_ + 1), taken)
                 decided = look.decided
-                self.progress.warn(f"after round {round_ + 1}: {look.line}")
+                self.progress.note(f"after round {round_ + 1} (look {len(taken)}): {look.line}")
+                self.progress.total(self.answered() + len(schedule.todo(self.journal,
+                                                                        decided=decided)))
                 per_round = (time.monotonic() - started) / max(spent_rounds, 1)
                 reason = "decided" if look.done else "max rounds" \
                     if round_ + 1 == schedule.rounds else "time budget" \
@@ -319,8 +328,14 @@ class Run:
         finally:
             self.pool.close()
 
+    def answered(self) -> int:
+        return len(self.journal.answers) + len(self.journal.calibration)
+
     def run_round(self, schedule: Schedule, round_: int, todo: list[tuple[int, Case, str]]
                   ) -> None:
+        if self.options.duet:
+            self.run_duet(schedule, round_, todo)
+            return
         for _, case, arm in todo:
             self.calibrate(schedule.modes(), round_, schedule.arm_order(round_), todo)
             if schedule.retired(case, arm, round_, self.journal):
@@ -329,6 +344,64 @@ class Run:
                 self.progress.done(label, "skipped", "failed in an earlier round")
                 continue
             self.case(case, round_, arm)
+
+
+    def run_duet(self, schedule: Schedule, round_: int, todo: list[tuple[int, Case, str]]
+                 ) -> None:
+        """Duet (Bulej et al., ICPE 2020): both arms of a case run at the same time, each
+        worker pinned to its own cores, so both see the same machine moment; the cores swap
+        every round, so a core's own speed cancels over a pair of rounds. The roofs are
+        measured first, one arm after the other."""
+        self.pool.pins = duet_cores(schedule.arms, round_, self.settings.threads)
+        self.calibrate(schedule.modes(), round_, schedule.arm_order(round_), todo)
+        by_case: dict[str, list[tuple[Case, str]]] = {}
+        for _, case, arm in todo:
+            by_case.setdefault(case.id, []).append((case, arm))
+        for pairs in by_case.values():
+            live = [(c, a) for c, a in pairs if not schedule.retired(c, a, round_, self.journal)]
+            errors: list[BaseException] = []
+            threads = [threading.Thread(target=self.duet_case, args=(c, round_, a, errors),
+                                        daemon=True) for c, a in live]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            if errors:
+                raise errors[0]
+
+    def duet_case(self, case: Case, round_: int, arm: str, errors: list[BaseException]
+                  ) -> None:
+        try:
+            self.case(case, round_, arm)
+        except BaseException as exc:  # re-raised on the main thread
+            errors.append(exc)
+
+
+def duet_cores(arms: tuple[str, ...], round_: int, threads: int) -> dict[str, tuple[int, ...]]:
+    """Each arm's cores in a round: consecutive blocks of `threads` usable CPUs, the first
+    arm on the first block in even rounds and on the second in odd ones."""
+    cpus = sorted(os.sched_getaffinity(0))
+    blocks = [tuple(cpus[i * threads:(i + 1) * threads]) for i in range(len(arms))]
+    return {arm: blocks[(i + round_) % len(arms)] for i, arm in enumerate(arms)}
+
+
+def check_duet(options: RunOptions, runnable: tuple[Case, ...], threads: int,
+               registry: Registry) -> None:
+    """A duet needs two arms, a block of cores for each, and single-process cases."""
+    if not options.duet:
+        return
+    named = [a.name for a in options.arms if a.name]
+    if len(named) != 2:
+        raise UserError(f"--duet runs two arms side by side: give two --arm (got {len(named)})")
+    usable = usable_cpus()
+    if usable < 2 * threads:
+        raise UserError(f"--duet needs {2 * threads} CPUs ({threads} thread(s) per arm, an arm "
+                        f"on cores of its own); this machine lets dbnbench use {usable}: use "
+                        "--threads 1, or interleaved arms without --duet")
+    grouped = [c.id for c in runnable if registry.spec(c.workload).grouped(c.params)]
+    if grouped:
+        raise UserError(f"--duet runs single-process cases; {grouped[0]} is a group of "
+                        "processes (workers or stages): leave it out with the filters")
 
 
 def check_same_sequence(recorded: object, given: Sequential | None) -> None:
@@ -357,7 +430,7 @@ def start_journal(options: RunOptions, suite: Suite, cases: list[Case],
     header = Header(run_id, suite.name, suite.source, options.filters, settings, now(), here,
                     tuple(c.id for c in cases), hashes, busy_now(),
                     {"max_memory": options.max_memory,
-                     "cases_per_worker": options.cases_per_worker,
+                     "cases_per_worker": options.cases_per_worker, "duet": options.duet,
                      **({"sequential": options.sequential.record()}
                         if options.sequential else {})}, options.arms)
     path = options.output / f"{run_id}.journal.jsonl"
@@ -399,7 +472,8 @@ def run_with(options: RunOptions, progress: Progress, held: list[Journal]
     if journal is not None:
         h = journal.header
         options = replace(options, suite=h.suite_source, filters=h.filters,
-                          settings={k: v for k, v in vars(h.settings).items()})
+                          settings={k: v for k, v in vars(h.settings).items()},
+                          duet=bool(h.options.get("duet")))
         check_same_sequence(h.options.get("sequential"), options.sequential)
     suite, cases = plan(options)
     machine_gpus = journal.header.machine.get("gpus") if journal else None
@@ -412,6 +486,7 @@ def run_with(options: RunOptions, progress: Progress, held: list[Journal]
     settings = settings_of(suite, options.settings)
     count = options.nodes.count if options.nodes else 1
     check_layouts(runnable, options.registry, settings.threads, gpu_count, count)
+    check_duet(options, runnable, settings.threads, options.registry)
     created = not options.output.exists()
     check_output_dir(options.output)  # after planning: bad input leaves no directory behind
     host = None

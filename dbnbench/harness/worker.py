@@ -38,6 +38,7 @@ from .probes.energy import MIN_PERIODS, EnergyMeter
 from .probes.memory import HostPeak
 from .products import contradiction
 from .records import (
+    CPUS_ENV,
     JSON,
     PARENT_ENV,
     PROTOCOL,
@@ -461,7 +462,16 @@ def watch_parent(interval_s: float = 0.5) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
+def pin_from_env() -> None:
+    """A duet's worker runs on the cores its parent gave it, and so do all the threads its
+    libraries start later (they inherit the mask)."""
+    cpus = os.environ.get(CPUS_ENV)
+    if cpus and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {int(c) for c in cpus.split(",")})
+
+
 def main() -> None:
+    pin_from_env()
     die_with_parent()
     watch_parent()
     channel = os.fdopen(os.dup(sys.stdout.fileno()), "w", encoding="utf-8")

@@ -25,6 +25,9 @@ from ..results import CaseContention, RoundContention
 OTHER_CPU_LIMIT = 0.10
 STEAL_LIMIT = 0.05
 TICKS_S = 0.03
+# Set in a duet's workers: the other arm's worker computes beside this one on purpose, so
+# the parent's whole process tree is the run's own CPU, not a neighbour's.
+DUET_ENV = "DBNBENCH_DUET"
 
 
 def _busy_and_total(t: Any) -> tuple[float, float, float]:
@@ -95,11 +98,13 @@ class ContentionMeter:
         self.parents = parents if parents is not None else [os.getppid()]
         self.cpus = psutil.cpu_count(logical=True) or 1
         self.device, self.nvml, self.children = device, nvml, children
+        self.family = parents is None and bool(os.environ.get(DUET_ENV))
         self._w: Window | None = None
 
     def _sample(self) -> Window:
         busy, total, steal = _busy_and_total(psutil.cpu_times())
-        own = _own_cpu(os.getpid(), self.parents, self.children)
+        own = _own_cpu(self.parents[0], [], True) if self.family else \
+            _own_cpu(os.getpid(), self.parents, self.children)
         return Window(time.perf_counter(), busy, total, steal, own)
 
     def start(self) -> None:
