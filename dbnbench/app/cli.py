@@ -136,6 +136,8 @@ def app() -> None:
 @click.option("--duet", is_flag=True,
               help="with two arms: run both arms of a case at the same time, each on cores of "
               "its own (one thread each unless --threads), cores swapped every round")
+@click.option("--pin", is_flag=True,
+              help="pin every worker to the last --threads CPUs (arms take turns on them)")
 @click.option("--until-decided", is_flag=True,
               help="with two arms: add rounds, pair by pair, until every case is regressed, "
               "improved or unchanged at --threshold (type I error kept at 5 %% however early "
@@ -154,7 +156,7 @@ def run(suite: str, workload: str | None, framework: str | None, device: str | N
         isolate: bool, resume: str | None, data_dir: Path | None, no_html: bool,
         db: Path | None, arm_specs: tuple[str, ...], arm_env: tuple[str, ...],
         nnodes: int | None, node_rank: int | None, rdzv_endpoint: str | None,
-        rdzv_timeout: float, duet: bool, until_decided: bool, max_rounds: int | None,
+        rdzv_timeout: float, duet: bool, pin: bool, until_decided: bool, max_rounds: int | None,
         max_time: str | None, gate_threshold: str, verbose: bool) -> None:
     """Run a suite (default: quick) and write results/<run-id>.json."""
     from ..harness.rendezvous import agent, parse_nodes
@@ -187,6 +189,8 @@ def run(suite: str, workload: str | None, framework: str | None, device: str | N
                                parse_fraction(gate_threshold), rounds, resume is not None)
     if sequential is not None and resume is None:
         rounds = sequential.max_rounds
+    if duet and pin:
+        raise UserError("--duet pins each arm to cores of its own already; leave out --pin")
     if duet and threads is None:
         threads = 1  # a duet's arms each get cores of their own: one each by default
     settings = {"timeout_s": timeout, "rounds": rounds, "repetitions": repetitions,
@@ -200,7 +204,7 @@ def run(suite: str, workload: str | None, framework: str | None, device: str | N
                          settings=settings, output=output, max_memory=cap,
                          cases_per_worker=1 if isolate else None,
                          arms=arms, max_cases=max_cases, nodes=nodes,
-                         sequential=sequential, duet=duet)
+                         sequential=sequential, duet=duet, pin=pin)
     progress = RichProgress(err)
     with StopOnSignals(output) as stopping:
         try:

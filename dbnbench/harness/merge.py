@@ -271,6 +271,8 @@ def arms_setting(header: Header) -> JSONObject:
         # The arms ran at the same time, each worker pinned to its own block of cores,
         # the blocks swapped every round (runner.duet_cores).
         out["duet"] = True
+    if header.options.get("pin"):
+        out["pinned"] = True  # every worker on the same block of cores (--pin)
     return out
 
 

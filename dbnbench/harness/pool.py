@@ -71,7 +71,7 @@ class WorkerProcess:
     """One child process running `python -m dbnbench.harness.worker`."""
 
     def __init__(self, threads: int, arm: Arm | None = None,
-                 cpus: tuple[int, ...] = ()) -> None:
+                 cpus: tuple[int, ...] = (), duet: bool = False) -> None:
         arm = arm or Arm()
         env = dict(os.environ)
         for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
@@ -81,8 +81,10 @@ class WorkerProcess:
         env.update(arm.env)  # an arm's own variables win, thread counts included
         env["PYTHONUNBUFFERED"] = "1"
         env[PARENT_ENV] = str(os.getpid())
-        if cpus:  # a duet's worker: pinned to its own cores before any thread starts
-            env[CPUS_ENV], env[DUET_ENV] = ",".join(map(str, cpus)), "1"
+        if cpus:  # pinned before any thread starts (--pin, --duet)
+            env[CPUS_ENV] = ",".join(map(str, cpus))
+        if duet:  # the other arm's worker computes beside this one on purpose
+            env[DUET_ENV] = "1"
         self.log: IO[bytes] = tempfile.TemporaryFile(mode="w+b")
         # Its own session, so a terminal's Ctrl-C reaches only the parent (which decides);
         # the worker arranges to die with the parent itself (worker.die_with_parent): no
@@ -232,7 +234,8 @@ class WorkerPool:
     workers: dict[Slot, WorkerProcess] = field(default_factory=dict)
     served: dict[Slot, int] = field(default_factory=dict)
     runtime_seen: set[tuple[str, str]] = field(default_factory=set)
-    pins: dict[str, tuple[int, ...]] = field(default_factory=dict)  # arm → cores (duet)
+    pins: dict[str, tuple[int, ...]] = field(default_factory=dict)  # arm → cores
+    duet: bool = False
 
     def worker(self, slot: Slot) -> WorkerProcess:
         w = self.workers.get(slot)
@@ -241,7 +244,7 @@ class WorkerPool:
             if w is not None:
                 w.close()
             w = self.workers[slot] = WorkerProcess(self.threads, self.arms[slot[0]],
-                                                   self.pins.get(slot[0], ()))
+                                                   self.pins.get(slot[0], ()), self.duet)
             self.served[slot] = 0
         self.served[slot] += 1
         return w

@@ -102,6 +102,7 @@ class RunOptions:
     nodes: Nodes | None = None  # this run spans several machines (node 0 runs the suite)
     sequential: Sequential | None = None
     duet: bool = False  # two arms at the same time, each on its own cores
+    pin: bool = False   # every worker on the same cores (the last `threads` CPUs)
 
 
 @dataclass
@@ -336,6 +337,11 @@ class Run:
         if self.options.duet:
             self.run_duet(schedule, round_, todo)
             return
+        if self.options.pin:
+            # One block of cores for every worker: the arms take turns on the same cores,
+            # and a neighbour the scheduler places elsewhere leaves them alone.
+            cores = tuple(sorted(os.sched_getaffinity(0))[-self.settings.threads:])
+            self.pool.pins = {arm: cores for arm in schedule.arms}
         for _, case, arm in todo:
             self.calibrate(schedule.modes(), round_, schedule.arm_order(round_), todo)
             if schedule.retired(case, arm, round_, self.journal):
@@ -353,6 +359,7 @@ class Run:
         every round, so a core's own speed cancels over a pair of rounds. The roofs are
         measured first, one arm after the other."""
         self.pool.pins = duet_cores(schedule.arms, round_, self.settings.threads)
+        self.pool.duet = True
         self.calibrate(schedule.modes(), round_, schedule.arm_order(round_), todo)
         by_case: dict[str, list[tuple[Case, str]]] = {}
         for _, case, arm in todo:
@@ -431,6 +438,7 @@ def start_journal(options: RunOptions, suite: Suite, cases: list[Case],
                     tuple(c.id for c in cases), hashes, busy_now(),
                     {"max_memory": options.max_memory,
                      "cases_per_worker": options.cases_per_worker, "duet": options.duet,
+                     "pin": options.pin,
                      **({"sequential": options.sequential.record()}
                         if options.sequential else {})}, options.arms)
     path = options.output / f"{run_id}.journal.jsonl"
@@ -473,7 +481,7 @@ def run_with(options: RunOptions, progress: Progress, held: list[Journal]
         h = journal.header
         options = replace(options, suite=h.suite_source, filters=h.filters,
                           settings={k: v for k, v in vars(h.settings).items()},
-                          duet=bool(h.options.get("duet")))
+                          duet=bool(h.options.get("duet")), pin=bool(h.options.get("pin")))
         check_same_sequence(h.options.get("sequential"), options.sequential)
     suite, cases = plan(options)
     machine_gpus = journal.header.machine.get("gpus") if journal else None
