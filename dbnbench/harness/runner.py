@@ -343,7 +343,7 @@ class Run:
             cores = tuple(sorted(os.sched_getaffinity(0))[-self.settings.threads:])
             self.pool.pins = {arm: cores for arm in schedule.arms}
         for _, case, arm in todo:
-            self.calibrate(schedule.modes(), round_, schedule.arm_order(round_), todo)
+            self.calibrate(modes_of(schedule, todo), round_, schedule.arm_order(round_), todo)
             if schedule.retired(case, arm, round_, self.journal):
                 label = self.label(f"{case.id} (round {round_ + 1}/{schedule.rounds})", arm)
                 self.progress.task(label)
@@ -360,7 +360,7 @@ class Run:
         measured first, one arm after the other."""
         self.pool.pins = duet_cores(schedule.arms, round_, self.settings.threads)
         self.pool.duet = True
-        self.calibrate(schedule.modes(), round_, schedule.arm_order(round_), todo)
+        self.calibrate(modes_of(schedule, todo), round_, schedule.arm_order(round_), todo)
         by_case: dict[str, list[tuple[Case, str]]] = {}
         for _, case, arm in todo:
             by_case.setdefault(case.id, []).append((case, arm))
@@ -382,6 +382,12 @@ class Run:
             self.case(case, round_, arm)
         except BaseException as exc:  # re-raised on the main thread
             errors.append(exc)
+
+
+def modes_of(schedule: Schedule, todo: list[tuple[int, Case, str]]) -> list[Case]:
+    """The modes a round's cases run in: a sequential run's decided cases need no roof."""
+    wanted = {case.mode for _, case, _ in todo}
+    return [c for c in schedule.modes() if c.mode in wanted]
 
 
 def duet_cores(arms: tuple[str, ...], round_: int, threads: int) -> dict[str, tuple[int, ...]]:
