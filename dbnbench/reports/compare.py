@@ -14,7 +14,7 @@ contention, too few rounds, a case missing from the candidate). `dbnbench compar
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -168,7 +168,8 @@ def look_plan(sequential: Mapping[str, Any] | None, alpha: float) -> Plan:
 
 
 def decide(rows: list[dict[str, Any]], pairs: dict[str, tuple[CaseResult, CaseResult]],
-           limits: Thresholds, plan: Plan, speed_at: Any) -> None:
+           limits: Thresholds, plan: Plan,
+           speed_at: Callable[[CaseResult, CaseResult, int], dict[str, Any]]) -> None:
     """Speed verdicts, look by look: at each, Holm's correction over every tested case (a
     case decided at an earlier look keeps its verdict and enters with p = 1) at the look's
     level; the first decisive verdict of a case stands. `speed_at(b, c, upto)` recomputes a
