@@ -173,6 +173,13 @@ def pool_table(pools: list[dict[str, Any]]) -> Table:
     return table
 
 
+def heap_text(heap: dict[str, Any]) -> str:
+    if heap.get("set"):
+        return (f"malloc mmap threshold fixed at {heap['mmap_threshold_bytes'] >> 20} MiB, "
+                f"trim at {heap['trim_threshold_bytes'] >> 20} MiB (glibc's dynamic ceiling)")
+    return f"{heap.get('policy')}: {heap.get('reason')}"
+
+
 def runtime_parts(name: str, info: dict[str, Any]) -> Iterator[RenderableType]:
     if "status" in info:
         yield kv_table(name, [("worker", f"{info['status']}: {info['reason']}")])
@@ -182,6 +189,8 @@ def runtime_parts(name: str, info: dict[str, Any]) -> Iterator[RenderableType]:
         ("facts", f"unavailable: {reasons.get('facts')}")]
     # The worker's own variables: a run's workers get the same thread settings.
     rows.append(("worker env", " ".join(f"{k}={v}" for k, v in info["env"].items()) or "none"))
+    if "heap" in info:  # absent from results written before the heap was fixed
+        rows.append(("heap", heap_text(info["heap"])))
     yield kv_table(f"{name} (read back in its worker)", rows)
     if info["pools"] is None:
         yield Text(f"pools: unavailable: {reasons.get('pools')}")

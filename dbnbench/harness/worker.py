@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from . import heap
 from .calibrate import bandwidth, calibrate, check, reference_rate, shapes_rate
 from .errors import Skip
 from .frameworks import FRAMEWORKS, Framework
@@ -471,6 +472,7 @@ def pin_from_env() -> None:
 
 
 def main() -> None:
+    heap.fix()  # before any library allocates: every case starts from the same heap policy
     pin_from_env()
     die_with_parent()
     watch_parent()

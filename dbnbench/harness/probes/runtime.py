@@ -215,6 +215,7 @@ def runtime_info(framework: str) -> dict[str, Any]:
     """Inside a worker, after `framework` is imported: {framework, pools (every BLAS/OpenMP
     pool in the process), facts (read back from the library), env (the performance
     variables this process sees), reasons (why each None is None)}."""
+    from .. import heap
     from .fingerprint import perf_env
 
     # Read before threadpoolctl is imported: it sets KMP_DUPLICATE_LIB_OK itself.
@@ -234,4 +235,4 @@ def runtime_info(framework: str) -> dict[str, Any]:
     if pools_reason:
         reasons["pools"] = pools_reason
     return {"framework": framework, "pools": pools, "facts": facts, "env": env,
-            "reasons": reasons}
+            "heap": heap.record(), "reasons": reasons}
