@@ -3,6 +3,8 @@ decision recorded and replayed by `compare`; bad combinations refused in one lin
 
 from __future__ import annotations
 
+import html
+import io
 import json
 import os
 import sys
@@ -12,8 +14,16 @@ from pathlib import Path
 import numpy as np
 import psutil
 import pytest
+from rich.console import Console
 
 from dbnbench.reports.compare import compare_docs, look_plan
+from dbnbench.reports.compare_render import (
+    looks_text,
+    md_escape,
+    render_html,
+    render_markdown,
+    render_table,
+)
 from dbnbench.reports.gate_validation import synthetic_case, synthetic_doc
 from dbnbench.reports.samples import split_arms
 
@@ -73,6 +83,22 @@ def test_compare_replays_the_looks_a_sequential_run_took():
     # The same data as one fixed-size comparison is judged at α, over all rounds.
     fixed = compare_docs(base, head, arms=True, sequential={})
     assert fixed["looks"] == [] and fixed["cases"][0]["speed"]["level"] == 0.05
+    assert "decided_at_round" not in fixed["cases"][0]
+
+
+def test_every_compare_format_says_when_the_cases_were_decided():
+    doc = sequential_doc({"slow": (1000, 700), "same": (1000, 1000)}, 8, [4, 6, 8], 40)
+    result = compare_docs(*split_arms(doc, "base", "head"), arms=True)
+    line = looks_text(result)
+    assert line.startswith("sequential: 3 looks (after rounds 4, 6, 8")
+    assert line.endswith("decided: 2 after 4 rounds"), line  # 30 % off, and 2 % noise
+    buffer = io.StringIO()
+    Console(file=buffer, width=80, color_system=None).print(render_table(result))
+    assert line in " ".join(buffer.getvalue().split())
+    assert md_escape(line) in render_markdown(result)
+    assert html.escape(line, quote=False) in render_html(result)
+    assert looks_text(compare_docs(*split_arms(doc, "base", "head"), arms=True,
+                                   sequential={})) == ""
 
 
 def test_a_sequential_look_spends_less_than_a_fixed_test():
@@ -97,8 +123,12 @@ def test_a_slower_head_is_decided_early_and_compare_agrees(tmp_path):
     seq = doc["sequential"]
     assert seq["stopped"] == "decided" and seq["rounds"] < 16 and seq["looks"][-1] == seq["rounds"]
     assert doc["settings"]["rounds"] == 16
+    # A case a look decided ran fewer rounds by design: recorded, and not warned about.
+    assert set(seq["decided_after"]) == {c["id"] for c in doc["cases"]}
+    assert not any("rounds ran" in w for c in doc["cases"] for w in c["warnings"])
     gate = run_cli("compare", str(path), "--arms", "base,head", "--fail-on-regression")
     assert gate.returncode == 1, gate.stdout[-3000:]
+    assert f"after rounds {', '.join(map(str, seq['looks']))}" in " ".join(gate.stdout.split())
 
 
 # ── Duet: both arms at once, each on cores of its own ──────────────────────────────────────

@@ -278,9 +278,11 @@ def arms_setting(header: Header) -> JSONObject:
 
 def build_result(journal: Journal, cases: list[Case], skipped: Mapping[str, str],
                  registry: Registry, *, finished_at: str, complete: bool,
-                 rounds: int | None = None) -> ResultDoc:
+                 rounds: int | None = None, decided_after: Mapping[str, int] | None = None
+                 ) -> ResultDoc:
     """The result document of a journal; `rounds`: only the first (a sequential run's
-    look, or the rounds it ran before it stopped)."""
+    look, or the rounds it ran before it stopped); `decided_after`: a sequential run's
+    cases that a look decided, with the rounds they ran (fewer rounds, by design)."""
     h = journal.header
     rounds = rounds or h.settings.rounds
     by_id = {c.id: c for c in cases}
@@ -293,7 +295,8 @@ def build_result(journal: Journal, cases: list[Case], skipped: Mapping[str, str]
             if case.id in skipped:
                 entry = empty_case(case, "skipped", skipped[case.id])
             else:
-                answers = [journal.answers.get((case.id, arm, r)) for r in range(rounds)]
+                answers = [journal.answers.get((case.id, arm, r))
+                           for r in range((decided_after or {}).get(case.id, rounds))]
                 entry = merge_case(case, answers, roofs, framework_peaks, registry, arm)
             entry["source_hash"] = registry.source_hash(case.workload)
             if arm:

@@ -291,6 +291,7 @@ class Run:
         sequential = self.options.sequential
         looks = set(planned_looks(schedule.rounds)) if sequential else set()
         decided: frozenset[str] = frozenset()
+        decided_at: dict[str, int] = {}  # case id → the rounds it ran before a look decided it
         taken: list[int] = []
         self.progress.start(len(schedule.todo(self.journal))
                             + schedule.calibrations_left(self.journal))
@@ -310,6 +311,7 @@ class Run:
                 taken.append(round_ + 1)
                 look = sequential.judge(self.partial(round_ + 1), taken)
                 decided = look.decided
+                decided_at.update({c: round_ + 1 for c in decided if c not in decided_at})
                 self.progress.note(f"after round {round_ + 1} (look {len(taken)}): {look.line}")
                 self.progress.total(self.answered() + len(schedule.todo(self.journal,
                                                                         decided=decided)))
@@ -321,7 +323,8 @@ class Run:
                 if reason:
                     self.stopped = {"max_rounds": schedule.rounds, "looks": taken,
                                     "rounds": round_ + 1, "stopped": reason,
-                                    "max_time_s": sequential.max_time_s}
+                                    "max_time_s": sequential.max_time_s,
+                                    "decided_after": dict(sorted(decided_at.items()))}
                     return
         except BaseException:
             self.pool.kill()  # stopping: a worker mid-case is not waited for
@@ -547,7 +550,8 @@ def run_planned(options: RunOptions, progress: Progress, held: list[Journal],
                          f"{journal.path}: cannot write ({exc.strerror or exc})") from None
     doc = build_result(journal, cases, skipped, options.registry, finished_at=now(),
                        complete=not interrupted,
-                       rounds=run.stopped["rounds"] if run.stopped else None)
+                       rounds=run.stopped["rounds"] if run.stopped else None,
+                       decided_after=run.stopped["decided_after"] if run.stopped else None)
     if run.stopped:
         doc["sequential"] = run.stopped  # type: ignore[typeddict-unknown-key]
     try:

@@ -199,7 +199,7 @@ def decide(rows: list[dict[str, Any]], pairs: dict[str, tuple[CaseResult, CaseRe
             verdict, why = speed_verdict(s, adjusted < level, limits.speed, level)
             if verdict != "inconclusive" or last:
                 r["verdict"] = verdict
-                if upto is not None:
+                if upto is not None and verdict != "inconclusive":
                     r["decided_at_round"] = upto
                 if why:
                     r["note"] = why

@@ -156,6 +156,23 @@ def details(result: dict[str, Any]) -> str:
     return f"{counts or 'nothing compared'}{quality}{'; ' + sees if sees else ''}"
 
 
+def looks_text(result: dict[str, Any]) -> str:
+    """A sequential run's looks, and after how many rounds its cases were decided ('' for a
+    comparison at a fixed size)."""
+    looks = result.get("looks") or []
+    if not looks:
+        return ""
+    at: dict[int, int] = {}
+    for row in result["cases"]:
+        if row.get("decided_at_round") is not None:
+            at[row["decided_at_round"]] = at.get(row["decided_at_round"], 0) + 1
+    undecided = sum(r.get("decided_at_round") is None for r in result["cases"])
+    decided = ", ".join(f"{n} after {k} rounds" for k, n in sorted(at.items()))
+    return (f"sequential: {plural(len(looks), 'look')} (after rounds "
+            f"{', '.join(str(lk['rounds']) for lk in looks)}, α spent over them); decided: "
+            f"{decided or 'none'}{f'; {undecided} not decided' if undecided else ''}")
+
+
 def summary_line(result: dict[str, Any]) -> str:
     """The decision, the counts, and the smallest change the data could have seen."""
     head = headline(result)
@@ -274,6 +291,8 @@ class CompareView:
             yield from case_table(result["cases"], width)
         yield Text(f"threshold {t['speed']:.0%} (memory {t['memory']:.0%}, energy "
                    f"{t['energy']:.0%}), α {t['alpha']} Holm-corrected", style="dim")
+        if looks_text(result):
+            yield Text(looks_text(result), style="dim")
         for row in result["cases"]:
             for note in case_notes(row):
                 yield Text(f"{row['id']}: {note}", style="red" if is_alarm(row) else "yellow")
@@ -310,6 +329,8 @@ def render_markdown(result: dict[str, Any]) -> str:
               f"`{md_escape(c['run_id'])}` ({md_escape(c['hostname'])}); threshold "
               f"{t['speed']:.0%}, memory {t['memory']:.0%}, energy {t['energy']:.0%}, "
               f"α {t['alpha']} (Holm)."), ""]
+    if looks_text(result):
+        lines += [md_escape(looks_text(result)), ""]
     lines += [f"> ⚠️ {md_escape(w)}" for w in result["warnings"]]
     if result["warnings"]:
         lines.append("")
@@ -350,7 +371,8 @@ def render_html(result: dict[str, Any]) -> str:
     return environment().get_template("compare.html.j2").render(
         title=f"dbnbench compare · {b['run_id']} → {c['run_id']}", plotly_src=None,
         plotly_inline="", nav=[], result=result, headline=headline(result),
-        details=details(result), icon=DECISION[result["decision"]][0], rows=html_rows(result))
+        details=details(result), icon=DECISION[result["decision"]][0], rows=html_rows(result),
+        looks=looks_text(result))
 
 
 def render_json(result: dict[str, Any]) -> str:
