@@ -172,26 +172,31 @@ def speed_verdict(s: dict[str, Any], significant: bool, threshold: float, level:
 
 def sampled_change(base: Sequence[float | None], cand: Sequence[float | None],
                    threshold: float, reason: str | None = None) -> dict[str, Any]:
-    """Per-round values of a lower-is-better metric (peak memory, energy per item): a change
-    only when every candidate round is beyond every baseline round by the threshold, never
-    on one difference of two numbers."""
-    b = [v for v in base if v is not None and v > 0]
-    c = [v for v in cand if v is not None and v > 0]
-    if not b or not c:
+    """Per-round values of a lower-is-better metric (peak memory, energy per item), rounds in
+    order: a change only when every round's candidate/baseline ratio is beyond the threshold,
+    never on one difference of two numbers. Rounds are paired by position because rounds
+    differ by design (the first also runs the quality check and the product probe: a worker
+    peak 30 % above later rounds'), and both sides' first rounds did the same work."""
+    pairs = [(b, c) for b, c in zip(base, cand, strict=False)
+             if b is not None and b > 0 and c is not None and c > 0]
+    if not pairs:
         return {"verdict": "unmeasured", "baseline": None, "candidate": None, "ratio": None,
                 "reason": reason or "not measured on both sides"}
-    ratio = float(np.median(c) / np.median(b))
+    b, c = (np.asarray(side, dtype=float) for side in zip(*pairs, strict=True))
+    ratios = c / b
     out: dict[str, Any] = {"baseline": float(np.median(b)), "candidate": float(np.median(c)),
-                           "ratio": ratio, "rounds": [len(b), len(c)]}
-    if min(c) > max(b) * (1 + threshold):
+                           "ratio": float(np.median(c) / np.median(b)),
+                           "rounds": [len(b), len(c)]}
+    if ratios.min() > 1 + threshold:
         out["verdict"] = "regressed"
-    elif max(c) < min(b) * (1 - threshold):
+    elif ratios.max() < 1 - threshold:
         out["verdict"] = "improved"
-    elif max(max(b), max(c)) <= min(min(b), min(c)) * (1 + threshold):
-        out["verdict"] = "unchanged"  # every round of both sides within the threshold
+    elif ratios.max() <= 1 + threshold and ratios.min() >= 1 - threshold:
+        out["verdict"] = "unchanged"  # every round's pair within the threshold
     else:
         out["verdict"] = "inconclusive"
-        out["reason"] = "the rounds spread wider than the threshold"
+        out["reason"] = (f"the rounds' ratios spread wider than the threshold "
+                         f"({ratios.min():.2f}× to {ratios.max():.2f}×)")
     return out
 
 

@@ -133,6 +133,23 @@ def test_memory_the_worker_held_before_the_case_is_not_the_cases():
     assert result["regressions"] == ["m"]
 
 
+def test_memory_rounds_are_paired_so_a_heavier_first_round_is_no_spread():
+    """The first round also runs the quality check (a worker peak 30 % above the later
+    rounds'), on both sides: unchanged. A candidate 20 % up in every round: regressed, though
+    its later rounds sit below the baseline's first."""
+    rng = np.random.default_rng(6)
+    times = noisy_times(rng, 0.01, QUIET)
+    mb = 2**20
+    starts = [240 * mb] * 4
+    base = memory_case("m", times, [328 * mb, 252 * mb, 252 * mb, 253 * mb], starts)
+    same = memory_case("m", times, [329 * mb, 252 * mb, 253 * mb, 252 * mb], starts)
+    grew = memory_case("m", times, [394 * mb, 303 * mb, 302 * mb, 304 * mb], starts)
+    memory = compare_docs(synthetic_doc([base]), synthetic_doc([same]))["cases"][0]["memory"]
+    assert memory["verdict"] == "unchanged", memory
+    memory = compare_docs(synthetic_doc([base]), synthetic_doc([grew]))["cases"][0]["memory"]
+    assert memory["verdict"] == "regressed", memory
+
+
 def test_a_machine_that_changed_between_runs_is_named_not_blamed_on_the_code():
     """The candidate run's machine is 30 % slower (cases and reference GEMM alike): per the
     reference there is no regression, the warning names the mode, and without normalising
