@@ -183,3 +183,42 @@ def test_a_duet_run_pairs_the_arms_in_time(tmp_path):
     assert all(c["status"] == "ok" for c in doc["cases"])
     gate = run_cli("compare", str(path), "--arms", "base,head")
     assert gate.returncode == 0, gate.stdout[-3000:]
+
+
+@pytest.mark.slow
+def test_an_interrupted_sequential_run_resumes_and_replays_its_looks(tmp_path):
+    """Stopped in round 3 (before the first look), resumed with the same flags: the rounds
+    already run are not run again, the looks come at rounds 4, 6, … as planned, and the
+    finished file records why it stopped."""
+    from dbnbench.app.sequential import sequential_of
+    from dbnbench.harness.records import Arm
+    from dbnbench.harness.runner import Progress, RunInterrupted, RunOptions, execute
+
+    from .conftest import REGISTRY
+
+    arms = (Arm("base", sys.executable), Arm("head", sys.executable))
+
+    def options() -> RunOptions:
+        plan = sequential_of(True, arms, 8, None, 0.05, None)
+        return RunOptions(suite=suite(tmp_path, 2), filters={},
+                          settings={"threads": 1, "rounds": 8}, output=tmp_path / "out",
+                          registry=REGISTRY, arms=arms, sequential=plan)
+
+    def stop(label: str, status: str, reason: str | None) -> None:
+        if "(round 3/" in label:
+            raise KeyboardInterrupt
+
+    with pytest.raises(RunInterrupted) as info:
+        execute(options(), Progress(done=stop))
+    assert "sequential" not in json.loads(info.value.path.read_text())
+    resumed: list[str] = []
+    notes: list[str] = []
+    doc, path = execute(options(), Progress(task=resumed.append, note=notes.append),
+                        resume_id=info.value.run_id)
+    cases = [label for label in resumed if not label.startswith("calibrate")]
+    assert cases and not any("(round 1/" in c or "(round 2/" in c for c in cases), cases
+    assert notes and notes[0].startswith("after round 4 (look 1):"), notes
+    seq = doc["sequential"]
+    assert seq["looks"][0] == 4 and seq["looks"][-1] == seq["rounds"] <= 8
+    assert seq["stopped"] in ("decided", "max rounds")
+    assert path == info.value.path and doc["complete"] is True

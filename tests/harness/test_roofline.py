@@ -47,6 +47,15 @@ def test_sweep_goes_on_until_the_rate_stops_improving():
     assert out.stopped == "the rate stopped improving"
 
 
+def test_once_products_are_long_one_flat_size_ends_the_sweep():
+    """Flat from 2048 at 205 GFLOP/s: 3072 takes 0.28 s a product (past LONG_PATIENCE_S) and
+    does not improve, so 4096 (four products of 0.67 s) is not tried; the roof is the same."""
+    fw = FakeFramework(lambda n: 1e8 * min(n, 2048))
+    out = calibrate.calibrate(fw)
+    assert out.best_size == 2048 and out.rate == pytest.approx(2048e8)
+    assert max(fw.sizes) == 3072 and out.stopped == "the rate stopped improving"
+
+
 def test_a_slow_mode_is_not_cut_short_at_a_small_size():
     """Issue 7's case: an fp16 mode at a few GFLOP/s whose rate keeps rising with size. No
     time budget stops it early; only a single product longer than PRODUCT_LIMIT_S does, and
