@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 
+from . import heap
 from .group import MEMBER_ENV, PROBE, STEP, Member, affinity, pin, probe
 from .records import CaseRequest, decode_request
 from .worker import build, die_with_parent, make_framework, watch_parent
@@ -45,6 +46,7 @@ def follow(member: Member) -> None:
 
 
 def main() -> None:
+    heap.fix()  # the same heap policy as rank 0, its worker
     die_with_parent()
     watch_parent()
     follow(Member.decode(os.environ[MEMBER_ENV]))
