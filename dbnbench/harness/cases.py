@@ -23,6 +23,7 @@ import jsonschema
 from .calibrate import ITEMSIZE
 from .errors import UserError
 from .frameworks import FRAMEWORKS
+from .inputs import read_bounded
 from .probes.system import usable_cpus
 from .registry import Registry
 from .result_checks import plain_problem
@@ -88,6 +89,7 @@ def _suite_validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(json.loads(text))
 
 
+MAX_SUITE_BYTES = 4 * 2**20  # a suite file is a page of TOML; a megabyte of it is already odd
 MAX_CASES = 10_000  # a suite expanding past this is refused unless --max-cases raises it
 # A case whose buffers need more than this is no case for any machine: refused at load. One
 # over the machine's own memory cap is refused by `run` (unavailable), with its estimate.
@@ -101,7 +103,7 @@ def suite_path(name_or_path: str, registry: Registry) -> Path:
     path = Path(name_or_path)
     known = ", ".join(sorted(registry.suites))
     try:
-        found = path.suffix == ".toml" and path.is_file()
+        found = path.suffix == ".toml" and path.exists()  # not a file: read_suite says why
     except (OSError, ValueError) as exc:  # a name too long for the file system, a NUL
         raise UserError(f"suite {name_or_path[:80]!r}: cannot read "
                         f"({getattr(exc, 'strerror', None) or exc.__class__.__name__})") from None
@@ -115,10 +117,9 @@ def read_suite(path: Path) -> dict[str, Any]:
     """The suite file's TOML, checked for depth, finite numbers and integer range, then
     against the suite schema (one line naming the field where it is not)."""
     label = path.name
+    text = read_bounded(path, f"suite {label}", MAX_SUITE_BYTES)
     try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"suite {label}: cannot read ({exc.__class__.__name__})") from None
+        doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"suite {label}: malformed TOML: {exc}") from None
     except RecursionError:

@@ -17,6 +17,7 @@ from typing import NotRequired, TypedDict, cast
 import jsonschema
 
 from .errors import UserError
+from .inputs import read_bounded
 from .output import write_text
 from .records import JSON, JSONObject
 from .result_checks import meaning_problem, plain_problem
@@ -277,12 +278,7 @@ def check_schema(doc: Mapping[str, object], version: int, origin: str) -> None:
 def read_json(path: str | os.PathLike[str]) -> JSON:
     """A file's JSON, or a one-line error saying why there is none."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"{p}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{p}: cannot read ({exc.__class__.__name__})") from None
+    text = read_bounded(p, str(p))
     try:
         return cast(JSON, json.loads(text))
     except json.JSONDecodeError as exc:
