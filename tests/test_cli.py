@@ -229,3 +229,14 @@ def test_publish_from_the_history(tmp_path):
     assert proc.returncode == 0, proc.stderr
     runs = list((tmp_path / "site" / "runs").glob("*.html"))
     assert len(runs) == 1
+
+
+@pytest.mark.parametrize("columns", ["0", "7", "100000000"])
+def test_a_broken_columns_value_still_prints_the_table(columns):
+    """COLUMNS=0 made every command print nothing and exit 0; a huge one laid out blanks."""
+    proc = run_cli("report", str(FIXTURES / "result-v2-ci.json"), env={"COLUMNS": columns},
+                   timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert any("rbm-cdk" in ln for ln in lines), proc.stdout[:500]
+    assert max(map(len, lines)) <= 1000

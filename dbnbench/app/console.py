@@ -13,6 +13,19 @@ PIPED_WIDTH = 160
 # No markup and no emoji codes: every string printed is shown as written, so a reason such
 # as "pip install 'dbnbench[torch]'" or a case label "[base]" is never eaten as a style tag.
 # Styled output is built from rich Text objects.
-_width = None if sys.stdout.isatty() or os.environ.get("COLUMNS", "").isdigit() else PIPED_WIDTH
-out = Console(width=_width, markup=False, emoji=False)
-err = Console(stderr=True, markup=False, emoji=False)
+# COLUMNS outside these bounds is a broken environment, not a request: rich would print
+# nothing at all at 0, and lay out gigabytes of blanks at 10⁹.
+MIN_WIDTH, MAX_WIDTH = 40, 1000
+
+
+def width_of(columns: str | None, tty: bool) -> int | None:
+    """The width to lay out at: COLUMNS where it is a number (held within MIN_WIDTH to
+    MAX_WIDTH), else the terminal's own (None: rich asks it), else PIPED_WIDTH."""
+    if columns is not None and columns.strip().isdigit():
+        return min(max(int(columns), MIN_WIDTH), MAX_WIDTH)
+    return None if tty else PIPED_WIDTH
+
+
+_columns = os.environ.get("COLUMNS")
+out = Console(width=width_of(_columns, sys.stdout.isatty()), markup=False, emoji=False)
+err = Console(stderr=True, width=width_of(_columns, True), markup=False, emoji=False)

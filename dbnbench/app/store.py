@@ -53,8 +53,16 @@ def default_db() -> Path:
     ~/.local/share/dbnbench/history.sqlite."""
     if os.environ.get(HISTORY_ENV):
         return Path(os.environ[HISTORY_ENV]).expanduser()
-    data = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(data) / "dbnbench" / "history.sqlite"
+    xdg = os.environ.get("XDG_DATA_HOME", "")
+    if os.path.isabs(xdg):  # the XDG specification: a relative path is to be ignored
+        return Path(xdg) / "dbnbench" / "history.sqlite"
+    home = os.environ.get("HOME") if "HOME" in os.environ else str(Path.home())
+    if not home or not os.path.isabs(home):
+        # HOME='' (or relative) would put the database at the file system's root or under
+        # whatever folder the command ran in: say so rather than guess.
+        raise UserError("no history database: HOME is empty or relative and neither "
+                        f"XDG_DATA_HOME (absolute) nor {HISTORY_ENV} is set; give --db PATH")
+    return Path(home) / ".local" / "share" / "dbnbench" / "history.sqlite"
 
 
 def check(path: str | Path) -> None:

@@ -117,3 +117,21 @@ def test_looking_at_an_empty_history_creates_nothing(tmp_path, capsys, monkeypat
     code, _, err = call(capsys, monkeypatch, "history", "--case", "x")
     assert code == 2 and "no runs recorded" in err
     assert not (tmp_path / "home").exists()
+
+
+def test_the_default_database_never_lands_at_the_root_or_in_the_working_folder(monkeypatch,
+                                                                                tmp_path):
+    from dbnbench.app.store import HISTORY_ENV, default_db
+    from dbnbench.harness.errors import UserError
+
+    monkeypatch.delenv(HISTORY_ENV, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_DATA_HOME", "relative/data")  # ignored, as XDG says
+    assert default_db() == tmp_path / ".local" / "share" / "dbnbench" / "history.sqlite"
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    assert default_db() == tmp_path / "xdg" / "dbnbench" / "history.sqlite"
+    monkeypatch.delenv("XDG_DATA_HOME")
+    for home in ("", "somewhere"):
+        monkeypatch.setenv("HOME", home)
+        with pytest.raises(UserError, match="give --db PATH"):
+            default_db()
