@@ -240,3 +240,25 @@ def test_a_broken_columns_value_still_prints_the_table(columns):
     lines = proc.stdout.splitlines()
     assert any("rbm-cdk" in ln for ln in lines), proc.stdout[:500]
     assert max(map(len, lines)) <= 1000
+
+
+@pytest.mark.parametrize("run_id, needle", [
+    ("", "is not a run id"),
+    ("x" * 300, "is not a run id"),
+    ("../../etc/passwd", "is not a run id"),
+])
+def test_resume_of_a_malformed_id_is_refused(tmp_path, run_id, needle):
+    """An empty id started a whole new run; a 300-character one ended in a traceback."""
+    assert_one_line_error(run_cli("run", "--resume", run_id, "-o", str(tmp_path)), needle)
+    assert not list(tmp_path.iterdir()), "nothing written"
+
+
+def test_resume_refuses_options_of_the_plan_it_would_ignore(tmp_path):
+    assert_one_line_error(run_cli("run", "--resume", "r-1", "--suite", "quick", "--rounds", "3",
+                                  "-o", str(tmp_path)), "leave out --suite, --rounds")
+
+
+def test_resume_of_a_partial_result_without_its_journal_says_so(tmp_path):
+    (tmp_path / "part-1.json").write_text(json.dumps({**GOOD, "complete": False}))
+    assert_one_line_error(run_cli("run", "--resume", "part-1", "-o", str(tmp_path)),
+                          "stopped before it finished and its journal is gone")

@@ -13,6 +13,7 @@ from types import FrameType
 from typing import Any, NoReturn
 
 import click
+from click.core import ParameterSource
 from rich.text import Text
 
 from ..harness import results
@@ -95,6 +96,29 @@ def case_filters(fn: Any) -> Any:
 @click.version_option(package_name="dbnbench")
 def app() -> None:
     """Benchmark RBM/DBN workloads across devices, precisions and frameworks."""
+
+
+RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+# What a run was planned with: a resume takes it all from the run's journal, so giving one
+# of these again would be ignored; refused instead, naming it.
+PLAN_OPTIONS = ("suite", "workload", "framework", "device", "precision", "max_cases",
+                "timeout", "rounds", "repetitions", "min_time", "threads", "seed",
+                "no_quality", "arm_specs", "arm_env", "duet", "pin")
+
+
+def check_resume(run_id: str, ctx: click.Context) -> None:
+    """A resume names a run id and nothing of the plan the run already has."""
+    if not RUN_ID_RE.match(run_id):
+        raise UserError(f"--resume: {run_id[:60]!r} is not a run id (letters, digits, '.', "
+                        "'_' and '-', as in 20261206T044441Z-ci-c0cd)")
+    given = [p for p in PLAN_OPTIONS
+             if ctx.get_parameter_source(p) in (ParameterSource.COMMANDLINE,
+                                                ParameterSource.ENVIRONMENT)]
+    if given:
+        names = ", ".join("--" + ("arm" if p == "arm_specs" else p.replace("_", "-"))
+                          for p in given)
+        raise UserError(f"--resume continues the run as it was planned (its journal has the "
+                        f"suite and settings): leave out {names}")
 
 
 @app.command()
@@ -180,6 +204,8 @@ def run(suite: str, workload: str | None, framework: str | None, device: str | N
 
     if is_stdout(output):
         raise UserError("run: -o is the directory for results; standard output cannot be one")
+    if resume is not None:
+        check_resume(resume, click.get_current_context())
     if data_dir is not None:
         from ..suites.data import MNIST_ENV, mnist_dir
 

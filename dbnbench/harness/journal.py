@@ -124,11 +124,28 @@ def decode_line(line: bytes) -> JournalRecord | None:
     return None
 
 
+def finished(result: Path) -> bool:
+    """Whether a result file says its run finished (`complete`); unreadable: as finished,
+    since there is nothing a resume could continue from either way."""
+    from .results import read_json
+
+    try:
+        doc = read_json(result)
+    except UserError:
+        return True
+    return not isinstance(doc, dict) or doc.get("complete") is not False
+
+
 def open_journal(output: Path, run_id: str) -> Journal:
     path = output / f"{run_id}.journal.jsonl"
     if not path.is_file():
-        if (output / f"{run_id}.json").is_file():
-            raise UserError(f"run {run_id} in {output} finished already: nothing to resume")
+        result = output / f"{run_id}.json"
+        if result.is_file():
+            if finished(result):
+                raise UserError(f"run {run_id} in {output} finished already: nothing to resume")
+            raise UserError(f"run {run_id} in {output} stopped before it finished and its "
+                            f"journal is gone: it cannot be resumed ({result} holds what it "
+                            "measured)")
         raise UserError(f"no run {run_id} to resume in {output}")
     try:
         journal = Journal.read(path)
