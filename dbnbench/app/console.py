@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
 
 from rich.console import Console
+from rich.segment import Segment
+
+from ..harness.shown import visible
 
 # The width is a terminal's own, or COLUMNS wherever it is set (rich reads it); piped
 # output without COLUMNS (CI logs, files) gets the wide layout rather than rich's 80.
@@ -26,6 +30,17 @@ def width_of(columns: str | None, tty: bool) -> int | None:
     return None if tty else PIPED_WIDTH
 
 
+class ShownConsole(Console):
+    """The last guard: text that reaches the terminal with a control character in it (a
+    string no reader made visible first) has it written out; only rich's own styling, which
+    it keeps apart as styles and control segments, reaches the terminal as escapes."""
+
+    def _render_buffer(self, buffer: Iterable[Segment]) -> str:
+        return super()._render_buffer(
+            Segment(visible(s.text), s.style, s.control) if not s.control else s
+            for s in buffer)
+
+
 _columns = os.environ.get("COLUMNS")
-out = Console(width=width_of(_columns, sys.stdout.isatty()), markup=False, emoji=False)
-err = Console(stderr=True, width=width_of(_columns, True), markup=False, emoji=False)
+out = ShownConsole(width=width_of(_columns, sys.stdout.isatty()), markup=False, emoji=False)
+err = ShownConsole(stderr=True, width=width_of(_columns, True), markup=False, emoji=False)

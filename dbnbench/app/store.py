@@ -16,6 +16,7 @@ from typing import Any
 
 from ..harness.errors import UserError
 from ..harness.results import CaseResult, Machine, ResultDoc
+from ..harness.shown import visible_all
 
 HISTORY_ENV = "DBNBENCH_HISTORY"
 BUSY_TIMEOUT_S = 30.0
@@ -218,4 +219,5 @@ def trend(case_id: str, path: str | Path | None = None) -> list[dict[str, Any]]:
 def documents(path: str | Path | None = None) -> list[dict[str, Any]]:
     """The stored result documents, oldest first."""
     rows = query(path, "SELECT document FROM runs ORDER BY started_at, run_id")
-    return [json.loads(r["document"]) for r in rows]
+    # Shown, never obeyed: a document recorded before strings were made visible keeps its own.
+    return [visible_all(json.loads(r["document"])) for r in rows]

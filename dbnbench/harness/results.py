@@ -21,6 +21,7 @@ from .inputs import read_bounded
 from .output import write_text
 from .records import JSON, JSONObject
 from .result_checks import meaning_problem, plain_problem
+from .shown import visible_all
 
 
 class Tool(TypedDict):
@@ -257,7 +258,7 @@ def validate(doc: object, origin: str = "result") -> ResultDoc:
     why = meaning_problem(data, int(version))
     if why:
         raise UserError(f"{origin}: invalid at {why}")
-    return cast(ResultDoc, data)
+    return cast(ResultDoc, visible_all(data))  # its strings shown, never obeyed
 
 
 def is_result(doc: object) -> bool:

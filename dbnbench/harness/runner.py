@@ -61,6 +61,7 @@ from .rendezvous import Host, Nodes
 from .results import ResultDoc, dump
 from .roofline import round_roofs
 from .schedule import LOOK_EVERY, Schedule, planned_looks
+from .shown import visible_all
 
 
 @dataclass(frozen=True)
@@ -548,10 +549,11 @@ def run_planned(options: RunOptions, progress: Progress, held: list[Journal],
     except OSError as exc:  # the journal could not be written: a full disk, a lost mount
         raise RunIOError(journal.header.run_id, path,
                          f"{journal.path}: cannot write ({exc.strerror or exc})") from None
-    doc = build_result(journal, cases, skipped, options.registry, finished_at=now(),
-                       complete=not interrupted,
-                       rounds=run.stopped["rounds"] if run.stopped else None,
-                       decided_after=run.stopped["decided_after"] if run.stopped else None)
+    # Its strings shown, never obeyed: a library's error text, a CPU model, a variable.
+    doc = visible_all(build_result(
+        journal, cases, skipped, options.registry, finished_at=now(), complete=not interrupted,
+        rounds=run.stopped["rounds"] if run.stopped else None,
+        decided_after=run.stopped["decided_after"] if run.stopped else None))
     if run.stopped:
         doc["sequential"] = run.stopped  # type: ignore[typeddict-unknown-key]
     try:
