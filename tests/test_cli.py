@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -262,3 +265,20 @@ def test_resume_of_a_partial_result_without_its_journal_says_so(tmp_path):
     (tmp_path / "part-1.json").write_text(json.dumps({**GOOD, "complete": False}))
     assert_one_line_error(run_cli("run", "--resume", "part-1", "-o", str(tmp_path)),
                           "stopped before it finished and its journal is gone")
+
+
+@pytest.mark.parametrize("encoding", ["ascii", "latin-1"])
+def test_an_output_that_cannot_encode_everything_still_gets_it_all(tmp_path, encoding):
+    """'×', '→', '±' and box lines crashed report, compare and history with
+    UnicodeEncodeError; now they come out as backslash escapes."""
+    env = {"PYTHONIOENCODING": encoding}
+    result = str(FIXTURES / "result-v2-ci.json")
+    db = str(tmp_path / "h.sqlite")
+    for args in (("report", result), ("compare", result, result),
+                 ("history", "--import", result, "--db", db), ("history", "--db", db)):
+        proc = subprocess.run([sys.executable, "-m", "dbnbench", *args], capture_output=True,
+                              timeout=120, env={**os.environ, **env})
+        stdout, stderr = proc.stdout.decode(encoding), proc.stderr.decode(encoding)
+        assert proc.returncode in (0, 3), (args, stderr[-1500:])
+        assert "Traceback" not in stderr and "UnicodeEncodeError" not in stderr, args
+        assert stdout.strip(), args

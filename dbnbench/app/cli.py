@@ -354,7 +354,18 @@ def env(as_json: bool) -> None:
 register_report_commands(app)
 
 
+def survive_encoding() -> None:
+    """An output that cannot encode a character (PYTHONIOENCODING=ascii, LC_ALL=C without
+    UTF-8 mode) gets it as a backslash escape, not a UnicodeEncodeError halfway through a
+    table or between a run's result and its record in the history."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None and (stream.encoding or "").lower().replace("-", "") != "utf8":
+            reconfigure(errors="backslashreplace")
+
+
 def main() -> None:
+    survive_encoding()
     try:
         app(standalone_mode=False)
     except UserError as exc:
