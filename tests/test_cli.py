@@ -282,3 +282,11 @@ def test_an_output_that_cannot_encode_everything_still_gets_it_all(tmp_path, enc
         assert proc.returncode in (0, 3), (args, stderr[-1500:])
         assert "Traceback" not in stderr and "UnicodeEncodeError" not in stderr, args
         assert stdout.strip(), args
+
+
+def test_more_threads_than_cpus_are_refused(tmp_path):
+    """--threads 1000 on 2 CPUs ran, with a GEMM roof of 2.5 GFLOP/s and nothing said."""
+    assert_one_line_error(run_cli("run", "--suite", "ci", "--threads", "1000", "-o",
+                                  str(tmp_path / "r"), timeout=120),
+                          "threads 1000: this machine lets dbnbench use")
+    assert not (tmp_path / "r").exists() or not list((tmp_path / "r").iterdir())

@@ -317,7 +317,8 @@ def check_layouts(cases: Iterable[Case], registry: Registry, threads: int,
                   gpu_count: int, nodes: int = 1) -> None:
     """Refuse, before anything runs, a case of more processes than this machine has devices
     for: on the CPU every rank gets its own `threads` cores, on CUDA its own GPU. Over
-    several nodes, each runs an equal share of a case's ranks."""
+    several nodes, each runs an equal share of a case's ranks. More threads than CPUs are
+    refused for every case: they would time the scheduler, not the library."""
     cpus = usable_cpus()
     for case in cases:
         workers, stages = registry.spec(case.workload).layout(case.params)
@@ -335,6 +336,10 @@ def check_layouts(cases: Iterable[Case], registry: Registry, threads: int,
         if case.device.startswith("cuda") and ranks > gpu_count:
             raise UserError(f"{case.id}: {ranks} processes need one GPU each, this machine has "
                             f"{gpu_count}")
+    if threads > cpus:
+        raise UserError(f"threads {threads}: this machine lets dbnbench use {cpus} CPU(s); "
+                        "more threads than CPUs time the scheduler, not the library (lower "
+                        "--threads or the suite's threads)")
 
 
 def gib(size: float) -> str:

@@ -503,8 +503,8 @@ def run_with(options: RunOptions, progress: Progress, held: list[Journal]
         raise nothing_to_run(suite, cases, skipped)
     settings = settings_of(suite, options.settings)
     count = options.nodes.count if options.nodes else 1
-    check_layouts(runnable, options.registry, settings.threads, gpu_count, count)
     check_duet(options, runnable, settings.threads, options.registry)
+    check_layouts(runnable, options.registry, settings.threads, gpu_count, count)
     created = not options.output.exists()
     check_output_dir(options.output)  # after planning: bad input leaves no directory behind
     host = None
