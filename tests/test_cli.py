@@ -290,3 +290,19 @@ def test_more_threads_than_cpus_are_refused(tmp_path):
                                   str(tmp_path / "r"), timeout=120),
                           "threads 1000: this machine lets dbnbench use")
     assert not (tmp_path / "r").exists() or not list((tmp_path / "r").iterdir())
+
+
+def test_publish_refuses_two_runs_under_one_id(tmp_path):
+    """Two index entries linked to one page holding only the second run."""
+    folder = tmp_path / "results"
+    folder.mkdir()
+    doc = json.loads((FIXTURES / "result-v2-ci.json").read_text())
+    (folder / "a.json").write_text(json.dumps(doc))
+    (folder / "copy.json").write_text(json.dumps(doc))  # the same run twice: one page
+    doc["machine"]["hostname"] = "twin"
+    (folder / "twin.json").write_text(json.dumps(doc))
+    assert_one_line_error(run_cli("publish", str(folder), "-o", str(tmp_path / "site")),
+                          "two different runs under the id", "twin")
+    assert not (tmp_path / "site").exists()
+    (folder / "twin.json").unlink()
+    assert run_cli("publish", str(folder), "-o", str(tmp_path / "site")).returncode == 0

@@ -156,8 +156,20 @@ def case_row(run_id: str, case: CaseResult) -> tuple[Any, ...]:
             m.get("energy_per_item_j"), case.get("source_hash"))
 
 
+def other_run(held: dict[str, Any], doc: ResultDoc) -> str:
+    """How the run the history holds differs from this one, briefly."""
+    machine = held.get("machine") if isinstance(held.get("machine"), dict) else {}
+    for name, there, here in (("host", machine.get("hostname"), doc["machine"]["hostname"]),
+                              ("started", held.get("started_at"), doc["started_at"]),
+                              ("suite", held.get("suite"), doc["suite"])):
+        if there != here:
+            return f"{name} {str(there)[:60]} there, {str(here)[:60]} here"
+    return "same host, start and suite, other measurements"
+
+
 def record(doc: ResultDoc, path: str | Path | None = None) -> None:
-    """Store one validated run; recording the same run again replaces it."""
+    """Store one validated run. Recording the same run again changes nothing; another
+    document under a run id the history holds is refused: a run id names one run."""
     path = Path(path) if path else default_db()
     m = doc["machine"]
     with closing(connect(path)) as conn:
@@ -171,6 +183,12 @@ def record(doc: ResultDoc, path: str | Path | None = None) -> None:
                                                 json.dumps(m)))
             (machine_id,) = conn.execute("SELECT id FROM machines WHERE fingerprint=?",
                                          (machine_fingerprint(m),)).fetchone()
+            held = conn.execute("SELECT document FROM runs WHERE run_id=?",
+                                (doc["run_id"],)).fetchone()
+            if held is not None and json.loads(held[0]) != json.loads(json.dumps(doc)):
+                raise UserError(f"{path}: the history holds another run under the id "
+                                f"{doc['run_id']} ({other_run(json.loads(held[0]), doc)}); "
+                                "a run id names one run: record this one in another --db")
             conn.execute("DELETE FROM runs WHERE run_id=?", (doc["run_id"],))
             conn.execute("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)",
                          (doc["run_id"], machine_id, doc["suite"], doc["started_at"],

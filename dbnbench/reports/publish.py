@@ -73,12 +73,27 @@ def site_pages(docs: Sequence[ResultDoc]) -> dict[str, str]:
     return pages
 
 
+def one_per_run_id(docs: Sequence[ResultDoc]) -> list[ResultDoc]:
+    """The runs, each id once: the same run given twice is one page; two different
+    documents under one id are refused (a page per id would show only one of them)."""
+    from ..harness.errors import UserError
+
+    seen: dict[str, ResultDoc] = {}
+    for doc in docs:
+        held = seen.setdefault(doc["run_id"], doc)
+        if held is not doc and held != doc:
+            raise UserError(f"two different runs under the id {doc['run_id']} (hosts "
+                            f"{held['machine']['hostname']} and {doc['machine']['hostname']}): "
+                            "a run id names one run; publish them apart")
+    return list(seen.values())
+
+
 def publish(docs: Sequence[ResultDoc], site: Path) -> list[Path]:
     """Write the site under `site` (each file atomically); returns the files written."""
     from ..harness.output import make_directory
     from ..harness.results import write_atomic
 
-    pages = site_pages(docs)
+    pages = site_pages(one_per_run_id(docs))
     pages[PLOTLY_FILE] = charts.plotly_js()
     written = []
     for rel, text in pages.items():

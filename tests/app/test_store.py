@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import multiprocessing
 from pathlib import Path
 
@@ -135,3 +136,22 @@ def test_the_default_database_never_lands_at_the_root_or_in_the_working_folder(m
         monkeypatch.setenv("HOME", home)
         with pytest.raises(UserError, match="give --db PATH"):
             default_db()
+
+
+def test_a_twin_under_the_same_run_id_is_refused_and_the_first_kept(tmp_path):
+    """history --import R twin.json recorded both and then listed only the twin."""
+    from dbnbench.app import store
+    from dbnbench.harness.errors import UserError
+    from dbnbench.harness.results import load
+
+    fixture = Path(__file__).parent.parent / "fixtures" / "result-v2-ci.json"
+    doc = load(fixture)
+    twin = json.loads(json.dumps(doc))
+    twin["machine"]["hostname"] = "other-host"
+    db = tmp_path / "h.sqlite"
+    store.record(doc, db)
+    store.record(doc, db)  # the same run again: nothing changes
+    with pytest.raises(UserError, match=r"another run under the id .*host vm there, other-host"):
+        store.record(twin, db)
+    [kept] = store.documents(db)
+    assert kept["machine"]["hostname"] == doc["machine"]["hostname"]
