@@ -158,7 +158,8 @@ def case_row(run_id: str, case: CaseResult) -> tuple[Any, ...]:
 
 def other_run(held: dict[str, Any], doc: ResultDoc) -> str:
     """How the run the history holds differs from this one, briefly."""
-    machine = held.get("machine") if isinstance(held.get("machine"), dict) else {}
+    machine = held.get("machine")
+    machine = machine if isinstance(machine, dict) else {}
     for name, there, here in (("host", machine.get("hostname"), doc["machine"]["hostname"]),
                               ("started", held.get("started_at"), doc["started_at"]),
                               ("suite", held.get("suite"), doc["suite"])):
