@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,11 @@ from dbnbench.harness import results
 from dbnbench.harness.errors import UserError
 
 FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURE_V2 = FIXTURES / "result-v2-ci.json"
+
+
+def ok_case(doc: dict) -> dict:
+    return next(c for c in doc["cases"] if c["status"] == "ok")
 
 
 def test_every_past_schema_version_has_a_fixture_that_loads():
@@ -79,4 +85,36 @@ def test_an_interval_edited_away_from_its_median_is_refused(tmp_path):
     path = tmp_path / "edited.json"
     path.write_text(json.dumps(doc))
     with pytest.raises(UserError, match="ci_low: 1e\\+12 is above the median"):
+        results.load(path)
+
+
+@pytest.mark.parametrize("edit, needle", [
+    (lambda d: d.update(finished_at="2000-01-01T00:00:00+00:00"), "is before started_at"),
+    (lambda d: d["settings"].update(timeout_s=-5), "settings/timeout_s"),
+    (lambda d: d["settings"].update(timeout_s=0), "settings/timeout_s"),
+    (lambda d: ok_case(d)["metrics"]["step_s"].update(min=1.0, max=0.5), "is above max"),
+    (lambda d: ok_case(d)["metrics"]["step_s"].update(median=0), "median: 0 is not > 0"),
+    (lambda d: ok_case(d)["metrics"].update(pct_of_peak_by_round=[0.1] * 7), "7 entries in a run"),
+    (lambda d: ok_case(d).update(repetition_rounds=[9] * len(ok_case(d)["repetitions_s"])),
+     "is not a round of this run"),
+    (lambda d: ok_case(d).update(repetition_rounds=[-1] * len(ok_case(d)["repetitions_s"])),
+     "is not a round of this run"),
+    (lambda d: d["calibration"][0].update(by_round=[1e11] * 9), "9 rounds in a run of"),
+])
+def test_an_edited_file_that_contradicts_itself_is_refused(tmp_path, edit, needle):
+    doc = json.loads(FIXTURE_V2.read_text())
+    edit(doc)
+    path = tmp_path / "edited.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(UserError, match=re.escape(needle)):
+        results.load(path)
+
+
+def test_a_key_twice_in_one_object_is_refused(tmp_path):
+    text = FIXTURE_V2.read_text()
+    path = tmp_path / "twice.json"
+    path.write_text(text.replace('"status": "ok"', '"status": "failed", "status": "ok"', 1)
+                    if '"status": "ok"' in text else
+                    text.replace('"status":"ok"', '"status":"failed","status":"ok"', 1))
+    with pytest.raises(UserError, match="the key 'status' appears twice"):
         results.load(path)

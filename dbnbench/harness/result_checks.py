@@ -88,8 +88,9 @@ def machine_problem(doc: Mapping[str, object]) -> Problem:
                      and (p := at_least(g, ["memory_bytes"], 0, f"machine/gpus/{i}"))), None))
 
 
-def roofs_problem(doc: Mapping[str, object]) -> Problem:
-    """Calibration and roofline rates: positive where measured."""
+def roofs_problem(doc: Mapping[str, object], planned: int | None = None) -> Problem:
+    """Calibration and roofline rates: positive where measured; no more rounds than the
+    run planned."""
     for key in ("calibration", "roofline"):
         entries = doc.get(key)
         for i, entry in enumerate(entries if isinstance(entries, list) else []):
@@ -100,6 +101,9 @@ def roofs_problem(doc: Mapping[str, object]) -> Problem:
                            strict=True)
             for series in ("by_round", "bandwidth_by_round"):
                 values = entry.get(series)
+                if why is None and isinstance(values, list) and planned is not None \
+                        and len(values) > planned:
+                    why = f"{path}/{series}: {len(values)} rounds in a run of {planned}"
                 for j, v in enumerate(values if isinstance(values, list) else []):
                     if why is None and (n := number(v)) is not None and n <= 0:
                         why = f"{path}/{series}/{j}: {n:g} is not > 0"
@@ -153,7 +157,8 @@ def metrics_problem(case: Mapping[str, object], path: str, version: int) -> Prob
     if version >= 2 and pct is not None and pct > 1 + ROOF_TOLERANCE:
         return f"{mpath}/pct_of_peak: {pct:g} is over 1 (no case beats the machine's roof)"
     if isinstance(step, dict):
-        why = at_least(step, ["median", "iqr", "min", "max", "cv"], 0, f"{mpath}/step_s")
+        why = at_least(step, ["median", "iqr", "min", "max", "cv"], 0, f"{mpath}/step_s") \
+            or step_problem(step, f"{mpath}/step_s")
         if why:
             return why
     if case.get("status") == "ok" and not isinstance(rate, dict):
@@ -216,6 +221,74 @@ def consistency_problem(case: Mapping[str, object], rate: Mapping[str, object],
     return None
 
 
+def order_problem(doc: Mapping[str, object]) -> Problem:
+    """A run finishes after it starts."""
+    try:
+        start = dt.datetime.fromisoformat(str(doc.get("started_at")))
+        end = dt.datetime.fromisoformat(str(doc.get("finished_at")))
+        if (start.tzinfo is None) != (end.tzinfo is None):
+            return None
+        return f"finished_at: {end.isoformat()} is before started_at" if end < start else None
+    except ValueError:
+        return None  # date_problem names a date that does not parse
+
+
+def settings_problem(doc: Mapping[str, object]) -> Problem:
+    settings = doc.get("settings")
+    settings = settings if isinstance(settings, dict) else {}
+    return (at_least(settings, ["timeout_s"], 0, "settings", strict=True)
+            or at_least(settings, ["warmup_s"], 0, "settings")
+            or at_least(settings, ["rounds", "repetitions", "threads"], 1, "settings"))
+
+
+def planned_rounds(doc: Mapping[str, object]) -> int | None:
+    settings = doc.get("settings")
+    rounds = settings.get("rounds") if isinstance(settings, dict) else None
+    return rounds if isinstance(rounds, int) and not isinstance(rounds, bool) else None
+
+
+def step_problem(step: Mapping[str, object], path: str) -> Problem:
+    """min <= median <= max, and a step takes some time."""
+    low, mid, high = (number(step.get(k)) for k in ("min", "median", "max"))
+    if mid is not None and mid <= 0:
+        return f"{path}/median: {mid:g} is not > 0"
+    if low is not None and high is not None and low > high:
+        return f"{path}/min: {low:g} is above max {high:g}"
+    if mid is not None and low is not None and low > mid * (1 + RATE_TOLERANCE):
+        return f"{path}/min: {low:g} is above the median {mid:g}"
+    if mid is not None and high is not None and high < mid * (1 - RATE_TOLERANCE):
+        return f"{path}/max: {high:g} is below the median {mid:g}"
+    return None
+
+
+def rounds_problem(case: Mapping[str, object], path: str, planned: int | None) -> Problem:
+    """Each repetition's round is one the run planned, in order; each per-round series has
+    one entry per round the case ran."""
+    rounds = case.get("repetition_rounds")
+    rounds = rounds if isinstance(rounds, list) else []
+    for j, r in enumerate(rounds):
+        if not isinstance(r, int) or isinstance(r, bool) or r < 0 or \
+                (planned is not None and r >= planned):
+            return f"{path}/repetition_rounds/{j}: {r!r} is not a round of this run"
+        if j and r < rounds[j - 1]:
+            return f"{path}/repetition_rounds/{j}: rounds out of order"
+    ran = len(set(rounds)) if rounds else None  # files before schema 2's rounds: unknown
+    metrics = case.get("metrics")
+    series = {f"metrics/{k}": v for k, v in (metrics.items() if isinstance(metrics, dict)
+                                             else ()) if k.endswith("_by_round")}
+    contention = case.get("contention")
+    if isinstance(contention, dict):
+        series["contention/by_round"] = contention.get("by_round")
+    for key, values in series.items():
+        if not isinstance(values, list) or not values:  # []: not recorded
+            continue
+        if ran is not None and len(values) != ran:
+            return f"{path}/{key}: {len(values)} entries for the {ran} round(s) the case ran"
+        if ran is None and planned is not None and len(values) > planned:
+            return f"{path}/{key}: {len(values)} entries in a run of {planned} round(s)"
+    return None
+
+
 def cases(doc: Mapping[str, object]) -> Iterator[tuple[int, Mapping[str, object]]]:
     entries = doc.get("cases")
     for i, case in enumerate(entries if isinstance(entries, list) else []):
@@ -223,12 +296,14 @@ def cases(doc: Mapping[str, object]) -> Iterator[tuple[int, Mapping[str, object]
             yield i, case
 
 
-def case_problem(case: Mapping[str, object], path: str, version: int) -> Problem:
+def case_problem(case: Mapping[str, object], path: str, version: int,
+                 planned: int | None = None) -> Problem:
     items = case.get("items_per_step")
     if items is not None and ((n := number(items)) is None or n < 1):
         return f"{path}/items_per_step: {items!r} is not a count of items (>= 1)"
     return (at_least(case, ["setup_s"], 0, path)
             or repetitions_problem(case, path)
+            or rounds_problem(case, path, planned)
             or metrics_problem(case, path, version))
 
 
@@ -237,7 +312,8 @@ def meaning_problem(doc: Mapping[str, object], version: int) -> Problem:
     the one it was written in), or None."""
     why = (date_problem(doc.get("started_at"), "started_at")
            or date_problem(doc.get("finished_at"), "finished_at")
-           or machine_problem(doc) or roofs_problem(doc))
+           or order_problem(doc) or settings_problem(doc)
+           or machine_problem(doc) or roofs_problem(doc, planned_rounds(doc)))
     if why:
         return why
     seen: set[tuple[str, str]] = set()
@@ -247,7 +323,7 @@ def meaning_problem(doc: Mapping[str, object], version: int) -> Problem:
             arm = f" in arm {key[1]}" if key[1] else ""
             return f"cases/{i}/id: {key[0]} appears twice{arm}"
         seen.add(key)
-        why = case_problem(case, f"cases/{i}", version)
+        why = case_problem(case, f"cases/{i}", version, planned_rounds(doc))
         if why:
             return why
     return None

@@ -276,12 +276,29 @@ def check_schema(doc: Mapping[str, object], version: int, origin: str) -> None:
         raise UserError(f"{origin}: invalid at {where}: {error.message[:200]}")
 
 
+class DuplicateKey(ValueError):
+    pass
+
+
+def unique_keys(pairs: list[tuple[str, JSON]]) -> dict[str, JSON]:
+    """An object names each key once: with two, JSON parsers disagree on which counts (the
+    last, here), so an edited `"status": "failed", "status": "ok"` would pass as ok."""
+    out: dict[str, JSON] = {}
+    for key, value in pairs:
+        if key in out:
+            raise DuplicateKey(key)
+        out[key] = value
+    return out
+
+
 def read_json(path: str | os.PathLike[str]) -> JSON:
     """A file's JSON, or a one-line error saying why there is none."""
     p = Path(path)
     text = read_bounded(p, str(p))
     try:
-        return cast(JSON, json.loads(text))
+        return cast(JSON, json.loads(text, object_pairs_hook=unique_keys))
+    except DuplicateKey as exc:
+        raise UserError(f"{p}: the key {str(exc)[:60]!r} appears twice in one object") from None
     except json.JSONDecodeError as exc:
         kind = "truncated" if exc.pos >= len(text.rstrip()) else "not valid JSON"
         raise UserError(f"{p}: {kind} (line {exc.lineno}, column {exc.colno})") from None
