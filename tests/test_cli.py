@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import sqlite3
 import subprocess
 import sys
@@ -306,3 +307,20 @@ def test_publish_refuses_two_runs_under_one_id(tmp_path):
     assert not (tmp_path / "site").exists()
     (folder / "twin.json").unlink()
     assert run_cli("publish", str(folder), "-o", str(tmp_path / "site")).returncode == 0
+
+
+def test_list_and_run_agree_on_a_case_too_big_for_memory(tmp_path):
+    """list marked runnable what run then refused by the memory estimate, and run pointed
+    to `dbnbench list --suite NAME`, which cannot find a suite given as a path."""
+    path = tmp_path / "big suite.toml"
+    path.write_text('name = "hx"\n[settings]\nrounds = 1\n[[cases]]\nworkload = "rbm-cdk"\n'
+                    'frameworks = ["numpy"]\nparams = { hidden = 10000000, batch = 100000 }\n')
+    listed = run_cli("list", "--suite", str(path), timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    assert "memory cap" in listed.stdout, listed.stdout
+    ran = run_cli("run", "--suite", str(path), "-o", str(tmp_path / "r"), timeout=120)
+    assert_one_line_error(ran, "nothing to run", "memory cap")
+    hint = ran.stderr.split("`")[1]
+    assert hint.startswith("dbnbench list --suite '"), hint  # quoted: the path has a space
+    again = run_cli(*shlex.split(hint)[1:], timeout=120)
+    assert again.returncode == 0 and "memory cap" in again.stdout, again.stderr

@@ -106,6 +106,13 @@ PLAN_OPTIONS = ("suite", "workload", "framework", "device", "precision", "max_ca
                 "no_quality", "arm_specs", "arm_env", "duet", "pin")
 
 
+def memory_cap(max_memory: str | None) -> int:
+    """`--max-memory`, or 90 % of RAM: the cap `run` enforces and `list` judges by."""
+    import psutil
+
+    return parse_size(max_memory) or int(psutil.virtual_memory().total * 0.9)
+
+
 def check_resume(run_id: str, ctx: click.Context) -> None:
     """A resume names a run id and nothing of the plan the run already has."""
     if not RUN_ID_RE.match(run_id):
@@ -192,7 +199,6 @@ def run(suite: str, workload: str | None, framework: str | None, device: str | N
         from ..harness.probes.system import machine
 
         sys.exit(agent(nodes, dict(machine()), say=err.print))
-    import psutil
 
     from ..harness.arms import parse_arms
     from ..harness.runner import RunInterrupted, RunIOError, RunOptions, execute
@@ -222,7 +228,7 @@ def run(suite: str, workload: str | None, framework: str | None, device: str | N
     settings = {"timeout_s": timeout, "rounds": rounds, "repetitions": repetitions,
                 "min_time_s": min_time, "threads": threads, "seed": seed,
                 "quality": False if no_quality else None}
-    cap = parse_size(max_memory) or int(psutil.virtual_memory().total * 0.9)
+    cap = memory_cap(max_memory)
     db = db or store.default_db()
     store.check(db)  # a database that is not ours is refused before the suite runs
     options = RunOptions(suite=suite, filters=filters(workload, framework, device, precision),
@@ -327,12 +333,15 @@ def after_run(doc: ResultDoc, path: Path, *, html: bool, db: Path | None) -> Non
 
 @app.command("list")
 @case_filters
+@click.option("--max-memory", help="the memory cap `run` would have, e.g. 8GiB (default: 90%% "
+              "of RAM): cases whose buffers pass it are listed as not runnable, as run skips them")
 def list_cases(suite: str, workload: str | None, framework: str | None, device: str | None,
-               precision: str | None, max_cases: int) -> None:
+               precision: str | None, max_cases: int, max_memory: str | None) -> None:
     """List the cases of a suite and whether each can run here (with the reason if not)."""
     from .listing import case_list
 
-    out.print(case_list(suite, filters(workload, framework, device, precision), max_cases))
+    out.print(case_list(suite, filters(workload, framework, device, precision), max_cases,
+                        memory_cap(max_memory)))
 
 
 @app.command()

@@ -60,7 +60,7 @@ class CaseList:
 
 
 def case_list(suite: str, filters: Mapping[str, list[str] | None],
-              max_cases: int = MAX_CASES) -> CaseList:
+              max_cases: int = MAX_CASES, max_memory: int | None = None) -> CaseList:
     """The cases `dbnbench list` shows, decided without importing any framework."""
     from ..harness.cases import load_suite, select, unavailable
     from ..harness.probes.system import gpus
@@ -71,4 +71,5 @@ def case_list(suite: str, filters: Mapping[str, list[str] | None],
     cases = select(s.cases, registry, **filters)
     count = len(gpus())
     return CaseList(f"suite {s.name}: {s.description}",
-                    [(c.id, unavailable(c, count, registry)) for c in cases], s.settings)
+                    [(c.id, unavailable(c, count, registry, max_memory)) for c in cases],
+                    s.settings)

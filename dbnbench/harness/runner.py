@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import os
 import secrets
+import shlex
 import threading
 import time
 from collections import Counter
@@ -142,7 +143,8 @@ def plan(options: RunOptions) -> tuple[Suite, list[Case]]:
     return suite, select(suite.cases, options.registry, **options.filters)
 
 
-def nothing_to_run(suite: Suite, cases: list[Case], skipped: Mapping[str, str]) -> UserError:
+def nothing_to_run(suite: Suite, cases: list[Case], skipped: Mapping[str, str],
+                   given: str | None = None) -> UserError:
     """Why no selected case can run here, naming the commonest reason (with its install
     hint, where that is the reason)."""
     reasons = Counter(skipped.values()).most_common()
@@ -150,7 +152,8 @@ def nothing_to_run(suite: Suite, cases: list[Case], skipped: Mapping[str, str]) 
     more = f"; and {len(reasons) - 1} other reason(s)" if len(reasons) > 1 else ""
     return UserError(f"nothing to run: none of the {len(cases)} selected case(s) of suite "
                      f"{suite.name} can run here: {top} ({count} case(s)){more}; "
-                     f"`dbnbench list --suite {suite.name}` shows every case's reason")
+                     f"`dbnbench list --suite {shlex.quote(given or suite.name)}` shows every "
+                     "case's reason")
 
 
 def settings_of(suite: Suite, overrides: Mapping[str, JSONScalar]) -> Settings:
@@ -500,7 +503,7 @@ def run_with(options: RunOptions, progress: Progress, held: list[Journal]
                if (why := unavailable(c, gpu_count, options.registry, options.max_memory))}
     runnable = tuple(c for c in cases if c.id not in skipped)
     if not runnable:
-        raise nothing_to_run(suite, cases, skipped)
+        raise nothing_to_run(suite, cases, skipped, options.suite)
     settings = settings_of(suite, options.settings)
     count = options.nodes.count if options.nodes else 1
     check_duet(options, runnable, settings.threads, options.registry)
