@@ -189,18 +189,38 @@ def arm_doc(doc: ResultDoc, arm: str) -> ResultDoc:
                                             if c.get("arm") == arm]})
 
 
+def no_roof(doc: ResultDoc) -> list[Finding]:
+    """A mode whose GEMM roof no round measured (the sweep failed or timed out): its cases
+    have no % of peak, which the summary must say, not standard error alone."""
+    out = []
+    for c in doc["calibration"]:
+        if c.get("gemm_flops_per_s"):
+            continue
+        fw, device, precision = c["framework"], c["device"], c["precision"]
+        hit = [k["id"] for k in doc["cases"] if (k["framework"], k["device"], k["precision"])
+               == (fw, device, precision) and k["status"] == "ok"
+               and k.get("arm") == c.get("arm")]
+        out.append(finding("no-roof", f"{fw} {device} {precision}: no round measured the GEMM "
+                           f"roof ({str(c.get('reason') or 'no reason recorded')[:120]}); "
+                           f"{len(hit)} case(s) have no % of peak", hit, framework=fw,
+                           device=device, precision=precision))
+    return out
+
+
 def findings(doc: ResultDoc) -> list[Finding]:
     """Every finding; in a run with arms, the findings drawn from cases and calibrations are
     drawn within each arm (a framework is compared with the fastest in its own arm) and name
     it in `arm`. Roofs and libraries already carry the arm in their 'arm/framework' keys."""
     arms = [a for a in dict.fromkeys(c.get("arm") for c in doc["cases"]) if a]
     if not arms:
-        return (wrong_products(doc) + kernel(doc) + busy(doc) + slow_gemm_modes(doc)
-                + below_roof(doc) + slower_precisions(doc) + far_behind(doc))
+        return (wrong_products(doc) + no_roof(doc) + kernel(doc) + busy(doc)
+                + slow_gemm_modes(doc) + below_roof(doc) + slower_precisions(doc)
+                + far_behind(doc))
     each = {arm: arm_doc(doc, arm) for arm in arms}
 
     def per_arm(finder: Callable[[ResultDoc], list[Finding]]) -> list[Finding]:
         return [cast(Finding, {**f, "arm": arm}) for arm, d in each.items() for f in finder(d)]
 
-    return (per_arm(wrong_products) + kernel(doc) + busy(doc) + per_arm(slow_gemm_modes)
+    return (per_arm(wrong_products) + no_roof(doc) + kernel(doc) + busy(doc)
+            + per_arm(slow_gemm_modes)
             + below_roof(doc) + per_arm(slower_precisions) + per_arm(far_behind))

@@ -92,3 +92,15 @@ def test_with_arms_each_arm_is_compared_within_itself_and_named():
     assert [(f["kind"], f.get("arm")) for f in found] == [("far-behind", "base"),
                                                           ("far-behind", "head")]
     assert "0.17× numpy" in found[0]["message"] and "0.25× numpy" in found[1]["message"]
+
+
+def test_a_mode_without_any_measured_roof_is_a_finding():
+    """--timeout 5 timed the sweep out in every round; the run said so on stderr only."""
+    cal = [{"framework": "numpy", "device": "cpu", "precision": "fp32", "gemm_flops_per_s": None,
+            "reason": "timeout: the sweep passed 5 s"},
+           {"framework": "torch", "device": "cpu", "precision": "fp32", "gemm_flops_per_s": 2e11}]
+    found = [f for f in findings(doc([case("numpy", "fp32", 1000), case("torch", "fp32", 900)],
+                                     calibration=cal)) if f["kind"] == "no-roof"]
+    assert len(found) == 1 and found[0]["framework"] == "numpy"
+    assert "timeout: the sweep passed 5 s" in found[0]["message"]
+    assert found[0]["cases"] == ["rbm-cdk/numpy/cpu/fp32/v784-h500-b100-k1"]
