@@ -286,6 +286,7 @@ class Call:
     check: Callable[[], str | None] = lambda: None  # what else must hold; why not, or None
     stream_ok: bool = False  # exit 0 is right too (an output streamed into a FIFO or device)
     env: dict[str, str] = field(default_factory=dict)
+    output: Callable[[str], str | None] | None = None  # judges stdout + stderr; why not, or None
 
 
 def classify(call: Call, proc: subprocess.CompletedProcess[str] | None) -> Outcome:
@@ -304,6 +305,10 @@ def classify(call: Call, proc: subprocess.CompletedProcess[str] | None) -> Outco
     elif proc.returncode != 2 or len(lines) != 1 or not lines[0].startswith("dbnbench: error:"):
         out.verdict = "wrong"
         out.detail = f"exit {proc.returncode}: " + " | ".join(lines[-2:])[:160]
+    if out.verdict == "right" and call.output is not None:
+        why = call.output(proc.stdout + proc.stderr)
+        if why:
+            out.verdict, out.detail = "wrong", why
     if out.verdict == "right" or out.verdict == "accepted":
         why = call.check()
         if why:
@@ -481,7 +486,89 @@ def option_calls(root: Path) -> list[Call]:
     return calls
 
 
+RAW_CONTROLS = ("\x1b", "\x00", "\u202e", "\x9b", "\x07")
+
+
+def shown(text: str) -> str | None:
+    """Output that carries a result file's control characters only written out."""
+    raw = [repr(c) for c in RAW_CONTROLS if c in text]
+    return f"printed raw {', '.join(raw)}" if raw else None
+
+
+def printed(text: str) -> str | None:
+    return None if "rbm-cdk" in text else "printed no table"
+
+
+def second_pass_calls(root: Path) -> list[Call]:
+    """Issue 18's families: FIFOs and devices as inputs, control characters in a result's
+    strings, a key twice, two runs under one id, outputs that cannot encode, COLUMNS values,
+    resume ids."""
+    d = root / "second"
+    d.mkdir()
+    good = json.loads(FIXTURE.read_text())
+    fifo = d / "fifo.json"
+    os.mkfifo(fifo)
+    zero_link = d / "zero.json"
+    zero_link.symlink_to("/dev/zero")
+    folder = d / "dir.json"
+    folder.mkdir()
+    evil = json.loads(json.dumps(good))
+    evil["cases"][0]["id"] += "\x1b[2J\u202eevil\x00"
+    evil["cases"][0]["warnings"].append("slow\x1b[31m red\x07")
+    evil["machine"]["cpu"]["model"] = "EPYC\x1b]8;;http://example.invalid\x07link\x1b]8;;\x07"
+    evil_path = d / "evil.json"
+    evil_path.write_text(json.dumps(evil))
+    twin = json.loads(json.dumps(good))
+    twin["machine"]["hostname"] = "twin-host"
+    twin_path = d / "twin.json"
+    twin_path.write_text(json.dumps(twin))
+    dup = d / "dup.json"
+    text = FIXTURE.read_text()
+    dup.write_text(text.replace('"status": "ok"', '"status": "failed", "status": "ok"', 1))
+    both_dir = d / "both"
+    both_dir.mkdir()
+    shutil.copy(FIXTURE, both_dir / "a.json")
+    shutil.copy(twin_path, both_dir / "b.json")
+    g = str(root / "good.json")
+    calls = []
+    for name, path in (("FIFO", fifo), ("/dev/zero", Path("/dev/zero")),
+                       ("link to /dev/zero", zero_link), ("directory", folder)):
+        for command, args in (("report", ["report", str(path)]),
+                              ("compare", ["compare", g, str(path)]),
+                              ("history --import", ["history", "--import", str(path), "--db",
+                                                    str(d / f"h-{len(calls)}.sqlite")])):
+            calls.append(Call("reader", command, name, args, d))
+    for command, args in (("report", ["report", str(evil_path), "--verbose"]),
+                          ("compare", ["compare", g, str(evil_path), "--markdown", "-"]),
+                          ("report -o -", ["report", str(evil_path), "-o", "-"])):
+        calls.append(Call("control chars", command, "ESC, NUL, U+202E, BEL", args, d,
+                          stream_ok=True, output=shown))
+    calls.append(Call("duplicate key", "report", '"status" twice', ["report", str(dup)], d))
+    calls.append(Call("twin run id", "history --import", "same id, other host",
+                      ["history", "--import", g, str(twin_path), "--db", str(d / "tw.sqlite")],
+                      d))
+    calls.append(Call("twin run id", "publish", "same id, other host",
+                      ["publish", str(both_dir), "-o", str(d / "site")], d, absent(d / "site")))
+    for enc in ("ascii", "latin-1"):
+        for command, args in (("report", ["report", g]), ("compare", ["compare", g, g]),
+                              ("history", ["history", "--db", str(d / f"e-{enc}.sqlite")])):
+            calls.append(Call("encoding", command, enc, args, d, stream_ok=True,
+                              env={"PYTHONIOENCODING": enc}))
+    for columns in ("0", "7", "-3", "100000000"):
+        calls.append(Call("COLUMNS", "report", columns, ["report", g], d, stream_ok=True,
+                          env={"COLUMNS": columns}, output=printed))
+    for name, extra in (("empty", [""]), ("300 characters", ["x" * 300]),
+                        ("a path", ["../../etc/passwd"]),
+                        ("with --suite", ["r-1", "--suite", "quick"])):
+        out = d / f"resume-{len(calls)}"
+        calls.append(Call("resume id", "run --resume", name,
+                          ["run", "--resume", *extra, "-o", str(out), "--no-html"], d,
+                          absent(out)))
+    return calls
+
+
 def execute(call: Call, python: str, env: dict[str, str], timeout: float) -> Outcome:
+    env = {**env, **call.env}
     try:
         proc = subprocess.run([python, "-m", "dbnbench", *call.args], cwd=call.cwd, env=env,
                               capture_output=True, text=True, timeout=timeout,
@@ -516,7 +603,7 @@ def main() -> int:
     ap.add_argument("--python", default=sys.executable)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--timeout", type=float, default=90.0)
-    ap.add_argument("--only", choices=["suite", "result", "output", "db", "option"])
+    ap.add_argument("--only", choices=["suite", "result", "output", "db", "option", "second"])
     ap.add_argument("--verbose", "-v", action="store_true", help="one line per input")
     args = ap.parse_args()
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "COLUMNS": "120"}
@@ -530,7 +617,7 @@ def main() -> int:
     try:
         shutil.copy(FIXTURE, root / "good.json")
         builders = {"suite": suite_calls, "result": result_calls, "output": output_calls,
-                    "db": db_calls, "option": option_calls}
+                    "db": db_calls, "option": option_calls, "second": second_pass_calls}
         calls = [c for k, b in builders.items() if args.only in (None, k) for c in b(root)]
         with ThreadPoolExecutor(args.jobs) as pool:
             outcomes = list(pool.map(lambda c: execute(c, args.python, env, args.timeout),
