@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -128,11 +129,44 @@ def write_stream(path: Path, data: bytes) -> None:
         os.close(fd)
 
 
+TMP_RE = re.compile(r"^\..+\.(\d+)\.[a-z0-9_]{8}\.tmp$")  # .NAME.PID.RANDOM.tmp (mkstemp)
+
+
+def sweep_stale(directory: Path) -> None:
+    """Remove the temporaries a writer killed mid-write (SIGKILL: no cleanup ran) left in
+    `directory`: ours by their name, stale because the process named in it is gone."""
+    try:
+        names = [n for n in os.listdir(directory) if n.endswith(".tmp") and n.startswith(".")]
+    except OSError:
+        return
+    for name in names:
+        m = TMP_RE.match(name)
+        if m is None or alive(int(m.group(1))):
+            continue
+        try:
+            os.unlink(directory / name)
+        except OSError:
+            pass  # another sweeper, or not ours to remove
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True
+    return True
+
+
 def write_atomic(path: Path, text: str) -> None:
     """A reader sees the old content or the new, never a half-written file; a failure (a
-    full disk, a read-only file system) leaves the old file as it was and no temporary."""
+    full disk, a read-only file system) leaves the old file as it was and no temporary.
+    The temporary's name carries this process's id, so one a killed writer left is swept
+    by the next write into the same directory."""
+    sweep_stale(path.parent)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:100]}.", suffix=".tmp",
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:100]}.{os.getpid()}.", suffix=".tmp",
                                    dir=path.parent)
     except OSError as exc:
         why = f"no directory {path.parent}" if exc.errno == errno.ENOENT else reason(exc)

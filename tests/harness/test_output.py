@@ -159,3 +159,24 @@ def test_a_site_directory(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(OutputError, match="not a directory"):
         make_directory(tmp_path / "file")
+
+
+def test_a_temporary_a_killed_writer_left_is_swept_by_the_next_write(tmp_path):
+    """SIGKILL during the HTML write left a 0-byte .<id>.html.*.tmp that nothing removed."""
+    import subprocess
+    import sys
+
+    from dbnbench.harness.output import write_atomic
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale = tmp_path / f".run.html.{dead.pid}.abcd1234.tmp"
+    stale.write_text("")
+    mine = tmp_path / f".run.json.{os.getpid()}.abcd1234.tmp"  # a live writer's: kept
+    mine.write_text("")
+    users = tmp_path / ".notes.1.tmp"  # not our pattern: kept
+    users.write_text("")
+    write_atomic(tmp_path / "other.json", "{}")
+    assert not stale.exists() and mine.exists() and users.exists()
+    assert (tmp_path / "other.json").read_text() == "{}"
+    assert [p.name for p in tmp_path.glob(".other.json.*")] == []
