@@ -204,6 +204,7 @@ def test_a_full_disk_mid_run_is_one_line_and_resumable(tmp_path):
         assert proc.returncode == 1, err
         assert "Traceback" not in err
         assert "No space left on device" in lines[-1] and "--resume" in lines[-1], err
+        assert "no HTML report written, not recorded in the history" in lines[-1], err
         run_id = lines[-1].split("--resume ")[1].split()[0]
         os.unlink(disk / "filler")
         resumed = subprocess.run([sys.executable, "-m", "dbnbench", "run", "--resume", run_id,

@@ -250,8 +250,9 @@ def run(suite: str, workload: str | None, framework: str | None, device: str | N
             sys.exit(stopping.exit_code())
         except RunIOError as exc:
             progress.stop()
-            run_failed(f"{exc}; the run stopped, what it measured is kept: once that is fixed, "
-                       f"continue with dbnbench run --resume {exc.run_id} -o {output}")
+            run_failed(f"{exc}; the run stopped (no HTML report written, not recorded in the "
+                       "history), what it measured is kept: once that is fixed, continue with "
+                       f"dbnbench run --resume {exc.run_id} -o {output}")
     progress.stop()
     out.print(render(doc, verbose=verbose))
     out.print(Text("results written to ").append(str(path), style="bold"))

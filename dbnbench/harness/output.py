@@ -159,21 +159,12 @@ def alive(pid: int) -> bool:
     return True
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """A reader sees the old content or the new, never a half-written file; a failure (a
-    full disk, a read-only file system) leaves the old file as it was and no temporary.
-    The temporary's name carries this process's id, so one a killed writer left is swept
-    by the next write into the same directory."""
-    sweep_stale(path.parent)
+def staged(path: Path, text: str) -> str:
+    """`text` written and synced to a temporary beside `path`; its name (replace it into
+    place, or unlink it)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:100]}.{os.getpid()}.", suffix=".tmp",
+                               dir=path.parent)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:100]}.{os.getpid()}.", suffix=".tmp",
-                                   dir=path.parent)
-    except OSError as exc:
-        why = f"no directory {path.parent}" if exc.errno == errno.ENOENT else reason(exc)
-        raise OutputError(f"{path}: cannot write there ({why})") from None
-    try:
-        # mkstemp makes the file private (0600); results and reports are meant to be read
-        # and published, so give them the mode a plain open() would, under the umask.
         umask = os.umask(0)
         os.umask(umask)
         os.fchmod(fd, 0o666 & ~umask)
@@ -181,15 +172,63 @@ def write_atomic(path: Path, text: str) -> None:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
+    except BaseException:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
-        if isinstance(exc, OSError):
-            raise OutputError(f"{path}: cannot write ({reason(exc)})") from None
         raise
+    return tmp
+
+
+def write_all(files: dict[Path, str]) -> None:
+    """Many files (a site) all or none: every one is staged first, and only when all are
+    written are they moved into place, so a full disk leaves the site as it was (no half
+    site, no empty folders it made)."""
+    made: list[Path] = []
+    temps: list[tuple[str, Path]] = []
+    try:
+        for path, text in files.items():
+            for parent in reversed([path.parent, *path.parent.parents]):
+                if not parent.exists():
+                    make_directory(parent)
+                    made.append(parent)
+            temps.append((staged(path, text), path))
+    except BaseException as exc:
+        for tmp, _ in temps:
+            os.unlink(tmp)
+        for directory in reversed(made):
+            try:
+                directory.rmdir()
+            except OSError:
+                pass
+        if isinstance(exc, OSError) and not isinstance(exc, OutputError):
+            raise OutputError(f"{path}: cannot write ({reason(exc)}); nothing was "
+                              "written") from None
+        raise
+    for tmp, path in temps:
+        os.replace(tmp, path)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """A reader sees the old content or the new, never a half-written file; a failure (a
+    full disk, a read-only file system) leaves the old file as it was and no temporary.
+    The temporary's name carries this process's id, so one a killed writer left is swept
+    by the next write into the same directory."""
+    sweep_stale(path.parent)
+    if not path.parent.is_dir():
+        raise OutputError(f"{path}: cannot write there (no directory {path.parent})")
+    try:
+        # mkstemp makes the file private (0600); results and reports are meant to be read
+        # and published, so staged() gives them the mode a plain open() would.
+        tmp = staged(path, text)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write ({reason(exc)})") from None
+    try:
+        os.replace(tmp, path)
+    except OSError as exc:
+        os.unlink(tmp)
+        raise OutputError(f"{path}: cannot write ({reason(exc)})") from None
 
 
 def make_directory(path: Path) -> None:

@@ -89,16 +89,12 @@ def one_per_run_id(docs: Sequence[ResultDoc]) -> list[ResultDoc]:
 
 
 def publish(docs: Sequence[ResultDoc], site: Path) -> list[Path]:
-    """Write the site under `site` (each file atomically); returns the files written."""
-    from ..harness.output import make_directory
-    from ..harness.results import write_atomic
+    """Write the site under `site`, all of it or none (a full disk leaves it as it was);
+    returns the files written."""
+    from ..harness.output import write_all
 
     pages = site_pages(one_per_run_id(docs))
     pages[PLOTLY_FILE] = charts.plotly_js()
-    written = []
-    for rel, text in pages.items():
-        path = site / rel
-        make_directory(path.parent)
-        write_atomic(path, text)
-        written.append(path)
-    return written
+    files = {site / rel: text for rel, text in pages.items()}
+    write_all(files)
+    return list(files)

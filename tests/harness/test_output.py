@@ -180,3 +180,21 @@ def test_a_temporary_a_killed_writer_left_is_swept_by_the_next_write(tmp_path):
     assert not stale.exists() and mine.exists() and users.exists()
     assert (tmp_path / "other.json").read_text() == "{}"
     assert [p.name for p in tmp_path.glob(".other.json.*")] == []
+
+
+def test_a_site_is_written_whole_or_not_at_all(tmp_path):
+    """publish onto a full disk left runs/<id>.html and an empty workloads/ with no index."""
+    from dbnbench.harness.output import OutputError, write_all
+
+    with tmpfs(tmp_path / "disk", "256k") as disk:
+        site = disk / "site"
+        pages = {site / "index.html": "i" * 1000, site / "runs" / "r.html": "r" * 1000,
+                 site / "workloads" / "w.html": "w" * 400_000}  # the last does not fit
+        with pytest.raises(OutputError, match="nothing was written"):
+            write_all(pages)
+        assert not site.exists(), list(site.rglob("*"))
+        assert [p.name for p in disk.iterdir()] == []
+        small = {p: t for p, t in pages.items() if p.name != "w.html"}
+        write_all(small)
+        assert (site / "runs" / "r.html").read_text() == "r" * 1000
+        assert not list(site.rglob("*.tmp"))
