@@ -70,7 +70,17 @@ def check(path: str | Path) -> None:
     """Fail now, before a run, if `path` is not (and cannot become) our database."""
     p = Path(path)
     if p.exists():
-        connect(p).close()
+        reader(p).close()  # ours, readable: else its own one-line reason
+        try:
+            with closing(connect(p)) as conn:
+                # A write lock, taken and given back: an immutable file or a read-only
+                # mount fails here, before the run rather than after it.
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("ROLLBACK")
+        except (UserError, sqlite3.DatabaseError) as exc:
+            why = str(exc).split("(", 1)[-1].rstrip(")") if isinstance(exc, UserError) else exc
+            raise UserError(f"{p}: the history database cannot be written ({why}); give "
+                            "another with --db") from None
         return
     parent = p.parent
     while not parent.exists() and parent != parent.parent:
@@ -205,9 +215,39 @@ def record(doc: ResultDoc, path: str | Path | None = None) -> None:
             raise
 
 
+def reader(p: Path) -> sqlite3.Connection:
+    """A database opened to read only (a read-only mount, an immutable file): nothing is
+    created, no journal mode switched; one that does not exist yet is created as usual."""
+    if not p.is_file():
+        return connect(p)
+    last: Exception | None = None
+    for mode in ("ro", "ro&immutable=1"):  # immutable: no -shm needed beside a WAL file
+        try:
+            conn = sqlite3.connect(f"{p.resolve().as_uri()}?mode={mode}", uri=True,
+                                   timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        except sqlite3.DatabaseError as exc:
+            last = exc
+            continue
+        try:
+            foreign = foreign_tables(conn)
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            last = exc
+            continue
+        if foreign:
+            conn.close()
+            raise UserError(f"{p}: not a dbnbench history database (its table "
+                            f"{foreign[0]!r} is not ours); give another with --db")
+        if not conn.execute("SELECT 1 FROM sqlite_master WHERE name='runs'").fetchone():
+            conn.close()
+            return connect(p)  # an empty file: ours to set up, as a new one is
+        return conn
+    raise UserError(f"{p}: not a dbnbench history database ({last})")
+
+
 def query(path: str | Path | None, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
     path = Path(path) if path else default_db()
-    with closing(connect(path)) as conn:
+    with closing(reader(path)) as conn:
         conn.row_factory = sqlite3.Row
         try:
             return [dict(r) for r in conn.execute(sql, args)]

@@ -155,3 +155,28 @@ def test_a_twin_under_the_same_run_id_is_refused_and_the_first_kept(tmp_path):
         store.record(twin, db)
     [kept] = store.documents(db)
     assert kept["machine"]["hostname"] == doc["machine"]["hostname"]
+
+
+def test_a_database_on_a_read_only_mount_is_listed_and_refused_for_a_run(tmp_path):
+    """Listing called it 'not a dbnbench history database'; a run found it unwritable only
+    after it had measured everything."""
+    import subprocess
+
+    from tests.conftest import run_cli
+    from tests.harness.test_output import tmpfs
+
+    fixture = Path(__file__).parent.parent / "fixtures" / "result-v2-ci.json"
+    with tmpfs(tmp_path / "mnt", "4m") as mnt:
+        db = mnt / "h.sqlite"
+        assert run_cli("history", "--import", str(fixture), "--db", str(db)).returncode == 0
+        remount = subprocess.run(["mount", "-o", "remount,ro", str(mnt)], capture_output=True)
+        if remount.returncode != 0:
+            pytest.skip("cannot remount read-only here")
+        listed = run_cli("history", "--db", str(db), timeout=120)
+        assert listed.returncode == 0, listed.stderr
+        assert load(fixture)["run_id"] in " ".join(listed.stdout.split())
+        ran = run_cli("run", "--suite", "ci", "--db", str(db), "-o", str(tmp_path / "r"),
+                      timeout=120)
+        lines = [ln for ln in ran.stderr.splitlines() if ln.strip()]
+        assert ran.returncode == 2 and len(lines) == 1, ran.stderr
+        assert "cannot be written" in lines[0] and not (tmp_path / "r").exists()
