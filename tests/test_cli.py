@@ -324,3 +324,19 @@ def test_list_and_run_agree_on_a_case_too_big_for_memory(tmp_path):
     assert hint.startswith("dbnbench list --suite '"), hint  # quoted: the path has a space
     again = run_cli(*shlex.split(hint)[1:], timeout=120)
     assert again.returncode == 0 and "memory cap" in again.stdout, again.stderr
+
+
+def test_resume_of_a_run_killed_after_its_result_finishes_what_is_missing(tmp_path):
+    """Killed just after the JSON appeared: missing from the history, no HTML, and --resume
+    answered 'finished already'. Now it writes both; a second --resume has nothing to do."""
+    doc = json.loads((FIXTURES / "result-v2-ci.json").read_text())
+    run_id = doc["run_id"]
+    (tmp_path / f"{run_id}.json").write_text(json.dumps(doc))
+    db = str(tmp_path / "h.sqlite")
+    proc = run_cli("run", "--resume", run_id, "-o", str(tmp_path), "--db", db, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / f"{run_id}.html").is_file()
+    listed = run_cli("history", "--db", db, timeout=120)
+    assert run_id in " ".join(listed.stdout.split())
+    assert_one_line_error(run_cli("run", "--resume", run_id, "-o", str(tmp_path), "--db", db),
+                          "finished already")

@@ -237,6 +237,8 @@ def run(suite: str, workload: str | None, framework: str | None, device: str | N
                          cases_per_worker=1 if isolate else None,
                          arms=arms, max_cases=max_cases, nodes=nodes,
                          sequential=sequential, duet=duet, pin=pin)
+    if resume is not None and finish_finished(resume, output, html=not no_html, db=db):
+        return
     progress = RichProgress(err)
     with StopOnSignals(output) as stopping:
         try:
@@ -266,6 +268,31 @@ def run_failed(message: str) -> NoReturn:
     """A run's own I/O failure (not bad input): one line, exit 1."""
     err.print(f"dbnbench: error: {message}", markup=False, highlight=False, soft_wrap=True)
     sys.exit(1)
+
+
+def finish_finished(run_id: str, output: Path, *, html: bool, db: Path) -> bool:
+    """`--resume` of a run whose result was written but whose HTML report or history record
+    is missing (the process was killed between them): those are done now, and True. A run
+    with both already is 'finished already' (exit 2); without a complete result, False."""
+    from ..harness.journal import finished
+    from . import store
+
+    path = output / f"{run_id}.json"
+    if (output / f"{run_id}.journal.jsonl").is_file() or not path.is_file() \
+            or not finished(path):
+        return False
+    doc = results.load(path)
+    if doc["run_id"] != run_id:
+        raise UserError(f"run {run_id} in {output} finished already ({path.name} holds run "
+                        f"{doc['run_id']}): nothing to resume")
+    recorded = any(r["run_id"] == run_id for r in store.runs(db))
+    page = path.with_suffix(".html")
+    if recorded and (page.is_file() or not html):
+        raise UserError(f"run {run_id} in {output} finished already: nothing to resume")
+    finish(doc, path, html=html and not page.is_file(), db=None if recorded else db)
+    out.print(Text(f"run {run_id} had finished; its missing report or history record is "
+                   "written now"))
+    return True
 
 
 def finish(doc: ResultDoc, path: Path, *, html: bool, db: Path | None) -> None:
