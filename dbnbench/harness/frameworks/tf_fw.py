@@ -51,6 +51,11 @@ class TensorflowFramework(Framework):
         # One inter-op thread: the workloads are one dependent chain of ops, and a second
         # pool competing for the same cores only adds contention.
         tf.config.threading.set_inter_op_parallelism_threads(1)
+        # Memory growth on every GPU, before anything touches one: by default TensorFlow maps
+        # nearly all of a card's memory at its first op, and the torch worker that the pool
+        # keeps beside this one would then run out of memory in every case that follows.
+        for gpu in tf.config.list_physical_devices("GPU"):
+            tf.config.experimental.set_memory_growth(gpu, True)
         if self.device.startswith("cuda"):
             index = int(self.device.partition(":")[2] or 0)
             gpus = tf.config.list_physical_devices("GPU")
