@@ -137,3 +137,50 @@ def test_another_process_on_the_gpu_contends():
     meter.start()
     record = meter.stop()
     assert record.other_gpu_processes == (4242,) and record.contended
+
+
+def test_a_sibling_worker_on_the_gpu_is_the_runs_own_and_ordinals_follow_visible_devices():
+    """Only the worker and its parent counted as own: a sibling worker (TensorFlow's beside
+    torch's) made every GPU case contended. And NVML's index is not the CUDA ordinal under
+    CUDA_VISIBLE_DEVICES."""
+    import os
+    import subprocess
+    import sys
+    from types import SimpleNamespace
+
+    from dbnbench.harness.probes.contention import gpu_neighbours
+
+    sibling = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        class FakeNvml:
+            asked: list[int] = []
+
+            def nvmlInit(self):
+                pass
+
+            def nvmlDeviceGetCount(self):
+                return 4
+
+            def nvmlDeviceGetHandleByIndex(self, index):
+                self.asked.append(index)
+                return index
+
+            def nvmlDeviceGetUUID(self, handle):
+                return f"GPU-000{handle}-aaaa".encode()
+
+            def nvmlDeviceGetComputeRunningProcesses(self, handle):
+                return [SimpleNamespace(pid=sibling.pid), SimpleNamespace(pid=4242)]
+
+        # The parent is this test process; the sibling is its child: the run's own.
+        meter = ContentionMeter(parents=[os.getpid()], device="cuda:0", nvml=FakeNvml())
+        meter.start()
+        assert meter.stop().other_gpu_processes == (4242,)
+        nvml = FakeNvml()
+        gpu_neighbours("cuda:1", set(), nvml, visible="2,3")
+        assert nvml.asked[-1] == 3  # CUDA's device 1 is the second visible: NVML's 3
+        gpu_neighbours("cuda:0", set(), nvml, visible="GPU-0002")
+        assert nvml.asked[-1] == 2
+        assert gpu_neighbours("cuda:5", set(), nvml, visible="0") is None  # not visible
+    finally:
+        sibling.kill()
+        sibling.wait()

@@ -72,15 +72,50 @@ class Window:
     own: float
 
 
-def gpu_neighbours(device: str, own: set[int], nvml: Any = None) -> list[int] | None:
-    """PIDs of other processes computing on this GPU (NVML), or None where NVML cannot say."""
+def nvml_handle(nvml: Any, ordinal: int, visible: str | None) -> Any:
+    """NVML's handle of CUDA device `ordinal`. NVML numbers every GPU of the machine; CUDA
+    only those CUDA_VISIBLE_DEVICES lists, in its order, by index or by UUID (GPU-…/MIG-…)."""
+    if not visible:
+        return nvml.nvmlDeviceGetHandleByIndex(ordinal)
+    entries = [e.strip() for e in visible.split(",") if e.strip()]
+    if ordinal >= len(entries):
+        raise LookupError(f"CUDA device {ordinal} is not among CUDA_VISIBLE_DEVICES")
+    entry = entries[ordinal]
+    if entry.isdigit():
+        return nvml.nvmlDeviceGetHandleByIndex(int(entry))
+    for index in range(nvml.nvmlDeviceGetCount()):
+        handle = nvml.nvmlDeviceGetHandleByIndex(index)
+        uuid = nvml.nvmlDeviceGetUUID(handle)
+        uuid = uuid.decode() if isinstance(uuid, bytes) else str(uuid)
+        if uuid.startswith(entry) or entry.startswith(uuid):
+            return handle
+    raise LookupError(f"no GPU with UUID {entry}")
+
+
+def run_tree(root: int) -> set[int]:
+    """The dbnbench process `root` and every process under it: its workers (this one's
+    siblings on the same GPU included) and their ranks."""
+    try:
+        proc = psutil.Process(root)
+        return {root, *(c.pid for c in proc.children(recursive=True))}
+    except psutil.Error:
+        return {root}
+
+
+def gpu_neighbours(device: str, own: set[int], nvml: Any = None,
+                   visible: str | None = None) -> list[int] | None:
+    """PIDs of other processes computing on this GPU (NVML), or None where NVML cannot say.
+    `visible`: CUDA_VISIBLE_DEVICES as the worker sees it (read from the environment when
+    None)."""
     if not device.startswith("cuda"):
         return None
+    if visible is None:
+        visible = os.environ.get("CUDA_VISIBLE_DEVICES")
     try:
         if nvml is None:
             nvml = importlib.import_module("pynvml")
         nvml.nvmlInit()
-        handle = nvml.nvmlDeviceGetHandleByIndex(int(device.partition(":")[2] or 0))
+        handle = nvml_handle(nvml, int(device.partition(":")[2] or 0), visible)
         procs = nvml.nvmlDeviceGetComputeRunningProcesses(handle)
     except Exception:  # no library, no driver, not supported: unknown, not "none"
         return None
@@ -125,7 +160,10 @@ class ContentionMeter:
         # /proc/stat counts in 10 ms ticks: a few ticks of others' time in a short window
         # is rounding, not a neighbour.
         busy_neighbour = other_share > OTHER_CPU_LIMIT and other > TICKS_S
-        own_pids = {os.getpid(), *self.parents}
+        # The whole run's tree is its own on the GPU: a sibling worker (torch beside
+        # TensorFlow, the other arm) holds a context there without computing in this window.
+        own_pids = {os.getpid(), *self.parents, *(run_tree(self.parents[0]) if
+                                                  self.device.startswith("cuda") else ())}
         gpu = gpu_neighbours(self.device, own_pids, self.nvml)
         return Contention(
             window_s=elapsed, other_cpu_share=other_share, steal_share=max(0.0, steal_share),
