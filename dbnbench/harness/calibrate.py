@@ -42,6 +42,10 @@ MEMORY_SHARE = 0.25
 ITEMSIZE = {"fp64": 8, "fp32": 4, "tf32": 4, "bf16-mixed": 4, "fp16-mixed": 4, "bf16": 2}
 TRIAD_BYTES = 3 * 2**27  # three 128 MiB arrays: far beyond any last-level cache
 REFERENCE_SIZE = 256     # the reference GEMM timed next to every case (same in every run)
+# On a GPU a 256³ product is a few microseconds of launch for well under one of compute (an
+# H100 does it in ~0.1 µs): its rate would be the launch rate, not the card's speed. There
+# the reference is 4096³ (137 GFLOP: about a millisecond even on the largest cards).
+REFERENCE_SIZE_GPU = 4096
 REFERENCE_REPEATS = 7
 REFERENCE_TIMING_S = 5e-3
 # A later round's check at the best size agrees with the mode's last quiet sweep when within
@@ -124,6 +128,10 @@ def check(fw: Framework, n: int, expected_flops_per_s: float | None = None) -> S
     return Sweep(rate, n, {str(n): rate}, f"drift check at {n}×{n}")
 
 
+def reference_size(device: str) -> int:
+    return REFERENCE_SIZE_GPU if device.startswith("cuda") else REFERENCE_SIZE
+
+
 def reference_rate(fw: Framework) -> float:
     """FLOP/s of a fixed small GEMM in the case's mode, timed right before and right after a
     case: how fast the machine was at that moment. Two runs' cases are compared through it,
@@ -131,7 +139,7 @@ def reference_rate(fw: Framework) -> float:
     of REFERENCE_REPEATS timings of REFERENCE_TIMING_S each: on a shared VM the median of a
     few short timings swung 3x between rounds of a quiet run (a moment of steal stalls a
     multi-threaded GEMM), while the best tracks the speed the machine could give."""
-    n = REFERENCE_SIZE
+    n = reference_size(fw.device)
     first = statistics.median(fw.gemm_times(n, n, n, 1, 1))
     loops = max(1, math.ceil(REFERENCE_TIMING_S / max(first, 1e-7)))
     return 2.0 * n ** 3 / min(fw.gemm_times(n, n, n, REFERENCE_REPEATS, loops))

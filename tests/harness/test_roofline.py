@@ -157,3 +157,12 @@ def test_pct_of_peak_is_against_the_round_it_ran_in():
     entry = merge_case(CASE, answers, roofs, {}, REGISTRY)
     assert entry["metrics"]["pct_of_peak_by_round"] == [pytest.approx(0.5), pytest.approx(0.5)]
     assert math.isclose(entry["metrics"]["pct_of_peak"], 0.5)
+
+
+def test_the_reference_gemm_on_a_gpu_is_large_enough_not_to_time_launches():
+    """256³ on a large GPU times kernel launches, not the card (issue 18, item 16)."""
+    cpu, gpu = FakeFramework(lambda n: 1e11), FakeFramework(lambda n: 1e14)
+    cpu.device, gpu.device = "cpu", "cuda:0"
+    calibrate.reference_rate(cpu)
+    calibrate.reference_rate(gpu)
+    assert set(cpu.sizes) == {256} and set(gpu.sizes) == {4096}
