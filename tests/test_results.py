@@ -118,3 +118,13 @@ def test_a_key_twice_in_one_object_is_refused(tmp_path):
                     text.replace('"status":"ok"', '"status":"failed","status":"ok"', 1))
     with pytest.raises(UserError, match="the key 'status' appears twice"):
         results.load(path)
+
+
+def test_a_v1_file_carrying_v2_fields_is_refused_not_silently_dropped(tmp_path):
+    doc = json.loads((FIXTURES / "result-v1-ci.json").read_text())
+    assert results.validate(json.loads(json.dumps(doc)))["schema_version"] == 2
+    doc["findings"] = [{"kind": "x", "severity": "info", "message": "m", "cases": []}]
+    path = tmp_path / "v1plus.json"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(UserError, match="carries version 2's findings"):
+        results.load(path)

@@ -210,10 +210,21 @@ SCHEMA_FILES = {1: "result-v1.schema.json", 2: "result-v2.schema.json"}
 STATUSES = ("ok", "skipped", "failed", "timeout", "interrupted")
 
 
+class UpgradeError(ValueError):
+    pass
+
+
 def upgrade_v1(doc: JSONObject) -> JSONObject:
     """v1 → v2. Loop counts became per repetition (each round chooses its own); the machine
     roofline, findings and contention are new, and v1 did not measure them: they stay empty
-    (no roofline, no contention record) rather than being guessed."""
+    (no roofline, no contention record) rather than being guessed. A v1 file that carries
+    them is no v1 file: they would be dropped here, so it is refused."""
+    carried = [k for k in ("roofline", "findings") if doc.get(k)] + \
+        (["cases/*/contention"] if any(isinstance(c, dict) and c.get("contention")
+                                       for c in cast(list[JSON], doc["cases"])) else [])
+    if carried:
+        raise UpgradeError(f"schema_version 1 but it carries version 2's {', '.join(carried)}: "
+                           "its schema_version is wrong (they would be dropped)")
     cases: list[JSON] = []
     for case in cast(list[JSONObject], doc["cases"]):
         steps = case.get("steps_per_repetition")
@@ -253,7 +264,10 @@ def validate(doc: object, origin: str = "result") -> ResultDoc:
     check_schema(data, version, origin)
     step = int(version)
     while step in UPGRADES:
-        data = UPGRADES[step](data)
+        try:
+            data = UPGRADES[step](data)
+        except UpgradeError as exc:
+            raise UserError(f"{origin}: {exc}") from None
         step = int(cast(int, data["schema_version"]))
     why = meaning_problem(data, int(version))
     if why:
