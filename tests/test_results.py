@@ -100,6 +100,9 @@ def test_an_interval_edited_away_from_its_median_is_refused(tmp_path):
     (lambda d: ok_case(d).update(repetition_rounds=[-1] * len(ok_case(d)["repetitions_s"])),
      "is not a round of this run"),
     (lambda d: d["calibration"][0].update(by_round=[1e11] * 9), "9 rounds in a run of"),
+    (lambda d: d["calibration"][0].update(binary_flops_per_s_by_round=[1e11] * 9),
+     "binary_flops_per_s_by_round: 9 rounds in a run of"),
+    (lambda d: ok_case(d).update(own_shape_gemm_by_round=[None] * 7), "7 entries"),
 ])
 def test_an_edited_file_that_contradicts_itself_is_refused(tmp_path, edit, needle):
     doc = json.loads(FIXTURE_V2.read_text())
@@ -108,6 +111,19 @@ def test_an_edited_file_that_contradicts_itself_is_refused(tmp_path, edit, needl
     path.write_text(json.dumps(doc))
     with pytest.raises(UserError, match=re.escape(needle)):
         results.load(path)
+
+
+def test_own_shape_and_binary_operand_roofs_are_valid_fields(tmp_path):
+    doc = json.loads(FIXTURE_V2.read_text())
+    case = ok_case(doc)
+    ran = len(set(case.get("repetition_rounds") or [0]))
+    case["own_shape_gemm_by_round"] = [{"uniform": 1e11, "binary": 1.1e11}] + [None] * (ran - 1)
+    doc["calibration"][0]["binary_flops_per_s_by_round"] = [None] * len(
+        doc["calibration"][0]["by_round"])
+    path = tmp_path / "ok.json"
+    path.write_text(json.dumps(doc))
+    assert results.load(path)["cases"][doc["cases"].index(case)]["own_shape_gemm_by_round"][0] \
+        == {"uniform": 1e11, "binary": 1.1e11}
 
 
 def test_a_key_twice_in_one_object_is_refused(tmp_path):

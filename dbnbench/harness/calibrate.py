@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 
 import psutil
 
-from .frameworks.base import Framework
+from .frameworks.base import OPERANDS, Framework, Operands
 from .records import Bandwidth, CalibrationAnswer, Shape
 
 START = 128
@@ -71,15 +71,34 @@ class Sweep:
     best_size: int
     by_size: dict[str, float]
     stopped: str                # why the sweep ended
+    binary_rate: float | None = None  # at best_size on 0/1 operands, where timed
 
 
-def rate_at(fw: Framework, m: int, n: int, k: int, first_s: float | None = None) -> tuple[float, float]:
+def rate_at(fw: Framework, m: int, n: int, k: int, first_s: float | None = None,
+            operands: Operands = "uniform") -> tuple[float, float]:
     """(median FLOP/s, median seconds per product) of an (m×k)·(k×n) product."""
     loops = 1 if first_s is None or first_s >= MIN_TIMING_S else \
         math.ceil(MIN_TIMING_S / max(first_s, 1e-7))
     repeats = LONG_REPEATS if first_s is not None and first_s > LONG_S else REPEATS
-    seconds = statistics.median(fw.gemm_times(m, n, k, repeats, loops))
+    seconds = statistics.median(fw.gemm_times(m, n, k, repeats, loops, operands))
     return 2.0 * m * n * k / seconds, seconds
+
+
+def times_binary(device: str) -> bool:
+    """Whether a mode's roof also times 0/1 operands at its best size. On a GPU the clock
+    under a power cap follows how many bits toggle, so 0/1 matrices can run faster than
+    uniform ones. A CPU's FP units take the same time for any normal value: on the 2-core
+    EPYC at 1536³, numpy fp32 210.2 vs 210.3 GFLOP/s and torch bf16 418.0 vs 418.4
+    (uniform vs 0/1), so there it would cost a second of products per mode for nothing."""
+    return device.startswith("cuda")
+
+
+def rate_on_binary(fw: Framework, n: int, uniform_flops_per_s: float) -> float | None:
+    """FLOP/s of the n³ product on 0/1 operands, timed as the uniform one was; None where
+    `times_binary` says the device does not need it."""
+    if not times_binary(fw.device):
+        return None
+    return rate_at(fw, n, n, n, 2.0 * n ** 3 / uniform_flops_per_s, "binary")[0]
 
 
 def available_bytes(fw: Framework) -> int:
@@ -116,7 +135,7 @@ def calibrate(fw: Framework, start: int = START, patience: int = PATIENCE) -> Sw
         best = max(best, rate)
         if flat >= (1 if seconds > LONG_PATIENCE_S else patience):
             break
-    return Sweep(best, best_n, rates, stop)
+    return Sweep(best, best_n, rates, stop, rate_on_binary(fw, best_n, best) if best else None)
 
 
 def check(fw: Framework, n: int, expected_flops_per_s: float | None = None) -> Sweep:
@@ -125,7 +144,7 @@ def check(fw: Framework, n: int, expected_flops_per_s: float | None = None) -> S
     loop count from the sweep's rate), so the two rates compare like for like."""
     estimate = 2.0 * n ** 3 / expected_flops_per_s if expected_flops_per_s else None
     rate, _ = rate_at(fw, n, n, n, estimate)
-    return Sweep(rate, n, {str(n): rate}, f"drift check at {n}×{n}")
+    return Sweep(rate, n, {str(n): rate}, f"drift check at {n}×{n}", rate_on_binary(fw, n, rate))
 
 
 def reference_size(device: str) -> int:
@@ -145,18 +164,22 @@ def reference_rate(fw: Framework) -> float:
     return 2.0 * n ** 3 / min(fw.gemm_times(n, n, n, REFERENCE_REPEATS, loops))
 
 
-def shapes_rate(fw: Framework, shapes: list[Shape]) -> float:
-    """The GEMM rate of a case's own products: total FLOPs of one step's products over their
-    summed best times, each product (count, m, n, k) timed at its own shape. The best, not
-    the median: this is a roof, the most the machine did at these shapes."""
-    flops = seconds = 0.0
-    for count, m, n, k in shapes:
-        first = statistics.median(fw.gemm_times(m, n, k, 1, 1))
-        loops = max(1, math.ceil(MIN_TIMING_S / max(first, 1e-7)))
-        per = min(fw.gemm_times(m, n, k, REPEATS, loops))
-        flops += count * 2.0 * m * n * k
-        seconds += count * per
-    return flops / seconds
+def shapes_rates(fw: Framework, shapes: list[Shape]) -> dict[str, float]:
+    """The GEMM rate of a case's own products, per kind of operand (uniform and 0/1, the
+    kind an RBM multiplies): total FLOPs of one step's products over their summed best
+    times, each product (count, m, n, k) timed at its own shape. The best, not the median:
+    this is a roof, the most the machine did at these shapes."""
+    rates: dict[str, float] = {}
+    for operands in OPERANDS:
+        flops = seconds = 0.0
+        for count, m, n, k in shapes:
+            first = statistics.median(fw.gemm_times(m, n, k, 1, 1, operands))
+            loops = max(1, math.ceil(MIN_TIMING_S / max(first, 1e-7)))
+            per = min(fw.gemm_times(m, n, k, REPEATS, loops, operands))
+            flops += count * 2.0 * m * n * k
+            seconds += count * per
+        rates[operands] = flops / seconds
+    return rates
 
 
 def bandwidth(fw: Framework, total_bytes: int = TRIAD_BYTES) -> Bandwidth | None:
@@ -210,6 +233,7 @@ def settle(check: CalibrationAnswer, reference: tuple[int, CalibrationAnswer]
         share = check.contention.other_cpu_share if check.contention else 0.0
         return replace(check, gemm_flops_per_s=sweep.gemm_flops_per_s,
                        best_size=sweep.best_size, by_size={}, stopped=None,
+                       binary_flops_per_s=sweep.binary_flops_per_s,
                        bandwidth=sweep.bandwidth if check.bandwidth else None, roof="carried",
                        drift=drift, checked_flops_per_s=check.gemm_flops_per_s,
                        note=join(f"carried over from round {round_ + 1}'s sweep: the check "

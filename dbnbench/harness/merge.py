@@ -51,6 +51,9 @@ def calibration_list(calibration: Mapping[Key, CalibrationAnswer]) -> list[Calib
             "gemm_flops_per_s": best.gemm_flops_per_s, "reason": best.reason,
             "by_round": [a.gemm_flops_per_s for a in rounds], "by_size": best.by_size,
             "best_size": best.best_size, "stopped": best.stopped}
+        binary = [a.binary_flops_per_s for a in rounds]
+        if any(binary):  # a GPU's roof also on 0/1 operands: the round's roof is the best
+            entry["binary_flops_per_s_by_round"] = binary
         if any(bandwidth):
             entry["bandwidth_bytes_per_s"] = max(b for b in bandwidth if b)
             entry["bandwidth_by_round"] = bandwidth
@@ -97,9 +100,10 @@ def over_the_roof(placed: list[Placed], warnings: list[str]) -> str | None:
                 continue
             if share > NOISE_MARGIN:
                 unit = "flops_per_step" if what == "GEMM" else "bytes_per_step"
+                against = ("its own shapes on uniform and 0/1 operands" if what == "GEMM"
+                           else "a triad over its own bytes")
                 return (f"impossible rate: {share:.0%} of the best {what} this round, also "
-                        f"against its own shapes/bytes; the workload's count of work ({unit}) "
-                        "is wrong")
+                        f"against {against}; the workload's count of work ({unit}) is wrong")
             p[key] = 1.0
             warnings.append(f"ran {share - 1:.0%} faster than the best {what} of its round "
                             "(timing noise): its own rate is that round's roof")
@@ -178,6 +182,9 @@ def merge_case(case: Case, rounds: list[CaseAnswer | None], roofs: list[Roofs],
     entry["items_per_step"] = answers[0].items_per_step
     entry["math"] = answers[0].math
     entry["repetition_rounds"] = rounds_of
+    own_shapes = [a.shape_gemm_by_operands for a in answers]
+    if any(own_shapes):  # re-measured at its own shapes: this round it passed the roof
+        entry["own_shape_gemm_by_round"] = own_shapes
     groups = [a.parallel for a in answers if a.parallel]
     if groups:
         by_round = [g.get("communication") for g in groups]

@@ -16,6 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from . import inputs
 from .errors import UserError
 
 STDOUT = "-"
@@ -54,9 +55,7 @@ def kind_of(path: Path) -> str:
         return "file"
     if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode):
         return "stream"
-    if stat.S_ISDIR(mode):
-        return "a directory"
-    return "not a regular file (a block device or a socket)"
+    return inputs.kind_of(mode)
 
 
 def check_writable(path: str | os.PathLike[str]) -> None:
@@ -189,10 +188,7 @@ def write_all(files: dict[Path, str]) -> None:
     temps: list[tuple[str, Path]] = []
     try:
         for path, text in files.items():
-            for parent in reversed([path.parent, *path.parent.parents]):
-                if not parent.exists():
-                    make_directory(parent)
-                    made.append(parent)
+            made += make_directory(path.parent)
             temps.append((staged(path, text), path))
     except BaseException as exc:
         for tmp, _ in temps:
@@ -231,20 +227,29 @@ def write_atomic(path: Path, text: str) -> None:
         raise OutputError(f"{path}: cannot write ({reason(exc)})") from None
 
 
-def make_directory(path: Path) -> None:
-    """A directory to write many files into (a site), refused where it cannot be one. A
+def make_directory(path: Path) -> list[Path]:
+    """A directory to write many files into (a site), refused where it cannot be one; the
+    directories it had to create, outermost first (so a failed write can remove them). A
     link to a directory is written through: the files go inside, the link stays."""
-    if path.is_dir():
-        if not os.access(path, os.W_OK | os.X_OK):
-            raise OutputError(f"{path}: cannot write there ({why_not_writable(path)})")
-        return
-    kind = kind_of(path)
-    if kind != "absent":
-        raise OutputError(f"{path}: exists and is not a directory")
-    try:
-        path.mkdir(parents=True)
-    except OSError as exc:
-        raise OutputError(f"{path}: cannot create the directory ({reason(exc)})") from None
+    missing: list[Path] = []
+    while not path.is_dir():
+        if os.path.lexists(path):  # False under a file too: its parent is looked at next
+            raise OutputError(f"{path}: exists and is not a directory")
+        missing.append(path)
+        path = path.parent
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise OutputError(f"{path}: cannot write there ({why_not_writable(path)})")
+    made: list[Path] = []
+    for directory in reversed(missing):
+        try:
+            directory.mkdir()
+        except OSError as exc:
+            for done in reversed(made):
+                done.rmdir()
+            raise OutputError(f"{directory}: cannot create the directory "
+                              f"({reason(exc)})") from None
+        made.append(directory)
+    return made
 
 
 __all__ = ["STDOUT", "OutputError", "check_writable", "is_stdout", "make_directory",

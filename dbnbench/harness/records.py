@@ -267,6 +267,7 @@ class CalibrationAnswer:
     by_size: dict[str, float] = field(default_factory=dict)
     stopped: str | None = None
     bandwidth: Bandwidth | None = None
+    binary_flops_per_s: float | None = None  # at best_size on 0/1 operands, where timed
     restart: bool = False
     contention: Contention | None = None  # other processes around the sweep (or check)
     # How this round's rate came about: "swept", "checked" (a drift check at the last quiet
@@ -302,7 +303,8 @@ class CaseAnswer:
     peak_device_memory_bytes: int | None = None
     device_memory_reason: str | None = None
     math: JSONObject = field(default_factory=dict)
-    shape_gemm_flops_per_s: float | None = None
+    shape_gemm_flops_per_s: float | None = None  # the best of shape_gemm_by_operands
+    shape_gemm_by_operands: dict[str, float] | None = None
     local_bytes_per_s: float | None = None
     reference_flops_per_s: tuple[float, ...] = ()  # the reference GEMM before and after
     extra: JSONObject | None = None

@@ -99,7 +99,7 @@ def roofs_problem(doc: Mapping[str, object], planned: int | None = None) -> Prob
             path = f"{key}/{i}"
             why = at_least(entry, ["gemm_flops_per_s", "bandwidth_bytes_per_s"], 0, path,
                            strict=True)
-            for series in ("by_round", "bandwidth_by_round"):
+            for series in ("by_round", "bandwidth_by_round", "binary_flops_per_s_by_round"):
                 values = entry.get(series)
                 if why is None and isinstance(values, list) and planned is not None \
                         and len(values) > planned:
@@ -279,6 +279,7 @@ def rounds_problem(case: Mapping[str, object], path: str, planned: int | None) -
     contention = case.get("contention")
     if isinstance(contention, dict):
         series["contention/by_round"] = contention.get("by_round")
+    series["own_shape_gemm_by_round"] = case.get("own_shape_gemm_by_round")
     for key, values in series.items():
         if not isinstance(values, list) or not values:  # []: not recorded
             continue

@@ -69,6 +69,7 @@ class Calibration(TypedDict):
     stopped: NotRequired[str | None]
     bandwidth_bytes_per_s: NotRequired[float | None]
     bandwidth_by_round: NotRequired[list[float | None]]
+    binary_flops_per_s_by_round: NotRequired[list[float | None]]
     arm: NotRequired[str]
     roof_by_round: NotRequired[list[str | None]]  # "swept", "checked", "carried"
     drift_by_round: NotRequired[list[float | None]]
@@ -184,6 +185,8 @@ class CaseResult(TypedDict):
     math: NotRequired[JSONObject]
     arm: NotRequired[str]  # which arm of a run with several
     repetition_rounds: NotRequired[list[int]]  # the round of each repetition
+    # GEMMs at the case's own shapes per operand kind, in rounds where it passed the roof
+    own_shape_gemm_by_round: NotRequired[list[dict[str, float] | None]]
     parallel: NotRequired[JSONObject | None]  # the process group of a multi-rank case
 
 

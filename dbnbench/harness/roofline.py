@@ -38,6 +38,13 @@ def raise_to(table: dict[tuple[str, str], float] | dict[str, float], key: object
         table[key] = max(table.get(key, 0.0), value)  # type: ignore[index, call-overload]
 
 
+def best_rate(answer: CalibrationAnswer) -> float | None:
+    """A mode's roof in one round: its GEMM on uniform operands, or on 0/1 operands at the
+    same size where those were timed and ran faster."""
+    rates = [r for r in (answer.gemm_flops_per_s, answer.binary_flops_per_s) if r]
+    return max(rates) if rates else None
+
+
 def round_roofs(calibration: Mapping[Key, CalibrationAnswer], round_: int,
                 answers: Mapping[CaseKey, CaseAnswer] | None = None,
                 cases: Mapping[str, Case] | None = None) -> Roofs:
@@ -46,7 +53,7 @@ def round_roofs(calibration: Mapping[Key, CalibrationAnswer], round_: int,
     roofs = Roofs()
     for (_arm, _fw, device, precision, r), answer in calibration.items():
         if r == round_ and answer.status == "ok":
-            raise_to(roofs.gemm, (device, precision), answer.gemm_flops_per_s)
+            raise_to(roofs.gemm, (device, precision), best_rate(answer))
             raise_to(roofs.bandwidth, device,
                      answer.bandwidth.bytes_per_s if answer.bandwidth else None)
     for (case_id, _arm, r), a in (answers or {}).items():
@@ -66,7 +73,7 @@ def machine_roofline(calibration: Mapping[Key, CalibrationAnswer], rounds: int,
     keys = sorted({k for roofs in per_round for k in roofs.gemm})
     leaders: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
     for (arm, fw, device, precision, _r), answer in calibration.items():
-        rate = answer.gemm_flops_per_s
+        rate = best_rate(answer)
         if rate:
             best = leaders[(device, precision)]
             name = f"{arm}/{fw}" if arm else fw

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import TextIO
 
 from . import heap
-from .calibrate import bandwidth, calibrate, check, reference_rate, shapes_rate
+from .calibrate import bandwidth, calibrate, check, reference_rate, shapes_rates
 from .errors import Skip
 from .frameworks import FRAMEWORKS, Framework
 from .group import CaseGroup
@@ -120,7 +120,8 @@ def do_calibrate(req: CalibrateRequest) -> CalibrationAnswer:
         sweep = calibrate(fw, req.start, req.patience)
     triad = bandwidth(fw) if req.bandwidth else None
     return CalibrationAnswer("ok", None, sweep.rate, sweep.best_size, sweep.by_size, sweep.stopped,
-                             triad, contention=quiet.stop(),
+                             triad, binary_flops_per_s=sweep.binary_rate,
+                             contention=quiet.stop(),
                              roof="checked" if req.check is not None else "swept",
                              seconds=time.perf_counter() - t0)
 
@@ -135,16 +136,17 @@ def observe(impl: Impl, fw: Framework, req: CaseRequest) -> tuple[JSONObject, st
 
 
 def roof_check(fw: Framework, req: CaseRequest, step_s: float
-               ) -> tuple[float | None, float | None]:
+               ) -> tuple[dict[str, float] | None, float | None]:
     """A case faster than this round's roof is measured again against GEMMs at its own
-    shapes (or a triad over its own bytes) before anything is reported: the roof may have
-    been measured at a slower moment, or the count of work is wrong (the parent decides).
-    Returns (own-shape GEMM FLOP/s, local triad bytes/s), each None when not needed."""
+    shapes, on uniform and on 0/1 operands (or a triad over its own bytes), before anything
+    is reported: the roof may have been measured at a slower moment or on operands the card
+    runs slower, or the count of work is wrong (the parent decides). Returns (own-shape GEMM
+    FLOP/s per operand kind, local triad bytes/s), each None when not needed."""
     work, shape_rate, local_rate = req.work, None, None
     ranks = work.workers * work.stages  # the roofs are one process's; each rank has its own
     if work.flops_per_step and req.roof_flops_per_s and \
             work.flops_per_step / step_s > req.roof_flops_per_s * ranks:
-        shape_rate = shapes_rate(fw, list(work.gemm_shapes))
+        shape_rate = shapes_rates(fw, list(work.gemm_shapes))
     if work.bytes_per_step and req.roof_bytes_per_s and \
             work.bytes_per_step / step_s > req.roof_bytes_per_s * ranks:
         local = bandwidth(fw, int(work.bytes_per_step))
@@ -302,7 +304,7 @@ def measure_case(req: CaseRequest, fw: Framework, host: HostPeak,
                                "peaks are rank 0's: the first stage's layers and activations")}
         group.stop()  # quality and the roof check run in rank 0 alone
     with phases("roof_check"):
-        shape_rate, local_rate = roof_check(fw, req, step_s)
+        shape_rates, local_rate = roof_check(fw, req, step_s)
     extra, extra_reason = None, None
     if req.first_round:
         with phases("extra"):
@@ -324,7 +326,9 @@ def measure_case(req: CaseRequest, fw: Framework, host: HostPeak,
         peak_device_memory_bytes=device_peak, device_memory_reason=device_reason,
         math=math_flags,
         extra=extra, extra_reason=extra_reason,
-        quality=measured_quality, shape_gemm_flops_per_s=shape_rate,
+        quality=measured_quality,
+        shape_gemm_flops_per_s=max(shape_rates.values()) if shape_rates else None,
+        shape_gemm_by_operands=shape_rates,
         local_bytes_per_s=local_rate, parallel=parallel, phases_s=phases.seconds)
 
 

@@ -6,6 +6,7 @@ were swept, checked or carried. The product probe and the extras run in round 0 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
@@ -165,6 +166,16 @@ def test_a_busy_check_carries_the_quiet_sweep_over(tmp_path):
     assert not warnings  # carried, not used: nothing to flag on the terminal
 
 
+def test_a_carried_roof_keeps_the_sweeps_binary_operand_rate():
+    """A GPU's sweep timed 0/1 operands too: carried over, the round's roof is the sweep's
+    best of the two, not its uniform rate alone."""
+    swept = replace(sweep(1e11), binary_flops_per_s=1.2e11)
+    busy_check = replace(checked(0.4e11, contention=BUSY), binary_flops_per_s=0.5e11)
+    carried = calibrate.settle(busy_check, (0, swept))
+    assert carried is not None and carried.roof == "carried"
+    assert carried.binary_flops_per_s == 1.2e11
+
+
 def test_the_result_says_which_rounds_were_swept_checked_or_carried(tmp_path):
     run, _, _ = scripted_run(tmp_path, [sweep(1e11), checked(1.02e11),
                                         checked(0.3e11, contention=BUSY),
@@ -203,9 +214,9 @@ def test_check_times_one_size_as_the_sweep_did():
     sizes: list[int] = []
 
     class Flat:
-        precision = "fp32"
+        precision, device = "fp32", "cpu"
 
-        def gemm_times(self, m, n, k, repeats, loops):
+        def gemm_times(self, m, n, k, repeats, loops, operands="uniform"):
             sizes.append(n)
             return [2.0 * n ** 3 / 1e11] * repeats
 

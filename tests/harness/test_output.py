@@ -159,6 +159,11 @@ def test_a_site_directory(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(OutputError, match="not a directory"):
         make_directory(tmp_path / "file")
+    with pytest.raises(OutputError, match="file: exists and is not a directory"):
+        make_directory(tmp_path / "file" / "deeper")  # a file above, not just at the end
+    made = make_directory(tmp_path / "a" / "b" / "c")  # what it made, to remove on failure
+    assert made == [tmp_path / "a", tmp_path / "a" / "b", tmp_path / "a" / "b" / "c"]
+    assert make_directory(tmp_path / "a" / "b") == []
 
 
 def test_a_temporary_a_killed_writer_left_is_swept_by_the_next_write(tmp_path):

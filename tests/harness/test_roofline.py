@@ -4,6 +4,7 @@ cannot pass 100 % by construction."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import pytest
 from hypothesis import given, settings
@@ -23,14 +24,17 @@ from ..conftest import REGISTRY
 class FakeFramework:
     """A framework whose GEMM runs at rate(n) FLOP/s: times are computed, not measured."""
 
-    precision = "fp32"
+    precision, device = "fp32", "cpu"
 
-    def __init__(self, rate):
-        self.rate, self.sizes = rate, []
+    def __init__(self, rate, binary_speedup=1.0):
+        self.rate, self.sizes, self.kinds = rate, [], []
+        self.binary_speedup = binary_speedup  # a power-capped card: 0/1 operands run faster
 
-    def gemm_times(self, m, n, k, repeats, loops):
+    def gemm_times(self, m, n, k, repeats, loops, operands="uniform"):
         self.sizes.append(n)
-        return [2.0 * m * n * k / self.rate(max(m, n, k))] * repeats
+        self.kinds.append(operands)
+        speedup = self.binary_speedup if operands == "binary" else 1.0
+        return [2.0 * m * n * k / (self.rate(max(m, n, k)) * speedup)] * repeats
 
     def device_free_bytes(self):
         return 64 * 2**30
@@ -72,10 +76,28 @@ def test_later_rounds_start_at_the_best_size():
     assert fw.sizes[0] == 1024 and max(fw.sizes) <= 1536
 
 
-def test_shapes_rate_is_the_rate_over_the_products():
-    fw = FakeFramework(lambda n: 1e11)
-    assert calibrate.shapes_rate(fw, [(2, 100, 500, 784), (1, 784, 500, 200)]) == \
-        pytest.approx(1e11)
+def test_shapes_rates_are_the_rates_over_the_products_per_operand_kind():
+    fw = FakeFramework(lambda n: 1e11, binary_speedup=1.25)
+    rates = calibrate.shapes_rates(fw, [(2, 100, 500, 784), (1, 784, 500, 200)])
+    assert rates == {"uniform": pytest.approx(1e11), "binary": pytest.approx(1.25e11)}
+
+
+def test_a_gpu_sweep_also_times_binary_operands_at_its_best_size():
+    """Issue 18 item 17: a power-capped card may run 0/1 operands (an RBM's) faster than
+    the uniform ones the sweep times; on a GPU the best size is timed on both."""
+    gpu = FakeFramework(lambda n: 1e12 * min(n, 2048) / 2048, binary_speedup=1.2)
+    gpu.device = "cuda:0"
+    out = calibrate.calibrate(gpu)
+    assert out.binary_rate == pytest.approx(1.2 * out.rate)
+    assert gpu.kinds.count("binary") == 1 and gpu.sizes[gpu.kinds.index("binary")] == 2048
+    again = calibrate.check(gpu, 2048, out.rate)  # a later round's drift check: both too
+    assert again.binary_rate == pytest.approx(1.2 * again.rate)
+
+
+def test_a_cpu_sweep_times_uniform_operands_only():
+    cpu = FakeFramework(lambda n: 1e9 * min(n, 1024), binary_speedup=1.2)
+    out = calibrate.calibrate(cpu)
+    assert out.binary_rate is None and set(cpu.kinds) == {"uniform"}
 
 
 def test_roofs_of_a_round_take_the_best_framework_and_own_shape_gemms():
@@ -157,6 +179,47 @@ def test_pct_of_peak_is_against_the_round_it_ran_in():
     entry = merge_case(CASE, answers, roofs, {}, REGISTRY)
     assert entry["metrics"]["pct_of_peak_by_round"] == [pytest.approx(0.5), pytest.approx(0.5)]
     assert math.isclose(entry["metrics"]["pct_of_peak"], 0.5)
+
+
+GPU_CASE = Case("rbm-cdk", "torch", "cuda:0", "fp16-mixed", tuple(sorted(PARAMS.items())), "t")
+
+
+def gpu_case(uniform: float, binary: float | None, step_s: float,
+             own: dict[str, float] | None = None) -> dict:
+    cal = {("", "torch", "cuda:0", "fp16-mixed", 0): CalibrationAnswer(
+        "ok", gemm_flops_per_s=uniform, binary_flops_per_s=binary)}
+    a = answer(step_s, max(own.values()) if own else None)
+    a = replace(a, shape_gemm_by_operands=own)
+    roofs = [round_roofs(cal, 0, {(GPU_CASE.id, "", 0): a}, {GPU_CASE.id: GPU_CASE})]
+    return merge_case(GPU_CASE, [a], roofs, {}, REGISTRY)
+
+
+def test_a_case_on_binary_operands_faster_than_the_uniform_roof_is_not_impossible():
+    """A power-capped card: uniform 1.0e12, 0/1 operands 1.3e12. A case at 1.2e12 is 120 %
+    of the uniform roof (failed as impossible on a uniform-only roof) but 92 % of the
+    card's roof on its own kind of operands."""
+    step_s = FLOPS / 1.2e12
+    entry = gpu_case(1.0e12, 1.3e12, step_s)
+    assert entry["status"] == "ok"
+    assert entry["metrics"]["pct_of_peak"] == pytest.approx(1.2 / 1.3)
+    uniform_only = gpu_case(1.0e12, None, step_s)
+    assert uniform_only["status"] == "failed" and "0/1 operands" in uniform_only["reason"]
+
+
+def test_own_shapes_on_binary_operands_raise_the_round_roof_and_are_recorded():
+    step_s = FLOPS / 1.2e12
+    own = {"uniform": 0.9e12, "binary": 1.25e12}
+    entry = gpu_case(1.0e12, None, step_s, own)
+    assert entry["status"] == "ok"
+    assert entry["metrics"]["pct_of_peak"] == pytest.approx(1.2 / 1.25)
+    assert entry["own_shape_gemm_by_round"] == [own]
+
+
+def test_a_share_is_not_inflated_by_a_roof_timed_on_the_slower_operands():
+    """A case at 0.9e12 on a card whose uniform roof is 1.0e12 and 0/1 roof 1.25e12: its
+    share is 72 %, not 90 %."""
+    entry = gpu_case(1.0e12, 1.25e12, FLOPS / 0.9e12)
+    assert entry["metrics"]["pct_of_peak"] == pytest.approx(0.72)
 
 
 def test_the_reference_gemm_on_a_gpu_is_large_enough_not_to_time_launches():

@@ -7,12 +7,19 @@ import importlib.metadata
 import importlib.util
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from ..errors import Skip
 from ..products import Observation
 
 GPU_ONLY = "TF32 is a tensor-core mode of NVIDIA GPUs (Ampere and later); CPUs have no TF32"
+
+
+# What a roof's GEMM multiplies. A power-capped GPU can clock differently on 0/1 matrices
+# (fewer bits toggle) than on uniform ones, so a roof timed on one kind alone may sit below
+# what an RBM's products reach.
+Operands = Literal["uniform", "binary"]
+OPERANDS: tuple[Operands, ...] = ("uniform", "binary")
 
 
 def timed_repeats(op: Callable[[], Any], sync: Callable[[], None], repeats: int,
@@ -125,10 +132,12 @@ class Framework:
         """Context for the compute of a step; mixed modes switch on autocasting here."""
         yield
 
-    def gemm_times(self, m: int, n: int, k: int, repeats: int, loops: int) -> list[float]:
+    def gemm_times(self, m: int, n: int, k: int, repeats: int, loops: int,
+                   operands: Operands = "uniform") -> list[float]:
         """Seconds per (m×k)·(k×n) product in this precision: `repeats` timings, each of
         `loops` back-to-back products (synchronised) divided by `loops`, after one untimed
-        product."""
+        product. `operands` is what the matrices hold: "uniform" draws from [0, 1),
+        "binary" 0s and 1s at even odds, as an RBM's sampled units are."""
         raise NotImplementedError
 
     def triad_times(self, n: int, repeats: int) -> tuple[list[float], int] | None:

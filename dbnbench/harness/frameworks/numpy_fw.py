@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..products import Observation
-from .base import GPU_ONLY, Framework, timed_repeats
+from .base import GPU_ONLY, Framework, Operands, timed_repeats
 
 NO_MIXED = "NumPy has no bfloat16 type and no mixed-precision matrix product"
 NO_FP16 = "NumPy's float16 matrix product is not BLAS-accelerated (software loop)"
@@ -48,11 +48,15 @@ class NumpyFramework(Framework):
 
         return observe(impl)
 
-    def gemm_times(self, m: int, n: int, k: int, repeats: int, loops: int) -> list[float]:
-        a = self.rng.random((m, k), dtype=self.dtype)
-        b = self.rng.random((k, n), dtype=self.dtype)
+    def gemm_times(self, m: int, n: int, k: int, repeats: int, loops: int,
+                   operands: Operands = "uniform") -> list[float]:
+        a, b = (self.operand(shape, operands) for shape in ((m, k), (k, n)))
         out = self.np.empty((m, n), dtype=self.dtype)
         return timed_repeats(lambda: self.np.matmul(a, b, out=out), lambda: None, repeats, loops)
+
+    def operand(self, shape: tuple[int, int], operands: Operands) -> Any:
+        drawn = self.rng.random(shape, dtype=self.dtype)
+        return (drawn < 0.5).astype(self.dtype) if operands == "binary" else drawn
 
     def triad_times(self, n: int, repeats: int) -> tuple[list[float], int] | None:
         np = self.np

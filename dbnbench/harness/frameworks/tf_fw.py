@@ -10,7 +10,7 @@ from typing import Any
 from ..errors import Skip
 from ..install import pip_extra
 from ..products import Observation
-from .base import Framework, timed_repeats
+from .base import Framework, Operands, timed_repeats
 
 COMPUTE = {"fp64": "float64", "fp32": "float32", "tf32": "float32", "bf16-mixed": "bfloat16",
            "fp16-mixed": "float16", "bf16": "bfloat16"}
@@ -126,11 +126,14 @@ class TensorflowFramework(Framework):
 
         return observe(self.tf, self.tf_device, impl.step)
 
-    def gemm_times(self, m: int, n: int, k: int, repeats: int, loops: int) -> list[float]:
+    def gemm_times(self, m: int, n: int, k: int, repeats: int, loops: int,
+                   operands: Operands = "uniform") -> list[float]:
         tf = self.tf
         with self.autocast():
-            a = tf.cast(self.generator.uniform((m, k)), self.compute_dtype)
-            b = tf.cast(self.generator.uniform((k, n)), self.compute_dtype)
+            a, b = (self.generator.uniform(shape) for shape in ((m, k), (k, n)))
+            if operands == "binary":
+                a, b = (tf.cast(x < 0.5, tf.float32) for x in (a, b))
+            a, b = (tf.cast(x, self.compute_dtype) for x in (a, b))
             # Reduced to a scalar inside the graph: the m·n sum is noise beside the m·n·k
             # product, and nothing m×n is copied out. A function call runs synchronously on
             # the CPU; on a GPU, sync() waits for the queued products.

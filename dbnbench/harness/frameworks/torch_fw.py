@@ -10,7 +10,7 @@ from typing import Any
 from ..errors import Skip
 from ..install import pip_extra
 from ..products import Observation
-from .base import Framework, timed_repeats
+from .base import Framework, Operands, timed_repeats
 
 AUTOCAST = {"bf16-mixed": "bfloat16", "fp16-mixed": "float16"}
 
@@ -145,10 +145,13 @@ class TorchFramework(Framework):
 
         return observe(self.torch, step, getattr(impl, "wide_products", {}))
 
-    def gemm_times(self, m: int, n: int, k: int, repeats: int, loops: int) -> list[float]:
+    def gemm_times(self, m: int, n: int, k: int, repeats: int, loops: int,
+                   operands: Operands = "uniform") -> list[float]:
         t = self.torch
-        a = t.rand((m, k), generator=self.generator, device=self.dev, dtype=self.dtype)
-        b = t.rand((k, n), generator=self.generator, device=self.dev, dtype=self.dtype)
+        a, b = (t.rand(shape, generator=self.generator, device=self.dev, dtype=self.dtype)
+                for shape in ((m, k), (k, n)))
+        if operands == "binary":
+            a, b = (x.lt(0.5).to(self.dtype) for x in (a, b))
         with t.inference_mode(), self.autocast():
             return timed_repeats(lambda: t.mm(a, b), self.sync, repeats, loops)
 
