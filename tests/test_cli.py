@@ -326,6 +326,20 @@ def test_list_and_run_agree_on_a_case_too_big_for_memory(tmp_path):
     assert again.returncode == 0 and "memory cap" in again.stdout, again.stderr
 
 
+def test_list_says_what_run_would_refuse_about_a_suites_threads(tmp_path):
+    """A suite's own `threads` above the usable CPUs: `run` refuses it before anything runs;
+    `list` showed every case runnable and said nothing."""
+    path = tmp_path / "wide.toml"
+    path.write_text('name = "wide"\n[settings]\nthreads = 1000\n[[cases]]\n'
+                    'workload = "rbm-cdk"\nframeworks = ["numpy"]\n')
+    listed = run_cli("list", "--suite", str(path), timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    said = " ".join(listed.stdout.split())
+    assert "run would refuse this suite here: threads 1000" in said, said
+    assert_one_line_error(run_cli("run", "--suite", str(path), "-o", str(tmp_path / "r"),
+                                  timeout=120), "threads 1000")
+
+
 def test_resume_of_a_run_killed_after_its_result_finishes_what_is_missing(tmp_path):
     """Killed just after the JSON appeared: missing from the history, no HTML, and --resume
     answered 'finished already'. Now it writes both; a second --resume has nothing to do."""

@@ -30,6 +30,7 @@ class CaseList:
     title: str
     cases: Sequence[tuple[str, str | None]]
     settings: Mapping[str, Any]
+    refused: str | None = None  # why `run` would refuse the suite as a whole here
 
     def notes(self) -> dict[str, int]:
         """Each reason and its note number, in order of first appearance."""
@@ -52,6 +53,8 @@ class CaseList:
             yield Text(f"[{number}] ", style="yellow").append(f"{why} ({count} case(s))")
         runnable = sum(1 for _, why in self.cases if why is None)
         yield Text(f"{len(self.cases)} cases, {runnable} can run here", style="bold")
+        if self.refused:
+            yield Text("run would refuse this suite here: ", style="red").append(self.refused)
         yield Text("settings: " + ", ".join(setting_text(k, v) for k, v in self.settings.items()),
                    style="dim")
 
@@ -62,14 +65,21 @@ class CaseList:
 def case_list(suite: str, filters: Mapping[str, list[str] | None],
               max_cases: int = MAX_CASES, max_memory: int | None = None) -> CaseList:
     """The cases `dbnbench list` shows, decided without importing any framework."""
-    from ..harness.cases import load_suite, select, unavailable
-    from ..harness.probes.system import gpus
+    from ..harness.cases import check_layouts, load_suite, select, unavailable
+    from ..harness.errors import UserError
+    from ..harness.probes.system import gpus, usable_cpus
     from ..suites.registry import default_registry
 
     registry = default_registry()
     s = load_suite(suite, registry, max_cases)
     cases = select(s.cases, registry, **filters)
     count = len(gpus())
-    return CaseList(f"suite {s.name}: {s.description}",
-                    [(c.id, unavailable(c, count, registry, max_memory)) for c in cases],
-                    s.settings)
+    listed = [(c, unavailable(c, count, registry, max_memory)) for c in cases]
+    refused = None
+    try:  # what `run` checks before it starts: threads and process layouts on this machine
+        check_layouts([c for c, why in listed if why is None], registry,
+                      int(s.settings.get("threads") or usable_cpus()), count)
+    except UserError as exc:
+        refused = str(exc)
+    return CaseList(f"suite {s.name}: {s.description}", [(c.id, why) for c, why in listed],
+                    s.settings, refused)
