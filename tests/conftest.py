@@ -70,6 +70,34 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600,
                           text=True, cwd=cwd, timeout=timeout, env={**os.environ, **(env or {})})
 
 
+def install_package(folder: Path, dist: str, tmp_path_factory: pytest.TempPathFactory
+                    ) -> dict[str, str]:
+    """An example package (a test fixture) installed with pip, no network, into its own
+    folder; returns the environment that puts that folder on the path."""
+    import importlib.util
+    import shutil
+
+    if importlib.util.find_spec("setuptools") is None:
+        pytest.skip("setuptools is not installed: the example package cannot be built")
+    if not (importlib.util.find_spec("setuptools.command.bdist_wheel")
+            or importlib.util.find_spec("wheel")):
+        # setuptools before 70.1 builds wheels only with the separate `wheel` package.
+        pytest.skip("this setuptools cannot build a wheel (older than 70.1 and no `wheel` "
+                    "package): the example package cannot be installed")
+    target = tmp_path_factory.mktemp("site")
+    # pip builds in the source tree: build a copy, so the fixture stays clean.
+    source = tmp_path_factory.mktemp("src") / folder.name
+    shutil.copytree(folder, source)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
+         "--no-build-isolation", "--target", str(target), str(source)],
+        capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert list(target.glob(f"{dist}-*.dist-info"))
+    path = os.pathsep.join(filter(None, (str(target), os.environ.get("PYTHONPATH"))))
+    return {"PYTHONPATH": path}
+
+
 @pytest.fixture
 def cli():
     return run_cli

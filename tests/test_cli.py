@@ -41,7 +41,7 @@ def assert_one_line_error(proc, *needles: str) -> None:
     (["run", "--suite", "nope"], "unknown suite 'nope'"),
     (["list", "--suite", "nope.toml"], "unknown suite"),
     (["run", "--workload", "rbm-xyz"], "unknown workload 'rbm-xyz'"),
-    (["run", "--framework", "numpy,jax"], "unknown framework 'jax'"),
+    (["run", "--framework", "numpy,mxnet"], "unknown framework 'mxnet'"),
     (["run", "--device", "tpu"], "unknown device 'tpu'"),
     (["list", "--precision", "fp8"], "unknown precision 'fp8'"),
     (["run", "--framework", ","], "--framework: empty list"),

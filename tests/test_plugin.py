@@ -4,17 +4,12 @@ with no edit to dbnbench."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from .conftest import run_cli
+from .conftest import install_package, run_cli
 
 FIXTURE = Path(__file__).parent / "fixtures" / "example_plugin"
 
@@ -23,25 +18,7 @@ FIXTURE = Path(__file__).parent / "fixtures" / "example_plugin"
 def installed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """The fixture package installed (pip, no network) into its own folder; the
     environment that puts that folder on the path."""
-    if importlib.util.find_spec("setuptools") is None:
-        pytest.skip("setuptools is not installed: the example package cannot be built")
-    if not (importlib.util.find_spec("setuptools.command.bdist_wheel")
-            or importlib.util.find_spec("wheel")):
-        # setuptools before 70.1 builds wheels only with the separate `wheel` package.
-        pytest.skip("this setuptools cannot build a wheel (older than 70.1 and no `wheel` "
-                    "package): the example package cannot be installed")
-    target = tmp_path_factory.mktemp("site")
-    # pip builds in the source tree: build a copy, so the fixture stays clean.
-    source = tmp_path_factory.mktemp("src") / "example_plugin"
-    shutil.copytree(FIXTURE, source)
-    proc = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
-         "--no-build-isolation", "--target", str(target), str(source)],
-        capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert list(target.glob("dbnbench_example_workload-*.dist-info"))
-    path = os.pathsep.join(filter(None, (str(target), os.environ.get("PYTHONPATH"))))
-    return {"PYTHONPATH": path}
+    return install_package(FIXTURE, "dbnbench_example_workload", tmp_path_factory)
 
 
 @pytest.mark.slow

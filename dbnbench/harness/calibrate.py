@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 import psutil
 
 from .frameworks.base import OPERANDS, Framework, Operands
+from .precisions import ITEMSIZE
 from .records import Bandwidth, CalibrationAnswer, Shape
 
 START = 128
@@ -39,7 +40,6 @@ PRODUCT_LIMIT_S = 2.0
 # from 3072 up took 30 of the quick suite's 43 s of sweeps for at most 4 % more rate.
 LONG_PATIENCE_S = 0.25
 MEMORY_SHARE = 0.25
-ITEMSIZE = {"fp64": 8, "fp32": 4, "tf32": 4, "bf16-mixed": 4, "fp16-mixed": 4, "bf16": 2}
 TRIAD_BYTES = 3 * 2**27  # three 128 MiB arrays: far beyond any last-level cache
 REFERENCE_SIZE = 256     # the reference GEMM timed next to every case (same in every run)
 # On a GPU a 256³ product is a few microseconds of launch for well under one of compute (an

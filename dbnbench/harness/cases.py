@@ -20,14 +20,15 @@ from typing import Any
 
 import jsonschema
 
-from .calibrate import ITEMSIZE
 from .errors import UserError
 from .frameworks import FRAMEWORKS
 from .inputs import read_bounded
+from .precisions import ITEMSIZE
+from .precisions import NAMES as PRECISIONS
 from .probes.system import usable_cpus
-from .registry import Registry
+from .registry import Registry, load_impl
 from .result_checks import plain_problem
-from .workload import PRECISIONS, Params
+from .workload import Params
 
 DEVICE_RE = re.compile(r"^(cpu|cuda(:\d+)?)$")
 DEFAULT_SETTINGS = {"rounds": 2, "repetitions": 5, "min_time_s": 0.1, "warmup_s": 0.2,
@@ -61,7 +62,7 @@ class Case:
         """The (framework, device, precision) whose GEMM roof this case is measured against:
         scikit-learn's products are NumPy's, so it is calibrated as NumPy."""
         fw = FRAMEWORKS[self.framework]
-        return getattr(fw, "calibrate_as", fw.name), self.device, self.precision
+        return fw.calibrate_as or fw.name, self.device, self.precision
 
     def to_dict(self) -> dict[str, Any]:
         return {"workload": self.workload, "framework": self.framework, "device": self.device,
@@ -170,8 +171,12 @@ def _axis(spec_kind: type, value: Any) -> list[Any]:
 Axes = dict[str, list[Any]]
 
 
-def modes_of(entry: dict[str, Any]) -> tuple[list[str], list[str], list[str]]:
-    return (entry.get("frameworks", list(FRAMEWORKS)), entry.get("devices", ["cpu"]),
+def modes_of(entry: dict[str, Any], registry: Registry
+             ) -> tuple[list[str], list[str], list[str]]:
+    """An entry's frameworks (by default every one that implements its workload), devices
+    and precisions."""
+    implemented = [fw for fw in FRAMEWORKS if registry.impl(entry["workload"], fw)]
+    return (entry.get("frameworks", implemented), entry.get("devices", ["cpu"]),
             entry.get("precisions", ["fp32"]))
 
 
@@ -181,7 +186,7 @@ def grid(entry: dict[str, Any], where: str, registry: Registry) -> tuple[Axes, i
     if spec is None:
         raise UserError(f"{where}: unknown workload '{entry['workload']}' "
                         f"(known: {', '.join(registry.specs)})")
-    frameworks, devices, precisions = modes_of(entry)
+    frameworks, devices, precisions = modes_of(entry, registry)
     check_names(where, frameworks=frameworks, devices=devices, precisions=precisions)
     given = entry.get("params", {})
     for key in given:
@@ -201,7 +206,7 @@ def expand(entry: dict[str, Any], where: str, registry: Registry,
     if axes is None:
         axes = grid(entry, where, registry)[0]
     spec = registry.spec(entry["workload"])
-    frameworks, devices, precisions = modes_of(entry)
+    frameworks, devices, precisions = modes_of(entry, registry)
     itemsize = max(ITEMSIZE[p] for p in precisions)
     cases = []
     for combo in itertools.product(*axes.values()):
@@ -303,7 +308,8 @@ def unavailable(case: Case, gpu_count: int, registry: Registry,
     spec = registry.spec(case.workload)
     if spec.grouped(case.params) and fw.groups:
         return fw.groups
-    why = spec.supports(case.framework, case.device, case.precision, case.params)
+    why = (spec.supports(case.framework, case.device, case.precision, case.params)
+           or impl_supports(registry, case))
     if why or memory_cap is None or not case.device == "cpu":
         return why
     need = spec.memory_bytes(case.params, ITEMSIZE[case.precision])
@@ -311,6 +317,16 @@ def unavailable(case: Case, gpu_count: int, registry: Registry,
         return (f"its buffers need at least {gib(need)}, over the {gib(memory_cap)} memory "
                 "cap (--max-memory)")
     return None
+
+
+def impl_supports(registry: Registry, case: Case) -> str | None:
+    """Why the case's implementation cannot run these parameters (its framework's limits,
+    e.g. BernoulliRBM's single Gibbs step), from the class's `supports`, or None. The
+    implementation's module is imported here: it imports no ML framework itself (those come
+    through the adapter, inside a worker)."""
+    path = registry.impl(case.workload, case.framework)
+    check = getattr(load_impl(path), "supports", None) if path else None
+    return check(case.device, case.precision, case.params) if check else None
 
 
 def check_layouts(cases: Iterable[Case], registry: Registry, threads: int,

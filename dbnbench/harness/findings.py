@@ -11,10 +11,10 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import cast
 
+from .precisions import REDUCED
 from .probes.kernels import kernel_findings
 from .results import CaseResult, Finding, ItemsPerS, ResultDoc
 
-REDUCED = ("tf32", "bf16-mixed", "fp16-mixed", "bf16")
 SLOWER = 0.95          # a reduced mode below this × fp32 (with separated intervals) is slower
 GEMM_SLOW = 0.8        # a reduced mode's GEMM below this × fp32's
 FP64_SLOW = 0.3        # native fp64 SIMD gives about 0.5× fp32

@@ -8,10 +8,10 @@ from collections.abc import Mapping
 from statistics import median
 
 from .. import __version__
-from .calibrate import ITEMSIZE
 from .cases import Case
 from .findings import findings
 from .journal import Journal
+from .precisions import ITEMSIZE
 from .probes.contention import merge_windows
 from .records import JSON, CalibrationAnswer, CaseAnswer, Header, JSONObject, as_json
 from .registry import Registry

@@ -13,11 +13,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from .precisions import PRODUCT_DTYPE
+
 # The dtype every product of a mode must run in. TF32 is a math mode of float32 products
 # (read back separately); the mixed modes keep float32 master weights, but products run in
 # the reduced dtype, as autocast and Keras's mixed policies define them.
-EXPECTED = {"fp64": "float64", "fp32": "float32", "tf32": "float32", "bf16-mixed": "bfloat16",
-            "fp16-mixed": "float16", "bf16": "bfloat16"}
+EXPECTED = PRODUCT_DTYPE
 
 # Spellings of the same dtype across libraries, normalised to NumPy's names.
 ALIASES = {"float": "float32", "double": "float64", "half": "float16", "c10::half": "float16",

@@ -9,14 +9,17 @@ an ML framework."""
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import importlib
 import importlib.metadata
+import importlib.util
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .errors import UserError
+from .frameworks.base import Framework
 from .workload import Spec
 
 ENTRY_POINTS = "dbnbench.workloads"
@@ -87,14 +90,34 @@ class Registry:
 
     def load_plugins(self, group: str = ENTRY_POINTS) -> None:
         """Add every workload that installed packages declare in the entry-point group. A
-        plugin that fails to load is recorded in `broken`, not fatal to the command."""
+        plugin that fails to load, or names an implementation class its module does not
+        define, is recorded in `broken`, not fatal to the command."""
         for ep in importlib.metadata.entry_points(group=group):
             try:
                 for workload in plugin_workloads(ep.load()):
+                    for path in workload.impls.values():
+                        if why := impl_problem(path):
+                            raise LookupError(why)
                     self.add(Workload(workload.spec, workload.impls, workload.sources,
                                       origin=f"entry point {ep.name} ({ep.value})"))
             except Exception as exc:  # a third party's import error must not break dbnbench
-                self.broken[ep.name] = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+                self.broken[ep.name] = one_line(exc)
+
+    def add_implementations(self, frameworks: Mapping[str, type[Framework]]) -> None:
+        """Implementations a framework's package brings for workloads defined elsewhere
+        (`Framework.implementations`), each checked before it is used: an unknown workload or
+        a class its module does not define is recorded in `broken`."""
+        for name, fw in frameworks.items():
+            for workload, path in fw.implementations.items():
+                w = self.workloads.get(workload)
+                why = (f"no workload '{workload}'" if w is None else
+                       f"'{workload}' already has a {name} implementation" if name in w.impls
+                       else impl_problem(path))
+                if why:
+                    self.broken[f"{name}:{workload}"] = why
+                    continue
+                assert w is not None
+                self.workloads[workload] = replace(w, impls={**w.impls, name: path})
 
 
 def plugin_workloads(obj: Plugin) -> list[Workload]:
@@ -106,6 +129,27 @@ def plugin_workloads(obj: Plugin) -> list[Workload]:
     if not all(isinstance(w, Workload) for w in items):
         raise TypeError("an entry point must give dbnbench.harness.registry.Workload objects")
     return items
+
+
+def one_line(exc: BaseException) -> str:
+    return " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+
+
+def impl_problem(path: str) -> str | None:
+    """Why "module:Class" names no class, found without importing the module (its source is
+    read): a misspelt implementation is refused when the registry is built, not in a worker."""
+    module, _, name = path.partition(":")
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError) as exc:
+        return f"{path}: {one_line(exc)}"
+    if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+        return f"{path}: no Python module {module}" if spec is None else None
+    tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"), spec.origin)
+    defined = {n.name for n in tree.body if isinstance(n, ast.ClassDef)}
+    defined |= {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets
+                if isinstance(t, ast.Name)}
+    return None if name in defined else f"{path}: {module} defines no {name}"
 
 
 def load_impl(path: str) -> type:

@@ -59,16 +59,18 @@ def parse_nodes(nnodes: int | None, node_rank: int | None, endpoint: str | None,
 
 
 def tcp_store(host: str, port: int, master: bool, timeout_s: float) -> Any:
-    try:
-        from datetime import timedelta
+    """The nodes' key-value store, from the first installed framework with process groups
+    (its store is the rendezvous)."""
+    from .frameworks import FRAMEWORKS
 
-        import torch.distributed as dist
-    except ImportError:
-        raise UserError("a run over several nodes needs torch (torch.distributed's "
-                        "TCPStore is the rendezvous)") from None
+    grouped = [fw for fw in FRAMEWORKS.values() if fw.groups is None]
+    able = [fw for fw in grouped if fw.installed()]
+    if not able:
+        hints = "; ".join(f"{fw.name}: {fw.install_hint}" for fw in grouped) or "none known"
+        raise UserError(f"a run over several nodes needs a framework with process groups "
+                        f"(its store is the rendezvous): {hints}")
     try:
-        return dist.TCPStore(host, port, is_master=master, wait_for_workers=False,
-                             timeout=timedelta(seconds=timeout_s))
+        return able[0].group_store(host, port, master, timeout_s)
     except (RuntimeError, OSError) as exc:
         what = "host" if master else "reach"
         raise UserError(f"--rdzv-endpoint {host}:{port}: cannot {what} the rendezvous "

@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from .calibrate import (
-    ITEMSIZE,
     PATIENCE,
     START,
     busy,
@@ -38,6 +37,7 @@ from .journal import Journal, check_same_plan, open_journal
 from .merge import build_result
 from .output import OutputError
 from .pool import WorkerPool
+from .precisions import ITEMSIZE
 from .probes.contention import busy_now
 from .probes.system import gpus, machine, usable_cpus
 from .records import (

@@ -9,7 +9,6 @@ from typing import ClassVar, Protocol, runtime_checkable
 
 from .records import JSONObject
 
-PRECISIONS = ("fp64", "fp32", "tf32", "bf16-mixed", "fp16-mixed", "bf16")
 MAX_INTEGER = 2**62  # any parameter beyond it is no size a machine holds (and overflows int64 math)
 ParamValue = int | float | bool | str | list[int]
 

@@ -14,13 +14,12 @@ from typing import Any
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from ..harness.precisions import COLOUR
 from .report_data import facets, ok_rows, swept_params
 
 LOG_RANGE = 20  # a log axis once the largest value is this many times the smallest
 ROW_PX = 26     # height of one configuration's row
 CHROME_PX = 64  # the x axis, its title and margins
-PRECISION_COLOURS = {"fp64": "#4c78a8", "fp32": "#f58518", "tf32": "#e45756",
-                     "bf16-mixed": "#54a24b", "fp16-mixed": "#b279a2", "bf16": "#72b7b2"}
 SERIES_COLOURS = ("#4c78a8", "#f58518", "#54a24b", "#e45756", "#b279a2", "#72b7b2",
                   "#eeca3b", "#9d755d", "#ff9da6", "#bab0ac")
 BOUND_COLOURS = {"compute": "#4c78a8", "bandwidth": "#72b7b2"}
@@ -92,14 +91,14 @@ def series(facet: dict[str, Any]) -> list[tuple[str | None, list[dict[str, Any]]
 
 
 def colours(rows: Sequence[dict[str, Any]], colour: str | None) -> Any:
-    return colour or [PRECISION_COLOURS.get(r["precision"], "#888") for r in rows]
+    return colour or [COLOUR.get(r["precision"], "#888") for r in rows]
 
 
 def legend_of(facet: dict[str, Any]) -> list[tuple[str, str]]:
     if len(facet["arms"]) > 1:
         return [(f"arm {arm}", colour or "") for arm, _, colour in series(facet)]
     seen = dict.fromkeys(r["precision"] for r in facet["rows"])
-    return [(p, PRECISION_COLOURS.get(p, "#888")) for p in seen]
+    return [(p, COLOUR.get(p, "#888")) for p in seen]
 
 
 def labels(facet: dict[str, Any]) -> list[str]:
@@ -261,7 +260,7 @@ def roofline_chart(roofs: list[dict[str, Any]], rows: list[dict[str, Any]], mach
     lo, hi = min(xs) / 4, max(xs) * 4
     fig = go.Figure()
     for r, ridge in zip(mine, ridges, strict=True):
-        colour = PRECISION_COLOURS.get(r["precision"], "#888")
+        colour = COLOUR.get(r["precision"], "#888")
         bw = r["bandwidth_bytes_per_s"]
         fig.add_scatter(name=f"{r['precision']} roof", mode="lines", line_color=colour,
                         x=[lo, ridge, hi], y=[lo * bw, r["gemm_flops_per_s"],
@@ -272,7 +271,7 @@ def roofline_chart(roofs: list[dict[str, Any]], rows: list[dict[str, Any]], mach
         pick = [p for p in placed if p["precision"] == precision]
         fig.add_scatter(name=precision, mode="markers", x=[p["intensity"] for p in pick],
                         y=[p["flops_per_s"] for p in pick],
-                        marker={"size": 8, "color": PRECISION_COLOURS.get(precision, "#888"),
+                        marker={"size": 8, "color": COLOUR.get(precision, "#888"),
                                 "line": {"width": 1, "color": "white"}},
                         hovertext=[f"{p['id']}: {p['flops_per_s'] / 1e9:.3g} GFLOP/s"
                                    for p in pick], hoverinfo="text")
@@ -284,7 +283,7 @@ def roofline_chart(roofs: list[dict[str, Any]], rows: list[dict[str, Any]], mach
     flops = [p["flops_per_s"] for p in placed] + [r["gemm_flops_per_s"] for r in mine]
     fig.update_yaxes(title={"text": "FLOP/s (log scale)", "standoff": 6}, type="log",
                      tickformat="~s", automargin=True, **log_ticks(flops))
-    legend = [(f"{p} (line: roof, dots: cases)", PRECISION_COLOURS.get(p, "#888"))
+    legend = [(f"{p} (line: roof, dots: cases)", COLOUR.get(p, "#888"))
               for p in dict.fromkeys(r["precision"] for r in mine)]
     unplaced = len([r for r in ok_rows(rows) if r["machine"] == machine
                     and r["device"] == device]) - len(placed)

@@ -86,7 +86,7 @@ def synthetic_case(case_id: str, times: list[float], references: Sequence[float]
     `references` are the reference GEMM's FLOP/s per round (a faster machine: higher)."""
     rates = 100 / np.asarray(times)
     per_round = len(times) // max(1, len(references) or ROUNDS) or 1
-    case = {"id": case_id, "workload": "synthetic", "framework": "numpy", "device": "cpu",
+    case = {"id": case_id, "workload": "synthetic", "framework": "synthetic", "device": "cpu",
             "precision": "fp32", "params": {}, "status": "ok", "reason": None, "setup_s": 0.01,
             "repetitions_s": times, "steps_per_repetition": [1] * len(times),
             "items_per_step": 100, "repetition_rounds": [i // per_round for i in range(len(times))],
@@ -109,7 +109,7 @@ def synthetic_doc(cases: list[dict[str, Any]], hostname: str = "bench-1",
             "tool": {"name": "dbnbench", "version": "0.1.0"},
             "machine": {"hostname": hostname, "os": "Linux", "python": "3.11.7",
                         "cpu": {"model": "Test CPU", "cores": 2, "threads": 2},
-                        "memory_bytes": 2**33, "gpus": [], "frameworks": {"numpy": "2.0"}},
+                        "memory_bytes": 2**33, "gpus": [], "frameworks": {"synthetic": "1.0"}},
             "settings": {"threads": 2, "seed": 0, "min_time_s": 0.1, "repetitions": 5},
             "calibration": [], "roofline": [], "findings": [],
             "cases": cast(list[CaseResult], cases)}

@@ -16,6 +16,8 @@ from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.rule import Rule
 from rich.text import Text
 
+from ..harness.frameworks import short
+from ..harness.precisions import LABEL
 from ..harness.results import CaseResult, ResultDoc
 from . import format as fmt
 from . import summaries
@@ -25,8 +27,6 @@ from .scaling import Point, Ratio, analyse, ratio_text
 STATUS_STYLE = {"ok": "green", "skipped": "yellow", "failed": "bold red", "timeout": "bold red",
                 "interrupted": "magenta"}
 SEVERITY_STYLE = {"error": "bold red", "warning": "bold red", "info": "bold"}
-SHORT_FRAMEWORK = {"numpy": "np", "tensorflow": "tf", "sklearn": "skl"}
-SHORT_PRECISION = {"bf16-mixed": "bf16m", "fp16-mixed": "fp16m"}
 WORST_SHOWN = 3  # worst cases named per warning kind
 
 
@@ -148,16 +148,14 @@ def status_legend(rows: Sequence[Row]) -> str:
 def result_columns(arms: Sequence[str], rows: Sequence[Row]) -> list[Column[Row]]:
     several = len(arms) > 1
     present = {fw for r in rows for fw in (c["framework"] for c in r.cases.values())}
-    abbreviated = ", ".join(f"{s} {n}" for n, s in SHORT_FRAMEWORK.items() if n in present)
+    abbreviated = ", ".join(f"{short(n)} {n}" for n in sorted(present) if short(n) != n)
     columns: list[Column[Row]] = [
         Column("framework", (Form("framework", lambda r: r.any["framework"]),
-                             Form("fw", lambda r: SHORT_FRAMEWORK.get(r.any["framework"],
-                                                                      r.any["framework"]),
-                                  abbreviated))),
+                             Form("fw", lambda r: short(r.any["framework"]), abbreviated))),
         Column("device", (Form("device", lambda r: r.any["device"]),
                           Form("dev", lambda r: r.any["device"]))),
         Column("precision", (Form("precision", lambda r: r.any["precision"]),
-                             Form("prec", lambda r: SHORT_PRECISION.get(r.any["precision"],
+                             Form("prec", lambda r: LABEL.get(r.any["precision"],
                                                                         r.any["precision"]),
                                   "bf16m/fp16m: bf16-mixed/fp16-mixed")))]
     for arm in arms:
@@ -328,11 +326,10 @@ def roof_columns(frameworks: Sequence[str]) -> list[Column[dict[str, Any]]]:
         Column("roof", (Form("GEMM roof", lambda r: fmt.si(r["gemm_flops_per_s"], "FLOP/s")),),
                "right"),
         Column("by", (Form("reached by", lambda r: r.get("best_framework") or "–"),
-                      Form("by", lambda r: SHORT_FRAMEWORK.get(r.get("best_framework") or "–",
-                                                               r.get("best_framework") or "–"))))]
+                      Form("by", lambda r: short(r.get("best_framework") or "–"))))]
     for fw in frameworks:
         columns.append(Column(f"fw:{fw}", (Form(fw, share(fw)),
-                                           Form(SHORT_FRAMEWORK.get(fw, fw), share(fw))), "right"))
+                                           Form(short(fw), share(fw))), "right"))
     columns.append(Column("bandwidth", (Form("bandwidth", lambda r: fmt.si(
         r.get("bandwidth_bytes_per_s"), "B/s")),), "right"))
     return columns

@@ -1,17 +1,20 @@
 """The built-in workloads and suite files, and the registry the application hands the engine.
 
-Specs import only NumPy; implementations are named as "module:Class" strings and imported
-inside the worker, so listing cases never imports an ML framework. A workload's source hash
-covers its folder and every sibling module it imports (transitively): a change to the RBM
-code changes the hash of the DBN workloads built on it."""
+Specs import only NumPy; implementations are found per framework by their module's name (the
+adapter's `impl_module`) and named as "module:Class" strings, imported inside the worker
+(their modules import no ML framework themselves), so listing cases never imports one. A
+workload's source hash covers its folder and every sibling module it imports (transitively):
+a change to the RBM code changes the hash of the DBN workloads built on it."""
 
 from __future__ import annotations
 
+import ast
 import re
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
+from ..harness.frameworks import FRAMEWORKS
 from ..harness.registry import Registry, Workload
 from ..harness.workload import Spec
 from .augment.spec import AugmentSpec
@@ -22,25 +25,15 @@ from .rbm.spec import RBMSpec
 from .selftest.spec import SelftestSpec
 
 PACKAGE = "dbnbench.suites"
-FRAMEWORK_MODULES = {"numpy": "numpy_impl", "torch": "torch_impl", "tensorflow": "tf_impl",
-                     "sklearn": "sklearn_impl"}
-# workload -> (folder, {framework: class}); modules follow FRAMEWORK_MODULES.
-BUILTIN: dict[str, tuple[Spec, str, dict[str, str]]] = {
-    "rbm-cdk": (RBMSpec(), "rbm", {"numpy": "NumpyRBMBench", "torch": "TorchRBMBench",
-                                    "tensorflow": "TensorflowRBMBench",
-                                    "sklearn": "SklearnRBMBench"}),
-    "dbn-pretrain": (DBNPretrainSpec(), "dbn", {"numpy": "NumpyPretrainBench",
-                                                "torch": "TorchPretrainBench",
-                                                "tensorflow": "TensorflowPretrainBench"}),
-    "dbn-finetune": (FinetuneSpec(), "finetune", {"numpy": "NumpyFinetuneBench",
-                                                  "torch": "TorchFinetuneBench",
-                                                  "tensorflow": "TensorflowFinetuneBench"}),
-    "dbn-inference": (InferenceSpec(), "inference", {"numpy": "NumpyInferenceBench",
-                                                     "torch": "TorchInferenceBench",
-                                                     "tensorflow": "TensorflowInferenceBench"}),
-    "augment": (AugmentSpec(), "augment", {"numpy": "NumpyAugmentBench",
-                                           "torch": "TorchAugmentBench",
-                                           "tensorflow": "TensorflowAugmentBench"}),
+# workload -> (spec, folder). Its implementations are found in the folder: per framework, the
+# module its adapter names (`impl_module`), holding one `*Bench` class.
+BUILTIN: dict[str, tuple[Spec, str]] = {
+    "rbm-cdk": (RBMSpec(), "rbm"),
+    "dbn-pretrain": (DBNPretrainSpec(), "dbn"),
+    "dbn-finetune": (FinetuneSpec(), "finetune"),
+    "dbn-inference": (InferenceSpec(), "inference"),
+    "augment": (AugmentSpec(), "augment"),
+    "harness-selftest": (SelftestSpec(), "selftest"),
 }
 SIBLING_IMPORT = re.compile(r"^from \.\.(\w+)", re.MULTILINE)
 
@@ -62,15 +55,31 @@ def source_files(folder: str) -> tuple[Path, ...]:
     return tuple(sorted(files))
 
 
-def builtin_workloads() -> list[Workload]:
-    out = []
-    for spec, folder, classes in BUILTIN.values():
-        impls = {fw: f"{PACKAGE}.{folder}.{FRAMEWORK_MODULES[fw]}:{cls}"
-                 for fw, cls in classes.items()}
-        out.append(Workload(spec, impls, source_files(folder)))
-    out.append(Workload(SelftestSpec(), {"numpy": f"{PACKAGE}.selftest.impl:SelftestBench"},
-                        source_files("selftest")))
+def bench_class(path: Path) -> str:
+    """The one top-level `*Bench` class an implementation module defines, read from its
+    source (nothing is imported): none or several is an error in the module."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    names = [n.name for n in tree.body if isinstance(n, ast.ClassDef) and n.name.endswith("Bench")]
+    if len(names) != 1:
+        raise RuntimeError(f"{path}: an implementation module defines exactly one top-level "
+                           f"*Bench class, this one {len(names)} ({', '.join(names) or 'none'})")
+    return names[0]
+
+
+def implementations(folder: str) -> dict[str, str]:
+    """Per framework, "module:Class" of its implementation in a workload folder."""
+    root = Path(__file__).parent / folder
+    out = {}
+    for name, fw in FRAMEWORKS.items():
+        path = root / f"{fw.impl_module}.py" if fw.impl_module else None
+        if path is not None and path.is_file():
+            out[name] = f"{PACKAGE}.{folder}.{fw.impl_module}:{bench_class(path)}"
     return out
+
+
+def builtin_workloads() -> list[Workload]:
+    return [Workload(spec, implementations(folder), source_files(folder))
+            for spec, folder in BUILTIN.values()]
 
 
 def builtin_suites() -> dict[str, Path]:
@@ -85,6 +94,7 @@ def default_registry() -> Registry:
     for workload in builtin_workloads():
         registry.add(workload)
     registry.load_plugins()
+    registry.add_implementations(FRAMEWORKS)
     return registry
 
 

@@ -163,7 +163,7 @@ def test_a_machine_that_changed_between_runs_is_named_not_blamed_on_the_code():
         result = compare_docs(base, cand, normalise=normalise)
         assert result["decision"] != "regression", normalise
         assert result["cases"][0]["speed"]["raw_ratio"] == pytest.approx(0.7, rel=0.02)
-        assert any("machine changed" in w and "numpy/cpu/fp32 0.70×" in w
+        assert any("machine changed" in w and "synthetic/cpu/fp32 0.70×" in w
                    for w in result["warnings"])
     raw = compare_docs(base, cand, normalise="off")
     assert raw["decision"] == "regression" and raw["cases"][0]["speed"]["basis"] == "measured"
@@ -178,7 +178,7 @@ def test_run_reference_leaves_out_rounds_timed_on_a_busy_machine():
     case = synthetic_case("c", noisy_times(rng, 0.01), [1e11, 1e9])
     case["contention"] = {"contended": True, "other_cpu_share": 0.5, "steal_share": 0.0,
                           "by_round": [{"contended": False}, {"contended": True}]}
-    assert run_references(synthetic_doc([case])) == {("numpy", "cpu", "fp32"): 1e11}
+    assert run_references(synthetic_doc([case])) == {("synthetic", "cpu", "fp32"): 1e11}
 
 
 def test_markdown_escapes_user_text():

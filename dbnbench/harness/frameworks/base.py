@@ -6,7 +6,7 @@ import contextlib
 import importlib.metadata
 import importlib.util
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar, Literal
 
 from ..errors import Skip
@@ -42,11 +42,22 @@ class Framework:
     """Base adapter. Subclasses import their framework lazily, inside `activate`."""
 
     name: ClassVar[str]
+    label: ClassVar[str | None] = None  # short form for narrow tables; None: the name
+    rank: ClassVar[int] = 50  # order among frameworks in lists, suites and reports
     module: ClassVar[str]  # import name, looked up without importing
     distributions: ClassVar[tuple[str, ...]]  # first installed one gives the version
     install_hint: ClassVar[str]
     precisions: ClassVar[dict[str, str | None]]  # precision -> None (supported) or why not
     gpu: ClassVar[bool] = False
+    # A built-in workload's implementation in this framework is the one `*Bench` class of
+    # the module of this name in the workload's folder (rbm/torch_impl.py, ...).
+    impl_module: ClassVar[str | None] = None
+    # Implementations this framework's package brings for workloads defined elsewhere:
+    # workload name -> "module:Class".
+    implementations: ClassVar[dict[str, str]] = {}
+    # The framework whose GEMM roof this one's cases are measured against (None: its own);
+    # scikit-learn's products are NumPy's.
+    calibrate_as: ClassVar[str | None] = None
     # Why a case of several processes (data-parallel workers, pipeline stages) cannot run
     # in this framework; None where it can.
     groups: ClassVar[str | None] = "dbnbench runs no case of this framework as several processes"
@@ -74,6 +85,26 @@ class Framework:
             except importlib.metadata.PackageNotFoundError:
                 continue
         return None
+
+    @classmethod
+    def short(cls) -> str:
+        return cls.label or cls.name
+
+    @classmethod
+    def runtime_facts(cls, reasons: dict[str, str]) -> dict[str, Any] | None:
+        """Inside a worker, after the framework is imported: what the library says it runs
+        (version, math settings, builds), each unreadable fact None with its reason in
+        `reasons`. None where the adapter reads nothing."""
+        reasons["facts"] = f"the {cls.name} adapter reads no runtime facts"
+        return None
+
+    @classmethod
+    def kernel_findings(cls, cpu_level: str, info: dict[str, Any], env: Mapping[str, str]
+                        ) -> Iterator[dict[str, Any]]:
+        """Findings about the framework's own kernels on this CPU (`info`: its worker's
+        runtime record; `cpu_level`: the CPU's ISA level): beyond the BLAS pools and ISA
+        caps every framework is checked for."""
+        return iter(())
 
     @classmethod
     def supports(cls, device: str, precision: str) -> str | None:
@@ -111,9 +142,11 @@ class Framework:
             return None, "CPU case: device memory is host memory (see peak_host_memory_bytes)"
         return None, f"{self.name} reports no device memory peak"
 
-    def group_store(self, host: str, port: int, master: bool, timeout_s: float) -> Any:
-        """The key-value store a case's ranks meet through (rank 0 hosts it)."""
-        raise Skip(self.groups or f"{self.name} has no process group")
+    @classmethod
+    def group_store(cls, host: str, port: int, master: bool, timeout_s: float) -> Any:
+        """The key-value store a case's ranks (or a run's nodes) meet through; the master
+        hosts it. Imports the framework itself: the parent calls it for a run's nodes."""
+        raise Skip(cls.groups or f"{cls.name} has no process group")
 
     def open_group(self, store: Any, rank: int, world: int, timeout_s: float) -> Any:
         """Join the case's process group; sets and returns `self.group`."""

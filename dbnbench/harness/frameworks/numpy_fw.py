@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ..products import Observation
@@ -15,11 +16,27 @@ class NumpyFramework(Framework):
     groups = ("NumPy has no collective communication: data and pipeline parallelism run in "
               "torch (torch.distributed)")
     name = "numpy"
+    label = "np"
+    rank = 0
+    impl_module = "numpy_impl"
     module = "numpy"
     distributions = ("numpy",)
     install_hint = "pip install numpy"
     precisions = {"fp64": None, "fp32": None, "tf32": GPU_ONLY, "bf16-mixed": NO_MIXED,
                   "fp16-mixed": NO_FP16, "bf16": NO_MIXED}
+
+    @classmethod
+    def runtime_facts(cls, reasons: dict[str, str]) -> dict[str, Any] | None:
+        from .numpy_facts import numpy_facts
+
+        return numpy_facts(reasons)
+
+    @classmethod
+    def kernel_findings(cls, cpu_level: str, info: dict[str, Any], env: Mapping[str, str]
+                        ) -> Iterator[dict[str, Any]]:
+        from .numpy_facts import simd_findings
+
+        return simd_findings(info, env)
 
     def activate(self) -> None:
         super().activate()

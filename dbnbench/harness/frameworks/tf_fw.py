@@ -9,11 +9,11 @@ from typing import Any
 
 from ..errors import Skip
 from ..install import pip_extra
+from ..precisions import PRODUCT_DTYPE
 from ..products import Observation
 from .base import Framework, Operands, timed_repeats
 
-COMPUTE = {"fp64": "float64", "fp32": "float32", "tf32": "float32", "bf16-mixed": "bfloat16",
-           "fp16-mixed": "float16", "bf16": "bfloat16"}
+COMPUTE = PRODUCT_DTYPE  # the dtype products run in is the dtype TensorFlow computes in
 VARIABLE = {"fp64": "float64", "bf16": "bfloat16"}  # otherwise float32 master weights
 
 
@@ -22,6 +22,9 @@ class TensorflowFramework(Framework):
               "which dbnbench does not launch yet; MirroredStrategy on a CPU would run every replica "
               "in one process, not one CPU share each")
     name = "tensorflow"
+    label = "tf"
+    rank = 20
+    impl_module = "tf_impl"
     module = "tensorflow"
     distributions = ("tensorflow", "tensorflow-cpu", "tf-nightly")
     install_hint = pip_extra("tensorflow")
@@ -40,6 +43,12 @@ class TensorflowFramework(Framework):
             except PackageNotFoundError:
                 pass
         return why
+
+    @classmethod
+    def runtime_facts(cls, reasons: dict[str, str]) -> dict[str, Any] | None:
+        from .tf_facts import tensorflow_facts
+
+        return tensorflow_facts(reasons)
 
     def activate(self) -> None:
         super().activate()

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ..errors import Skip
 from ..install import pip_extra
+from ..precisions import NAMES
 from ..products import Observation
 from .base import Framework, Operands, timed_repeats
 
@@ -18,11 +19,26 @@ AUTOCAST = {"bf16-mixed": "bfloat16", "fp16-mixed": "float16"}
 class TorchFramework(Framework):
     groups = None
     name = "torch"
+    rank = 10
+    impl_module = "torch_impl"
     module = "torch"
     distributions = ("torch",)
     install_hint = pip_extra("torch")
-    precisions = {p: None for p in ("fp64", "fp32", "tf32", "bf16-mixed", "fp16-mixed", "bf16")}
+    precisions = dict.fromkeys(NAMES)
     gpu = True
+
+    @classmethod
+    def runtime_facts(cls, reasons: dict[str, str]) -> dict[str, Any] | None:
+        from .torch_facts import torch_facts
+
+        return torch_facts(reasons)
+
+    @classmethod
+    def kernel_findings(cls, cpu_level: str, info: dict[str, Any], env: Mapping[str, str]
+                        ) -> Iterator[dict[str, Any]]:
+        from .torch_facts import aten_findings
+
+        return aten_findings(cpu_level, info, env)
 
     def activate(self) -> None:
         super().activate()
@@ -55,12 +71,14 @@ class TorchFramework(Framework):
                 raise Skip(f"torch {torch.__version__} has no autocast for {kind}")
         self.generator = torch.Generator(device=self.dev).manual_seed(self.seed)
 
-    def group_store(self, host: str, port: int, master: bool, timeout_s: float) -> Any:
+    @classmethod
+    def group_store(cls, host: str, port: int, master: bool, timeout_s: float) -> Any:
         from datetime import timedelta
 
-        return self.torch.distributed.TCPStore(host, port, is_master=master,
-                                               wait_for_workers=False,
-                                               timeout=timedelta(seconds=timeout_s))
+        import torch.distributed as dist
+
+        return dist.TCPStore(host, port, is_master=master, wait_for_workers=False,
+                             timeout=timedelta(seconds=timeout_s))
 
     def open_group(self, store: Any, rank: int, world: int, timeout_s: float) -> Any:
         from .torch_dist import TorchGroup

@@ -40,11 +40,6 @@ BLIS_CONFIGS = _levels({
     "avx": ("sandybridge", "bulldozer", "piledriver", "steamroller", "excavator"),
     "sse": ("penryn",), "sve": ("armsve", "a64fx"), "neon": ("cortexa57", "cortexa53", "thunderx2"),
 })
-# torch.backends.cpu.get_cpu_capability() on x86 ("DEFAULT" is the SSE baseline build).
-# aarch64 is left out: SVE256 kernels cannot run on 128-bit SVE, so DEFAULT there is no
-# downgrade a user could undo.
-TORCH_CAPABILITY = {"DEFAULT": "sse", "NO AVX": "sse", "AVX": "avx", "AVX2": "avx2",
-                    "AVX512": "avx512"}
 # Variables that cap a library's kernel ISA, and the library each one caps.
 ISA_LIMITS = {"MKL_ENABLE_INSTRUCTIONS": "MKL", "MKL_CBWR": "MKL", "MKL_DEBUG_CPU_TYPE": "MKL",
               "ONEDNN_MAX_CPU_ISA": "oneDNN", "DNNL_MAX_CPU_ISA": "oneDNN"}
@@ -123,18 +118,16 @@ def pool_findings(cpu: str, runtime: dict[str, dict[str, Any]], env: Mapping[str
                           + forced_by(var, env, info), set_var)
 
 
-def torch_findings(cpu: str, runtime: dict[str, dict[str, Any]], env: Mapping[str, str]
-                   ) -> Iterator[dict[str, Any]]:
-    info = runtime.get("torch") or {}
-    capability = (info.get("facts") or {}).get("cpu_capability")
-    level = TORCH_CAPABILITY.get(str(capability).upper())
-    if capability is None or not below(level, cpu):
-        return
-    var = "ATEN_CPU_CAPABILITY"
-    set_var = var if (var in env or var in (info.get("env") or {})) else None
-    yield finding("torch", f"ATen CPU kernels ({capability})",
-                  f"torch's ATen runs its {labelled(capability, level)} kernels on a CPU "
-                  f"with {isa_name(cpu)}" + forced_by(var, env, info), set_var)
+def framework_findings(cpu: str, runtime: dict[str, dict[str, Any]], env: Mapping[str, str]
+                       ) -> Iterator[dict[str, Any]]:
+    """What each framework's adapter finds about its own kernels (ATen's capability, NumPy's
+    SIMD dispatch): the adapters know their libraries, this module names none."""
+    from ..frameworks import FRAMEWORKS
+
+    for name, info in runtime.items():
+        adapter = FRAMEWORKS.get(name)
+        if adapter is not None:
+            yield from adapter.kernel_findings(cpu, info, env)
 
 
 def users(library: str, runtime: dict[str, dict[str, Any]]) -> list[str]:
@@ -165,20 +158,16 @@ def limit_findings(cpu: str, runtime: dict[str, dict[str, Any]], env: Mapping[st
             who = f"{fw}'s {library}" if fw else f"{library} (in any library that uses it)"
             yield finding(fw, library, f"{who} is capped at its {labelled(value, level)} "
                           f"kernels on a CPU with {isa_name(cpu)}: {var}={value} forces it", var)
-    value = merged.get("NPY_DISABLE_CPU_FEATURES", "").strip()
-    if value:
-        yield finding("numpy", "numpy SIMD dispatch", f"numpy's SIMD loops skip {value}: "
-                      f"NPY_DISABLE_CPU_FEATURES={value} forces it", "NPY_DISABLE_CPU_FEATURES")
 
 
 def kernel_findings(isa: dict[str, Any], runtime: dict[str, dict[str, Any]],
                     env: Mapping[str, str]) -> list[dict[str, Any]]:
     """A finding whenever a library runs (or is capped to) a kernel older than the CPU's
-    `isa_level`: an OpenBLAS/BLIS pool's kernel, torch's CPU capability, an MKL/oneDNN ISA
-    cap, numpy's disabled SIMD features. Detects and reports only; changes nothing."""
+    `isa_level`: an OpenBLAS/BLIS pool's kernel, an MKL/oneDNN ISA cap, and what each framework's
+    adapter finds about its own kernels. Detects and reports only; changes nothing."""
     cpu = isa.get("isa_level")
     if cpu is None:
         return []
     runtime = {fw: info for fw, info in runtime.items() if isinstance(info, dict)}
-    return [*pool_findings(cpu, runtime, env), *torch_findings(cpu, runtime, env),
+    return [*pool_findings(cpu, runtime, env), *framework_findings(cpu, runtime, env),
             *limit_findings(cpu, runtime, env)]

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ...harness.workload import Params
 from ..rbm.numpy_impl import sigmoid_
 from .bench import InferenceBench
 
@@ -36,4 +37,10 @@ class NumpyForward:
 
 
 class NumpyInferenceBench(InferenceBench):
+    @classmethod
+    def supports(cls, device: str, precision: str, params: Params) -> str | None:
+        mode = params.text("mode")
+        return f"NumPy executes eagerly only: it has no {mode} mode" if mode != "eager" \
+            else None
+
     forward_cls = NumpyForward

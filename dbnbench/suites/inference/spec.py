@@ -75,11 +75,6 @@ class InferenceSpec(Spec):
         if stages(params) > 1 and mode != "eager":
             return (f"pipeline stages run eagerly (blocking send/recv between processes); "
                     f"no {mode} mode")
-        if framework == "numpy" and mode != "eager":
-            return f"NumPy executes eagerly only: it has no {mode} mode"
-        if framework == "torch" and mode == "graph":
-            return ("graph mode is tf.function without XLA; torch's graph compiler is "
-                    "mode 'compiled' (torch.compile)")
         return None
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ...harness.errors import Skip
+from ...harness.workload import Params
 from ..finetune.torch_impl import build_mlp
 from ..pipeline import PipelineForward
 from .bench import InferenceBench
@@ -50,5 +51,12 @@ class TorchForward:
 
 
 class TorchInferenceBench(InferenceBench):
+    @classmethod
+    def supports(cls, device: str, precision: str, params: Params) -> str | None:
+        if params.text("mode") == "graph":
+            return ("graph mode is tf.function without XLA; torch's graph compiler is "
+                    "mode 'compiled' (torch.compile)")
+        return None
+
     forward_cls = TorchForward
     pipeline_cls = PipelineForward

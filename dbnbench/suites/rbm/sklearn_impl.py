@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from ...harness.workload import Params
 from .bench import RBMBench
 
 NOTE = ("scikit-learn BernoulliRBM: PCD-1, mean-field negative hiddens, no momentum or "
@@ -50,6 +51,15 @@ class SklearnRBM:
 
 
 class SklearnRBMBench(RBMBench):
+    @classmethod
+    def supports(cls, device: str, precision: str, params: Params) -> str | None:
+        if params.integer("k") != 1:
+            return "scikit-learn's BernoulliRBM does one Gibbs step per update (k=1 only)"
+        if params.integer("accumulate") != 1:
+            return ("scikit-learn's BernoulliRBM has no gradient accumulation: it updates "
+                    "once per minibatch (accumulate=1 only)")
+        return None
+
     model_cls = SklearnRBM
     quality_note = NOTE
     model_name = "scikit-learn BernoulliRBM"

@@ -81,15 +81,6 @@ class RBMSpec(Spec):
         """The CD statistics of W, b and c, all-reduced once per update."""
         return statistics_size(params.integer("visible"), params.integer("hidden"))
 
-    def supports(self, framework: str, device: str, precision: str,
-                 params: Params) -> str | None:
-        if framework == "sklearn" and params.integer("k") != 1:
-            return "scikit-learn's BernoulliRBM does one Gibbs step per update (k=1 only)"
-        if framework == "sklearn" and params.integer("accumulate") != 1:
-            return ("scikit-learn's BernoulliRBM has no gradient accumulation: it updates "
-                    "once per minibatch (accumulate=1 only)")
-        return None
-
 
 def passes(params: Params) -> int:
     """Pieces the batch is split into: micro-batches × data-parallel replicas."""
