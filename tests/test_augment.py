@@ -22,11 +22,11 @@ from dbnbench.suites.augment.spec import PURE_BF16, TOLERANCE, AugmentSpec
 from .conftest import REGISTRY, require_framework
 
 SPEC = AugmentSpec()
-FRAMEWORKS = ["numpy", "torch", "tensorflow"]
+FRAMEWORKS = list(REGISTRY.workloads["augment"].impls)  # every implementation, NumPy first
 
 
-def params(**overrides: Any) -> dict[str, Any]:
-    return {**SPEC.defaults(), "batch": 8, **overrides}
+def params(**overrides: Any) -> Params:
+    return Params({**SPEC.defaults(), "batch": 8, **overrides})
 
 
 def bench(fw_factory, framework: str, precision: str = "fp32", **overrides: Any) -> Any:

@@ -35,7 +35,11 @@ class Params(Mapping[str, ParamValue]):
     def to_json(self) -> JSONObject:
         return {k: list(v) if isinstance(v, list) else v for k, v in self._values.items()}
 
-    def integer(self, key: str) -> int:
+    def integer(self, key: str, default: int | None = None) -> int:
+        """The integer `key`; `default` where the workload may lack it (a parameter only
+        some workloads declare, such as workers)."""
+        if default is not None and key not in self._values:
+            return default
         value = self._values[key]
         if isinstance(value, bool) or not isinstance(value, int):
             raise TypeError(f"parameter {key!r} is {value!r}, not an integer")

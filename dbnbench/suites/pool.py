@@ -8,6 +8,10 @@ from typing import Any
 
 import numpy as np
 
+from ..harness.frameworks.base import Framework
+from ..harness.records import CaseSpec
+from ..harness.workload import Params
+
 POOL_BATCHES = 4
 
 
@@ -19,15 +23,17 @@ def split(pool: np.ndarray, to_device: Callable[[np.ndarray], Any]) -> list[Any]
 class PooledBench:
     """Base of the Impl classes whose step consumes one batch of `batch` items."""
 
-    def __init__(self, case: Any, fw: Any) -> None:
-        self.case, self.fw, self.p = case, fw, case.params
-        self.items_per_step = self.p["batch"]
+    def __init__(self, case: CaseSpec, fw: Framework) -> None:
+        # Read by name with the type the spec declared: a wrong read is a bug, raised at once.
+        self.case, self.fw, self.p = case, fw, Params(case.params)  # type: ignore[arg-type]
+        self.items_per_step = self.p.integer("batch")
         self.i = 0
 
     def rows(self) -> int:
         """The rows of the batch this process steps on: all of them, or its data-parallel
         replica's share (the spec checked that the workers divide the batch)."""
-        return int(self.p["batch"]) // int(self.p.get("workers", 1))
+        workers = self.p.integer("workers") if "workers" in self.p else 1
+        return self.p.integer("batch") // workers
 
     def next_index(self) -> int:
         """The pool slot the next step uses."""

@@ -22,6 +22,10 @@ class NumpyFramework(Framework):
     module = "numpy"
     distributions = ("numpy",)
     install_hint = "pip install numpy"
+    # Set by activate(): the module, this mode's dtype, the case's generator.
+    np: Any
+    dtype: Any
+    rng: Any
     precisions = {"fp64": None, "fp32": None, "tf32": GPU_ONLY, "bf16-mixed": NO_MIXED,
                   "fp16-mixed": NO_FP16, "bf16": NO_MIXED}
 

@@ -30,6 +30,15 @@ class TensorflowFramework(Framework):
     install_hint = pip_extra("tensorflow")
     precisions = {p: None for p in COMPUTE}
     gpu = True
+    # Set by activate(): the module, the device string ops run under, the dtype products
+    # compute in and variables are stored in, the Keras mixed policy (or None), the case's
+    # generator.
+    tf: Any
+    tf_device: str
+    compute_dtype: Any
+    dtype: Any
+    keras_policy: str | None
+    generator: Any
 
     @classmethod
     def supports(cls, device: str, precision: str) -> str | None:

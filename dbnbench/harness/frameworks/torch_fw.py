@@ -26,6 +26,13 @@ class TorchFramework(Framework):
     install_hint = pip_extra("torch")
     precisions = dict.fromkeys(NAMES)
     gpu = True
+    # Set by activate(): the module, the case's device, its dtype (of stored values) and
+    # autocast dtype (mixed modes, else None), and its generator.
+    torch: Any
+    dev: Any
+    dtype: Any
+    autocast_dtype: Any
+    generator: Any
 
     @classmethod
     def runtime_facts(cls, reasons: dict[str, str]) -> dict[str, Any] | None:

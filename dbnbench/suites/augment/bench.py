@@ -26,7 +26,7 @@ class AugmentBench(PooledBench):
     def setup(self) -> None:
         p = self.p
         self.model = self.model_cls(self.fw, p)
-        pool = synthetic_images(POOL_BATCHES * p["batch"], self.fw.seed, p["side"])
+        pool = synthetic_images(POOL_BATCHES * p.integer("batch"), self.fw.seed, p.integer("side"))
         self.batches = split(pool, self.model.to_device)
         self.step()  # first call: kernels, graph tracing and allocator warm here, not in timing
 
@@ -38,7 +38,7 @@ class AugmentBench(PooledBench):
         """The case's transform (its side and ranges) on real digits, against the independent
         float64 reference on the same draws, and the identity."""
         p, m = self.p, self.model
-        images = quality_images(p["side"], self.fw.seed, QUALITY_IMAGES)
+        images = quality_images(p.integer("side"), self.fw.seed, QUALITY_IMAGES)
         d = draw(np.random.default_rng(self.fw.seed), len(images), p)
         want = reference(images, d, p)
         got = m.to_numpy(m.apply(m.to_device(images), m.from_numpy(d)))

@@ -8,6 +8,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ...harness.workload import Params
+
 
 class Draws(NamedTuple):
     """One batch's random transform parameters (n images of side×side). A NamedTuple, so
@@ -20,13 +22,13 @@ class Draws(NamedTuple):
     noise: np.ndarray  # (n, side, side) standard normal
 
 
-def draw(rng: np.random.Generator, n: int, p: dict[str, Any], dtype: Any = np.float64) -> Draws:
+def draw(rng: np.random.Generator, n: int, p: Params, dtype: Any = np.float64) -> Draws:
     """Parameters for `n` images under the workload parameters `p`."""
-    side, rot = p["side"], math.radians(p["rotate"])
+    side, rot = p.integer("side"), math.radians(p.number("rotate"))
     return Draws(
         angle=rng.uniform(-rot, rot, n).astype(dtype),
-        scale=rng.uniform(p["scale_min"], p["scale_max"], n).astype(dtype),
-        shift=rng.uniform(-p["shift"], p["shift"], (n, 2)).astype(dtype),
+        scale=rng.uniform(p.number("scale_min"), p.number("scale_max"), n).astype(dtype),
+        shift=rng.uniform(-p.number("shift"), p.number("shift"), (n, 2)).astype(dtype),
         field=rng.uniform(-1.0, 1.0, (n, 2, side, side)).astype(dtype),
         noise=rng.standard_normal((n, side, side), dtype=np.float64).astype(dtype),
     )

@@ -6,20 +6,20 @@ float32 draws, coordinates, fields and images."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from scipy import ndimage
 
+from ...harness.frameworks.numpy_fw import NumpyFramework
+from ...harness.workload import Params
 from .bench import AugmentBench
 from .draws import Draws, draw, gaussian_radius
 
 
 class NumpyAugment:
-    def __init__(self, fw: Any, p: dict[str, Any]) -> None:
+    def __init__(self, fw: NumpyFramework, p: Params) -> None:
         self.p, self.dtype = p, fw.dtype
         self.rng = fw.rng
-        side = p["side"]
+        side = p.integer("side")
         c = (side - 1) / 2
         y, x = np.mgrid[0:side, 0:side].astype(self.dtype)
         self.x, self.y = x - c, y - c  # output pixel positions relative to the centre
@@ -38,12 +38,12 @@ class NumpyAugment:
 
     def apply(self, images: np.ndarray, d: Draws) -> np.ndarray:
         """Warp, add noise and clip a batch (n, side, side) with the given draws."""
-        p, n, side = self.p, len(images), self.p["side"]
-        r = gaussian_radius(p["sigma"])
+        p, n, side = self.p, len(images), self.p.integer("side")
+        r = gaussian_radius(p.number("sigma"))
         # Smooth only the two image axes; mode "constant" is zero padding, as conv2d pads.
-        field = ndimage.gaussian_filter(d.field, sigma=(0, 0, p["sigma"], p["sigma"]),
+        field = ndimage.gaussian_filter(d.field, sigma=(0, 0, p.number("sigma"), p.number("sigma")),
                                         mode="constant", radius=(0, 0, r, r))
-        field *= p["alpha"]
+        field *= p.number("alpha")
         cos = (np.cos(d.angle) / d.scale)[:, None, None]
         sin = (np.sin(d.angle) / d.scale)[:, None, None]
         c = (side - 1) / 2
@@ -57,9 +57,10 @@ class NumpyAugment:
         # against zeros outside the image, as grid_sample's zero padding does.
         out = ndimage.map_coordinates(images, coords, order=1, mode="grid-constant", cval=0.0,
                                       prefilter=False)
-        out += p["noise"] * d.noise
+        out += p.number("noise") * d.noise
         return np.clip(out, 0.0, 1.0, out=out)
 
 
 class NumpyAugmentBench(AugmentBench):
+    fw: NumpyFramework  # the adapter this implementation runs under, typed
     model_cls = NumpyAugment

@@ -10,10 +10,10 @@ written for clarity, not speed: the quality batch is a few dozen images."""
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 
+from ...harness.workload import Params
 from .draws import Draws
 
 
@@ -42,12 +42,12 @@ def smooth_axis(u: np.ndarray, taps: np.ndarray, axis: int) -> np.ndarray:
     return out
 
 
-def source_points(d: Draws, p: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+def source_points(d: Draws, p: Params) -> tuple[np.ndarray, np.ndarray]:
     """src(p) = c + R(θ)·(p − c)/s + t + α·(G_σ ∗ U)(p) for every output pixel: (x, y), each
     (n, side, side), x along columns and y along rows."""
-    side = p["side"]
+    side = p.integer("side")
     c = (side - 1) / 2.0
-    taps = gaussian_taps(p["sigma"])
+    taps = gaussian_taps(p.number("sigma"))
     # U's last two axes are (row, column); smooth down the rows, then along the columns.
     smoothed = smooth_axis(smooth_axis(np.asarray(d.field, np.float64), taps, 2), taps, 3)
     rows, cols = np.meshgrid(np.arange(side, dtype=np.float64), np.arange(side, dtype=np.float64),
@@ -57,9 +57,9 @@ def source_points(d: Draws, p: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     s = np.asarray(d.scale, np.float64)[:, None, None]
     shift = np.asarray(d.shift, np.float64)
     x = c + (np.cos(theta) * dx - np.sin(theta) * dy) / s + shift[:, 0, None, None] \
-        + p["alpha"] * smoothed[:, 0]
+        + p.number("alpha") * smoothed[:, 0]
     y = c + (np.sin(theta) * dx + np.cos(theta) * dy) / s + shift[:, 1, None, None] \
-        + p["alpha"] * smoothed[:, 1]
+        + p.number("alpha") * smoothed[:, 1]
     return x, y
 
 
@@ -82,9 +82,9 @@ def bilinear(images: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
             + fy * ((1 - fx) * pixel(images, r0 + 1, c0) + fx * pixel(images, r0 + 1, c0 + 1)))
 
 
-def reference(images: np.ndarray, d: Draws, p: dict[str, Any]) -> np.ndarray:
+def reference(images: np.ndarray, d: Draws, p: Params) -> np.ndarray:
     """The transform of spec.py in float64: warp, add noise, clip to [0, 1]."""
     images = np.asarray(images, np.float64)
     x, y = source_points(d, p)
-    out = bilinear(images, x, y) + p["noise"] * np.asarray(d.noise, np.float64)
+    out = bilinear(images, x, y) + p.number("noise") * np.asarray(d.noise, np.float64)
     return np.clip(out, 0.0, 1.0)

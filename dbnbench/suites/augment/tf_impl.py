@@ -14,17 +14,19 @@ from typing import Any
 
 import numpy as np
 
+from ...harness.frameworks.tf_fw import TensorflowFramework
+from ...harness.workload import Params
 from .bench import AugmentBench
 from .draws import Draws, gaussian_kernel
 
 
 class TensorflowAugment:
-    def __init__(self, fw: Any, p: dict[str, Any]) -> None:
+    def __init__(self, fw: TensorflowFramework, p: Params) -> None:
         tf = self.tf = fw.tf
         self.fw, self.p, self.dtype = fw, p, fw.dtype
-        side = p["side"]
+        side = p.integer("side")
         with tf.device(fw.tf_device):
-            k = tf.constant(gaussian_kernel(p["sigma"]), fw.compute_dtype)
+            k = tf.constant(gaussian_kernel(p.number("sigma")), fw.compute_dtype)
             # depthwise filters: (height, width, channels, 1), one per displacement channel.
             self.ky = tf.tile(tf.reshape(k, (-1, 1, 1, 1)), (1, 1, 2, 1))
             self.kx = tf.tile(tf.reshape(k, (1, -1, 1, 1)), (1, 1, 2, 1))
@@ -43,11 +45,11 @@ class TensorflowAugment:
         return images.numpy().astype(np.float64)
 
     def _draws(self, n: int) -> Draws:
-        g, p, side, dt = self.fw.generator, self.p, self.p["side"], self.dtype
-        rot = math.radians(p["rotate"])
+        g, p, side, dt = self.fw.generator, self.p, self.p.integer("side"), self.dtype
+        rot = math.radians(p.number("rotate"))
         return Draws(angle=g.uniform((n,), -rot, rot, dt),
-                     scale=g.uniform((n,), p["scale_min"], p["scale_max"], dt),
-                     shift=g.uniform((n, 2), -p["shift"], p["shift"], dt),
+                     scale=g.uniform((n,), p.number("scale_min"), p.number("scale_max"), dt),
+                     shift=g.uniform((n, 2), -p.number("shift"), p.number("shift"), dt),
                      field=g.uniform((n, 2, side, side), -1.0, 1.0, dt),
                      noise=g.normal((n, side, side), dtype=dt))
 
@@ -60,7 +62,7 @@ class TensorflowAugment:
         f = tf.cast(tf.transpose(field, (0, 2, 3, 1)), self.fw.compute_dtype)
         f = tf.nn.depthwise_conv2d(f, self.ky, (1, 1, 1, 1), "SAME")
         f = tf.nn.depthwise_conv2d(f, self.kx, (1, 1, 1, 1), "SAME")
-        return tf.cast(f, self.dtype) * tf.constant(self.p["alpha"], self.dtype)
+        return tf.cast(f, self.dtype) * tf.constant(self.p.number("alpha"), self.dtype)
 
     def _apply(self, images: Any, d: Draws) -> Any:
         tf, c = self.tf, self.c
@@ -69,13 +71,13 @@ class TensorflowAugment:
         sin = (tf.sin(d.angle) / d.scale)[:, None, None]
         xs = cos * self.x - sin * self.y + (c + d.shift[:, 0, None, None]) + field[..., 0]
         ys = sin * self.x + cos * self.y + (c + d.shift[:, 1, None, None]) + field[..., 1]
-        out = self._bilinear(images, xs, ys) + self.p["noise"] * d.noise
+        out = self._bilinear(images, xs, ys) + self.p.number("noise") * d.noise
         return tf.clip_by_value(out, 0.0, 1.0)
 
     def _bilinear(self, images: Any, xs: Any, ys: Any) -> Any:
         """Sample each image at (xs, ys); points outside interpolate against zeros."""
         tf = self.tf
-        n, side = tf.shape(images)[0], self.p["side"]
+        n, side = tf.shape(images)[0], self.p.integer("side")
         # A one-pixel zero border: a corner index clipped into [−1, side] then reads 0.
         flat = tf.reshape(tf.pad(images, ((0, 0), (1, 1), (1, 1))), (-1,))
         x0, y0 = tf.floor(xs), tf.floor(ys)
@@ -94,6 +96,7 @@ class TensorflowAugment:
 
 
 class TensorflowAugmentBench(AugmentBench):
+    fw: TensorflowFramework  # the adapter this implementation runs under, typed
     model_cls = TensorflowAugment
 
     def setup(self) -> None:

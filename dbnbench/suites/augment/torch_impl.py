@@ -11,22 +11,24 @@ from typing import Any
 
 import numpy as np
 
+from ...harness.frameworks.torch_fw import TorchFramework
+from ...harness.workload import Params
 from .bench import AugmentBench
 from .draws import Draws, gaussian_kernel, gaussian_radius
 
 
 class TorchAugment:
-    def __init__(self, fw: Any, p: dict[str, Any]) -> None:
+    def __init__(self, fw: TorchFramework, p: Params) -> None:
         t = self.t = fw.torch
         self.fw, self.p = fw, p
         self.opts = {"device": fw.dev, "dtype": fw.dtype}
-        k = t.as_tensor(gaussian_kernel(p["sigma"]), **self.opts)
+        k = t.as_tensor(gaussian_kernel(p.number("sigma")), **self.opts)
         # One filter per displacement channel (x, y): groups=2 makes the conv depthwise.
         self.ky = k.view(1, 1, -1, 1).expand(2, 1, -1, 1).contiguous()
         self.kx = k.view(1, 1, 1, -1).expand(2, 1, 1, -1).contiguous()
-        self.r = gaussian_radius(p["sigma"])
+        self.r = gaussian_radius(p.number("sigma"))
         # With align_corners=True, normalised = (pixel − c)/c for c = (side − 1)/2.
-        self.c = (p["side"] - 1) / 2
+        self.c = (p.integer("side") - 1) / 2
 
     def to_device(self, images: np.ndarray) -> Any:
         return self.t.as_tensor(np.ascontiguousarray(images), **self.opts)
@@ -35,14 +37,15 @@ class TorchAugment:
         return images.detach().to("cpu", self.t.float64).numpy()
 
     def draws(self, n: int) -> Draws:
-        t, g, p, side = self.t, self.fw.generator, self.p, self.p["side"]
+        t, g, p, side = self.t, self.fw.generator, self.p, self.p.integer("side")
 
         def uniform(lo: float, hi: float, *shape: int) -> Any:
             return t.rand(shape, generator=g, **self.opts).mul_(hi - lo).add_(lo)
 
-        rot = np.radians(p["rotate"])
-        return Draws(angle=uniform(-rot, rot, n), scale=uniform(p["scale_min"], p["scale_max"], n),
-                     shift=uniform(-p["shift"], p["shift"], n, 2),
+        rot = np.radians(p.number("rotate"))
+        return Draws(angle=uniform(-rot, rot, n),
+                     scale=uniform(p.number("scale_min"), p.number("scale_max"), n),
+                     shift=uniform(-p.number("shift"), p.number("shift"), n, 2),
                      field=uniform(-1.0, 1.0, n, 2, side, side),
                      noise=t.randn((n, side, side), generator=g, **self.opts))
 
@@ -52,7 +55,7 @@ class TorchAugment:
     def apply(self, images: Any, d: Draws) -> Any:
         """Warp, add noise and clip a batch (n, side, side) with the given draws."""
         t, F, p = self.t, self.t.nn.functional, self.p
-        n, side = len(images), p["side"]
+        n, side = len(images), p.integer("side")
         with t.inference_mode():
             with self.fw.autocast():  # the one product: low precision in the mixed modes
                 field = F.conv2d(d.field, self.ky, padding=(self.r, 0), groups=2)
@@ -65,14 +68,15 @@ class TorchAugment:
                              t.stack([sin, cos, d.shift[:, 1] / self.c], 1)], 1)
             grid = F.affine_grid(theta, [n, 1, side, side], align_corners=True)
             # grid[..., 0] is x and grid[..., 1] is y, as the field's channels are.
-            grid = grid.add_(field.permute(0, 2, 3, 1), alpha=p["alpha"] / self.c)
+            grid = grid.add_(field.permute(0, 2, 3, 1), alpha=p.number("alpha") / self.c)
             out = F.grid_sample(images[:, None], grid, mode="bilinear", padding_mode="zeros",
                                 align_corners=True)[:, 0]
-            out = out.add_(d.noise, alpha=p["noise"]).clamp_(0.0, 1.0)
+            out = out.add_(d.noise, alpha=p.number("noise")).clamp_(0.0, 1.0)
         return out
 
 
 class TorchAugmentBench(AugmentBench):
+    fw: TorchFramework  # the adapter this implementation runs under, typed
     model_cls = TorchAugment
     # affine_grid's one small product (the base grid times each image's 2×3 matrix) makes
     # the sampling coordinates; it stays in float32 in every mixed mode, on purpose (README,

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ...harness.frameworks.numpy_fw import NumpyFramework
 from ..rbm.numpy_impl import NumpyRBM, sigmoid_
 from .stack import PretrainBench
 
@@ -17,6 +18,7 @@ def hidden(model: NumpyRBM, x: np.ndarray) -> np.ndarray:
 
 
 class NumpyPretrainBench(PretrainBench):
+    fw: NumpyFramework  # the adapter this implementation runs under, typed
     model_cls = NumpyRBM
 
     def hidden(self, model: Any, x: Any) -> Any:

@@ -75,8 +75,8 @@ class PretrainBench(PooledBench):
         hyper = {key: p[key] for key in HYPER}
         # A data-parallel replica builds its layers for its share of the rows; each layer's
         # update all-reduces its statistics over the group (rbm-cdk's model does it).
-        self.models = build_stack(self.model_cls, self.fw, p["layers"], self.rows(), hyper)
-        pool = synthetic_binary(POOL_BATCHES * self.rows(), p["layers"][0], self.fw.seed)
+        self.models = build_stack(self.model_cls, self.fw, p.integers("layers"), self.rows(), hyper)
+        pool = synthetic_binary(POOL_BATCHES * self.rows(), p.integers("layers")[0], self.fw.seed)
         # Each layer's data is the layer below's hidden probabilities, computed once, as
         # greedy training does once the layer below is trained.
         self.inputs = [split(pool, self.models[0].to_device)]
@@ -103,30 +103,30 @@ class PretrainBench(PooledBench):
     def metrics(self) -> dict[str, Any]:
         """Per-layer rates, the whole stack's, and the time of one epoch (every layer once
         over `samples`), all from per-layer step times measured here with syncs."""
-        p, sizes = self.p, self.p["layers"]
-        steps = math.ceil(p["samples"] / p["batch"])
-        layers = []
-        for i in range(len(self.models)):
-            step_s = self.layer_step_s(i)
+        p, sizes = self.p, self.p.integers("layers")
+        steps = math.ceil(p.integer("samples") / p.integer("batch"))
+        layers: list[dict[str, Any]] = []
+        step_times = [self.layer_step_s(i) for i in range(len(self.models))]
+        for i, step_s in enumerate(step_times):
             layers.append({"layer": f"{sizes[i]}-{sizes[i + 1]}", "step_s": step_s,
-                           "samples_per_s": p["batch"] / step_s, "epoch_s": steps * step_s})
-        stack_s = sum(layer["step_s"] for layer in layers)
-        return {"layers": layers, "stack_samples_per_s": p["batch"] / stack_s,
-                "time_per_epoch_s": steps * stack_s, "epoch_samples": p["samples"],
+                           "samples_per_s": p.integer("batch") / step_s, "epoch_s": steps * step_s})
+        stack_s = sum(step_times)
+        return {"layers": layers, "stack_samples_per_s": p.integer("batch") / stack_s,
+                "time_per_epoch_s": steps * stack_s, "epoch_samples": p.integer("samples"),
                 "note": "epoch = every layer once over `samples`, from measured step times"}
 
     def quality(self) -> dict[str, Any]:
         """The case's stack pretrained on MNIST where the data allows; else the digits
         stack (the fallback). Each layer scored against the bar; the worst is the metric."""
         p, fw = self.p, self.fw
-        mnist, fallback = mnist_or_why(p["layers"][0], fw.seed)
+        mnist, fallback = mnist_or_why(p.integers("layers")[0], fw.seed)
         q: dict[str, Any]
         if mnist is None:
             x_train, _, x_test, _ = digits(fw.seed)
             q, bar, on, data = QUALITY_BUDGET, RECON_RATIO_BAR, "the digits", DIGITS
         else:
             x_train, x_test = mnist.x_train, mnist.x_test
-            q = {**MNIST_BUDGET, "layers": p["layers"], "k": p["k"]}
+            q = {**MNIST_BUDGET, "layers": p.integers("layers"), "k": p.integer("k")}
             bar, on, data = MNIST_RATIO_BAR, "the train split", mnist.description
         # Reseed: the timed window drew from the same generators for as many steps as the
         # machine's speed allowed, and the score must not depend on that.

@@ -7,11 +7,13 @@ from typing import Any
 
 import numpy as np
 
+from ...harness.frameworks.tf_fw import TensorflowFramework
 from ..rbm.tf_impl import TensorflowRBM
 from .stack import PretrainBench
 
 
 class TensorflowPretrainBench(PretrainBench):
+    fw: TensorflowFramework  # the adapter this implementation runs under, typed
     model_cls = TensorflowRBM
 
     def hidden(self, model: Any, x: Any) -> Any:

@@ -6,11 +6,13 @@ from typing import Any
 
 import numpy as np
 
+from ...harness.frameworks.torch_fw import TorchFramework
 from ..rbm.torch_impl import TorchRBM
 from .stack import PretrainBench
 
 
 class TorchPretrainBench(PretrainBench):
+    fw: TorchFramework  # the adapter this implementation runs under, typed
     model_cls = TorchRBM
 
     def hidden(self, model: Any, x: Any) -> Any:

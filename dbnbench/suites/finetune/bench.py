@@ -26,16 +26,16 @@ class FinetuneBench(PooledBench):
 
     def setup(self) -> None:
         p, seed = self.p, self.fw.seed
-        init = glorot_init(p["layers"] + [p["classes"]], seed)
+        init = glorot_init([*p.integers("layers"), p.integer("classes")], seed)
         # Pipeline stages: this rank's layers (the spec allows stages where a group runs).
-        cls = self.pipeline_cls if p.get("stages", 1) > 1 else self.net_cls
+        cls = self.pipeline_cls if p.integer("stages", 1) > 1 else self.net_cls
         if cls is None:
             raise Skip(f"{self.fw.name} has no pipeline stages")
-        self.net = cls(self.fw, init, lr=p["lr"], momentum=p["momentum"],
-                       accumulate=p["accumulate"])
+        self.net = cls(self.fw, init, lr=p.number("lr"), momentum=p.number("momentum"),
+                       accumulate=p.integer("accumulate"))
         n = POOL_BATCHES * self.rows()
-        x = synthetic_binary(n, p["layers"][0], seed)
-        y = np.random.default_rng(seed).integers(0, p["classes"], n)
+        x = synthetic_binary(n, p.integers("layers")[0], seed)
+        y = np.random.default_rng(seed).integers(0, p.integer("classes"), n)
         self.batches = [self.net.to_device(x[i::POOL_BATCHES], y[i::POOL_BATCHES])
                         for i in range(POOL_BATCHES)]
         self.step()  # first call (graph tracing, optimizer slots) out of the warm-up
@@ -44,7 +44,7 @@ class FinetuneBench(PooledBench):
         self.net.train_step(*self.batches[self.next_index()])
 
     def plan(self) -> Plan:
-        return quality_plan(self.p["layers"], self.p["classes"], self.fw.seed)
+        return quality_plan(self.p.integers("layers"), self.p.integer("classes"), self.fw.seed)
 
     def runs(self) -> dict[str, list[tuple[float, float]]]:
         """The quality budget from the pretrained stack and from random weights: accuracy
@@ -66,5 +66,5 @@ class FinetuneBench(PooledBench):
             "random_init": time_to_target(curves["random"], plan.bar),
             "epoch_s": curves["pretrained"][-1][0] / len(curves["pretrained"]),
             "epoch_samples": len(plan.data[0]),
-            "steps_per_epoch_case": math.ceil(self.p["samples"] / self.p["batch"])}
+            "steps_per_epoch_case": math.ceil(self.p.integer("samples") / self.p.integer("batch"))}
         return labelled(report, plan.model(self.fw.precision), plan.data_text, plan.fallback)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
+from ...harness.frameworks.numpy_fw import NumpyFramework
 from ..rbm.numpy_impl import sigmoid_
 from .bench import FinetuneBench
 
 
 class NumpyNet:
-    def __init__(self, fw: Any, init: list[tuple[np.ndarray, np.ndarray]], *, lr: float,
+    def __init__(self, fw: NumpyFramework, init: list[tuple[np.ndarray, np.ndarray]], *, lr: float,
                  momentum: float, accumulate: int = 1) -> None:
         dt = self.dtype = fw.dtype
         self.lr, self.momentum, self.accumulate = lr, momentum, accumulate
@@ -82,4 +81,5 @@ class NumpyNet:
 
 
 class NumpyFinetuneBench(FinetuneBench):
+    fw: NumpyFramework  # the adapter this implementation runs under, typed
     net_cls = NumpyNet

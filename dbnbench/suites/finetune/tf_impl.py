@@ -8,10 +8,11 @@ from typing import Any
 
 import numpy as np
 
+from ...harness.frameworks.tf_fw import TensorflowFramework
 from .bench import FinetuneBench
 
 
-def build_mlp(fw: Any, init: list[tuple[np.ndarray, np.ndarray]]) -> Any:
+def build_mlp(fw: TensorflowFramework, init: list[tuple[np.ndarray, np.ndarray]]) -> Any:
     """Sigmoid Dense layers and a linear output under the case's dtype policy."""
     import keras
 
@@ -29,7 +30,7 @@ def build_mlp(fw: Any, init: list[tuple[np.ndarray, np.ndarray]]) -> Any:
 
 
 class KerasNet:
-    def __init__(self, fw: Any, init: list[tuple[np.ndarray, np.ndarray]], *, lr: float,
+    def __init__(self, fw: TensorflowFramework, init: list[tuple[np.ndarray, np.ndarray]], *, lr: float,
                  momentum: float, accumulate: int = 1) -> None:
         import keras
 
@@ -79,4 +80,5 @@ class KerasNet:
 
 
 class TensorflowFinetuneBench(FinetuneBench):
+    fw: TensorflowFramework  # the adapter this implementation runs under, typed
     net_cls = KerasNet

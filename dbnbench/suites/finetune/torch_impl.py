@@ -8,11 +8,12 @@ from typing import Any
 
 import numpy as np
 
+from ...harness.frameworks.torch_fw import TorchFramework
 from ..pipeline import PipelineNet
 from .bench import FinetuneBench
 
 
-def build_mlp(fw: Any, init: list[tuple[np.ndarray, np.ndarray]]) -> Any:
+def build_mlp(fw: TorchFramework, init: list[tuple[np.ndarray, np.ndarray]]) -> Any:
     """Sigmoid hidden layers and a linear output (softmax lives in the loss), weights from
     float64 (W, b) pairs with W stored in × out (nn.Linear keeps out × in)."""
     t = fw.torch
@@ -29,7 +30,7 @@ def build_mlp(fw: Any, init: list[tuple[np.ndarray, np.ndarray]]) -> Any:
 
 
 class TorchNet:
-    def __init__(self, fw: Any, init: list[tuple[np.ndarray, np.ndarray]], *, lr: float,
+    def __init__(self, fw: TorchFramework, init: list[tuple[np.ndarray, np.ndarray]], *, lr: float,
                  momentum: float, accumulate: int = 1) -> None:
         t = self.t = fw.torch
         self.fw, self.accumulate = fw, accumulate
@@ -77,5 +78,6 @@ class TorchNet:
 
 
 class TorchFinetuneBench(FinetuneBench):
+    fw: TorchFramework  # the adapter this implementation runs under, typed
     net_cls = TorchNet
     pipeline_cls = PipelineNet

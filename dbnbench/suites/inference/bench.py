@@ -49,16 +49,16 @@ class InferenceBench(PooledBench):
 
     def setup(self) -> None:
         p, seed = self.p, self.fw.seed
-        init = glorot_init(p["layers"] + [p["classes"]], seed)
-        micro = p.get("microbatches", 1)
-        pool = synthetic_binary(POOL_BATCHES * p["batch"], p["layers"][0], seed)
+        init = glorot_init([*p.integers("layers"), p.integer("classes")], seed)
+        micro = p.integer("microbatches", 1)
+        pool = synthetic_binary(POOL_BATCHES * p.integer("batch"), p.integers("layers")[0], seed)
         self.parts: list[list[Any]] = []
-        if p.get("stages", 1) > 1:  # this rank's pipeline stage; it cuts the micro-batches
+        if p.integer("stages", 1) > 1:  # this rank's pipeline stage; it cuts the micro-batches
             if self.pipeline_cls is None:
                 raise Skip(f"{self.fw.name} has no pipeline stages")
             self.net = self.pipeline_cls(self.fw, init, micro)
         else:
-            self.net = self.forward_cls(self.fw, init, p["mode"])
+            self.net = self.forward_cls(self.fw, init, p.text("mode"))
             if micro > 1:  # the same micro-batches one after the other: a pipeline's baseline
                 self.parts = [[self.net.to_device(part) for part in np.split(b, micro)]
                               for b in (pool[i::POOL_BATCHES] for i in range(POOL_BATCHES))]
@@ -75,7 +75,7 @@ class InferenceBench(PooledBench):
     def metrics(self) -> dict[str, Any]:
         """Latency percentiles of single synced calls, at batch 1 only (larger batches are
         throughput cases; their per-call time is the step time already measured)."""
-        if self.p["batch"] != 1:
+        if self.p.integer("batch") != 1:
             return {}
         sync, start = self.fw.sync, time.perf_counter()
         samples: list[float] = []
@@ -95,10 +95,10 @@ class InferenceBench(PooledBench):
         """dbn-finetune's float64 quality network (at the case's shape on MNIST where the data
         allows) run forward here on the test split, against the float64 reference."""
         p, fw = self.p, self.fw
-        plan = quality_plan(p["layers"], p["classes"], fw.seed)
+        plan = quality_plan(p.integers("layers"), p.integer("classes"), fw.seed)
         _, _, x_test, y_test = plan.data
         weights = finetuned_float64(plan, fw.seed)
-        net = self.forward_cls(fw, weights, p["mode"])
+        net = self.forward_cls(fw, weights, p.text("mode"))
         probs = net.host(net(net.to_device(x_test)))
         model = f"{plan.model('NumPy fp64')}; forward in {fw.precision}, {p['mode']}"
         report = quality_report(probs, reference_probs(weights, x_test), y_test, fw.precision)

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
+from ...harness.frameworks.numpy_fw import NumpyFramework
 from ...harness.workload import Params
 from ..rbm.numpy_impl import sigmoid_
 from .bench import InferenceBench
 
 
 class NumpyForward:
-    def __init__(self, fw: Any, init: list[tuple[np.ndarray, np.ndarray]], mode: str) -> None:
+    def __init__(self, fw: NumpyFramework, init: list[tuple[np.ndarray, np.ndarray]], mode: str) -> None:
         self.dtype = fw.dtype
         self.w = [np.ascontiguousarray(w, dtype=fw.dtype) for w, _ in init]
         self.b = [np.asarray(b, dtype=fw.dtype) for _, b in init]
@@ -37,6 +36,7 @@ class NumpyForward:
 
 
 class NumpyInferenceBench(InferenceBench):
+    fw: NumpyFramework  # the adapter this implementation runs under, typed
     @classmethod
     def supports(cls, device: str, precision: str, params: Params) -> str | None:
         mode = params.text("mode")

@@ -8,12 +8,13 @@ from typing import Any
 import numpy as np
 
 from ...harness.errors import Skip
+from ...harness.frameworks.tf_fw import TensorflowFramework
 from ..finetune.tf_impl import build_mlp
 from .bench import InferenceBench
 
 
 class TensorflowForward:
-    def __init__(self, fw: Any, init: list[tuple[np.ndarray, np.ndarray]], mode: str) -> None:
+    def __init__(self, fw: TensorflowFramework, init: list[tuple[np.ndarray, np.ndarray]], mode: str) -> None:
         tf = self.tf = fw.tf
         self.fw, self.mode = fw, mode
         model = build_mlp(fw, init)
@@ -50,11 +51,12 @@ class TensorflowForward:
 
 
 class TensorflowInferenceBench(InferenceBench):
+    fw: TensorflowFramework  # the adapter this implementation runs under, typed
     forward_cls = TensorflowForward
 
     def observe_products(self) -> Any:
         """Compiled mode runs what XLA made of the graph, not the graph: read its HLO."""
-        if self.p["mode"] != "compiled":
+        if self.p.text("mode") != "compiled":
             return self.fw.observe_products(self)
         from ...harness.frameworks.tf_probe import observe_xla
 

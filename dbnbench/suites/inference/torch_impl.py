@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ...harness.errors import Skip
+from ...harness.frameworks.torch_fw import TorchFramework
 from ...harness.workload import Params
 from ..finetune.torch_impl import build_mlp
 from ..pipeline import PipelineForward
@@ -18,7 +19,7 @@ COMPILERS = ("c++", "g++", "clang++")
 
 
 class TorchForward:
-    def __init__(self, fw: Any, init: list[tuple[np.ndarray, np.ndarray]], mode: str) -> None:
+    def __init__(self, fw: TorchFramework, init: list[tuple[np.ndarray, np.ndarray]], mode: str) -> None:
         t = self.t = fw.torch
         self.fw = fw
         model = build_mlp(fw, init).eval().requires_grad_(False)
@@ -51,6 +52,7 @@ class TorchForward:
 
 
 class TorchInferenceBench(InferenceBench):
+    fw: TorchFramework  # the adapter this implementation runs under, typed
     @classmethod
     def supports(cls, device: str, precision: str, params: Params) -> str | None:
         if params.text("mode") == "graph":

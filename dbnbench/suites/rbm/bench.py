@@ -21,6 +21,9 @@ class RBMBench(PooledBench):
     """Impl for rbm-cdk: builds `model_cls` (one per framework) and drives it."""
 
     model_cls: ClassVar[type]
+    # Whether the model offers `update(v0, uh, uv)`, the update with given uniform draws (the
+    # conformance tests hold it to a float64 reference); a peer that draws its own does not.
+    given_draws: ClassVar[bool] = True
     quality_note: ClassVar[str | None] = None
     model_name: ClassVar[str] = "RBM"
 
@@ -36,8 +39,8 @@ class RBMBench(PooledBench):
 
     def setup(self) -> None:
         p = self.p
-        self.model = self.build(p["visible"], p["hidden"], self.rows())
-        pool = synthetic_binary(POOL_BATCHES * self.rows(), p["visible"], self.fw.seed)
+        self.model = self.build(p.integer("visible"), p.integer("hidden"), self.rows())
+        pool = synthetic_binary(POOL_BATCHES * self.rows(), p.integer("visible"), self.fw.seed)
         self.batches = split(pool, self.model.to_device)
 
     def step(self) -> None:
@@ -62,7 +65,7 @@ class RBMBench(PooledBench):
 
     def quality(self) -> dict[str, Any]:
         """At the case's shape on MNIST where the data allows; else the digits fallback."""
-        mnist, fallback = mnist_or_why(self.p["visible"], self.fw.seed)
+        mnist, fallback = mnist_or_why(self.p.integer("visible"), self.fw.seed)
         if mnist is None:
             x_train, _, x_test, _ = digits(self.fw.seed)
             q = QUALITY_BUDGET
@@ -71,7 +74,7 @@ class RBMBench(PooledBench):
             report = quality_report(w, b, c, x_test, note=self.quality_note)
             return labelled(report, self.describe(64, q["hidden"], q, "the digits"), DIGITS,
                             fallback)
-        q, hidden = MNIST_BUDGET_PCD if self.p["persistent"] else MNIST_BUDGET, self.p["hidden"]
+        q, hidden = MNIST_BUDGET_PCD if self.p.flag("persistent") else MNIST_BUDGET, self.p.integer("hidden")
         model = self.train(mnist.x_train, hidden, q)
         report = ratio_report(model.weights(), mnist.x_train, mnist.x_test, q,
                               note=self.quality_note)

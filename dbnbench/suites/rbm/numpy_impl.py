@@ -6,10 +6,9 @@ statistics into a sum, and one update applies the sum scaled by lr/B."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
+from ...harness.frameworks.numpy_fw import NumpyFramework
 from ..accumulation import micro_batch
 from .bench import RBMBench
 
@@ -30,7 +29,7 @@ def sample_(u: np.ndarray, p: np.ndarray, out: np.ndarray) -> None:
 
 
 class NumpyRBM:
-    def __init__(self, fw: Any, visible: int, hidden: int, batch: int, *, k: int,
+    def __init__(self, fw: NumpyFramework, visible: int, hidden: int, batch: int, *, k: int,
                  persistent: bool, lr: float, momentum: float, weight_decay: float,
                  init: tuple[np.ndarray, ...], accumulate: int = 1) -> None:
         dt = fw.dtype
@@ -180,4 +179,5 @@ class NumpyRBM:
 
 
 class NumpyRBMBench(RBMBench):
+    fw: NumpyFramework  # the adapter this implementation runs under, typed
     model_cls = NumpyRBM

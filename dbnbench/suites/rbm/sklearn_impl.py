@@ -5,10 +5,9 @@ and computes in the dtype of its input (float64 by default, float32 when given f
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
+from ...harness.frameworks.sklearn_fw import SklearnFramework
 from ...harness.workload import Params
 from .bench import RBMBench
 
@@ -17,7 +16,7 @@ NOTE = ("scikit-learn BernoulliRBM: PCD-1, mean-field negative hiddens, no momen
 
 
 class SklearnRBM:
-    def __init__(self, fw: Any, visible: int, hidden: int, batch: int, *, k: int,
+    def __init__(self, fw: SklearnFramework, visible: int, hidden: int, batch: int, *, k: int,
                  persistent: bool, lr: float, momentum: float, weight_decay: float,
                  init: tuple[np.ndarray, ...], accumulate: int = 1) -> None:
         from sklearn.neural_network import BernoulliRBM
@@ -51,6 +50,9 @@ class SklearnRBM:
 
 
 class SklearnRBMBench(RBMBench):
+    given_draws = False  # BernoulliRBM draws from its own random state
+    fw: SklearnFramework  # the adapter this implementation runs under, typed
+
     @classmethod
     def supports(cls, device: str, precision: str, params: Params) -> str | None:
         if params.integer("k") != 1:

@@ -65,7 +65,7 @@ class RBMSpec(Spec):
 
     def tag(self, params: Params) -> str:
         p = params
-        pcd = "-pcd" if p["persistent"] else ""
+        pcd = "-pcd" if p.flag("persistent") else ""
         return f"v{p['visible']}-h{p['hidden']}-b{p['batch']}-k{p['k']}{pcd}{accumulate_tag(p)}"
 
     def items_per_step(self, params: Params) -> int:

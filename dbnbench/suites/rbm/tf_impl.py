@@ -12,12 +12,13 @@ from typing import Any
 
 import numpy as np
 
+from ...harness.frameworks.tf_fw import TensorflowFramework
 from ..accumulation import micro_batch
 from .bench import RBMBench
 
 
 class TensorflowRBM:
-    def __init__(self, fw: Any, visible: int, hidden: int, batch: int, *, k: int,
+    def __init__(self, fw: TensorflowFramework, visible: int, hidden: int, batch: int, *, k: int,
                  persistent: bool, lr: float, momentum: float, weight_decay: float,
                  init: tuple[np.ndarray, ...], accumulate: int = 1) -> None:
         tf = self.tf = fw.tf
@@ -129,6 +130,7 @@ class TensorflowRBM:
 
 
 class TensorflowRBMBench(RBMBench):
+    fw: TensorflowFramework  # the adapter this implementation runs under, typed
     model_cls = TensorflowRBM
 
     def setup(self) -> None:

@@ -11,12 +11,13 @@ from typing import Any
 
 import numpy as np
 
+from ...harness.frameworks.torch_fw import TorchFramework
 from ..accumulation import micro_batch
 from .bench import RBMBench
 
 
 class TorchRBM:
-    def __init__(self, fw: Any, visible: int, hidden: int, batch: int, *, k: int,
+    def __init__(self, fw: TorchFramework, visible: int, hidden: int, batch: int, *, k: int,
                  persistent: bool, lr: float, momentum: float, weight_decay: float,
                  init: tuple[np.ndarray, ...], accumulate: int = 1) -> None:
         t = self.t = fw.torch
@@ -174,4 +175,5 @@ class TorchRBM:
 
 
 class TorchRBMBench(RBMBench):
+    fw: TorchFramework  # the adapter this implementation runs under, typed
     model_cls = TorchRBM

@@ -8,17 +8,19 @@ from typing import Any
 
 import numpy as np
 
+from ...harness.workload import Params
+
 
 class SelftestBench:
     def __init__(self, case: Any, fw: Any) -> None:
-        self.p, self.fw = case.params, fw
+        self.p, self.fw = Params(case.params), fw
         self.items_per_step = 1
         self.hoard: list[np.ndarray] = []
 
     def _maybe_fail(self, where: str) -> None:
-        if self.p["where"] != where:
+        if self.p.text("where") != where:
             return
-        mode = self.p["mode"]
+        mode = self.p.text("mode")
         if mode == "crash":
             os.abort()
         if mode == "hang":
@@ -36,7 +38,7 @@ class SelftestBench:
                 time.sleep(0.01)
 
     def setup(self) -> None:
-        n = self.p["size"]
+        n = self.p.integer("size")
         self.a = self.fw.rng.random((n, n), dtype=self.fw.dtype)
         self._maybe_fail("setup")
 
