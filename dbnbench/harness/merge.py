@@ -251,6 +251,7 @@ def measured(case: Case, ok: list[CaseAnswer], rounds: list[CaseAnswer | None],
     if quality is not None and quality.get("passed") is False:
         warnings.append("quality below its bar")
     host = [a.peak_host_memory_bytes for a in ok if a.peak_host_memory_bytes is not None]
+    compiled = compile_over([a.compile for a in ok], warnings)
     per_item = [a.energy_j / (a.window_steps * a.items_per_step)
                 if a.energy_j is not None and a.window_steps else None for a in ok]
     return {
@@ -267,7 +268,29 @@ def measured(case: Case, ok: list[CaseAnswer], rounds: list[CaseAnswer | None],
         "energy_source": ok[0].energy_source if energy_j is not None else None,
         "quality": quality, "unmeasured": unmeasured,
         "extra": next((a.extra for a in ok if a.extra is not None), None),
+        **({"compile": compiled} if compiled else {}),
     }
+
+
+def compile_over(records: list[JSONObject | None], warnings: list[str]) -> JSONObject | None:
+    """A compiling framework's compilations over the rounds (each round is a fresh process,
+    so each compiles again): the median seconds before the timed window, every round's
+    record, and a warning for any compilation inside a timed window."""
+    kept = [r for r in records if isinstance(r, dict)]
+    if not kept:
+        return None
+
+    def numbers(key: str) -> list[float]:
+        return [float(v) for r in kept if isinstance(v := r.get(key), int | float)]
+
+    seconds, inside = numbers("seconds"), int(sum(numbers("in_window")))
+    if inside:
+        warnings.append(f"compiled {inside} time(s) inside the timed repetitions "
+                        f"({sum(numbers('in_window_s')):.3g} s): those steps are not the "
+                        "steady state")
+    return {"seconds": median(seconds) if seconds else None,
+            "count": int(max(numbers("count"), default=0)),
+            "in_window": inside, "by_round": list(records)}
 
 
 def arms_setting(header: Header) -> JSONObject:

@@ -310,6 +310,8 @@ class CaseAnswer:
     extra: JSONObject | None = None
     extra_reason: str | None = None  # why a workload's extras were left out
     quality: JSONObject | None = None
+    # A compiling framework's compilations before and inside the timed repetitions.
+    compile: JSONObject | None = None
     parallel: JSONObject | None = None  # the process group a multi-rank case ran as
     restart: bool = False
     # Wall seconds of the worker's phases (framework, build, setup, probe, reference,

@@ -139,6 +139,7 @@ class Metrics(TypedDict, total=False):
     energy_source: str | None
     quality: JSONObject | None
     extra: JSONObject | None
+    compile: NotRequired[JSONObject]  # a compiling framework's compilations (JAX's jit)
     unmeasured: dict[str, str]
     # Per round (ok rounds, in order): the reference GEMM next to the case (before/after
     # mean), peak host memory and energy per item, for comparisons across runs.

@@ -67,11 +67,15 @@ def loops_for(step_s: float, min_time_s: float) -> int:
 
 
 def measure(step: Callable[[], None], sync: Callable[[], None], *, warmup_s: float,
-            min_time_s: float, repetitions: int) -> Timing:
+            min_time_s: float, repetitions: int,
+            on_timed: Callable[[], None] | None = None) -> Timing:
     """Warm up, choose the loop count from this round's own step time, then time the
-    repetitions; every kept repetition lasts at least `min_time_s`."""
+    repetitions; every kept repetition lasts at least `min_time_s`. `on_timed` is called
+    between the warm-up and the first timed repetition."""
     t0 = time.perf_counter()
     warm_steps, estimate = warm_up(step, sync, warmup_s)
+    if on_timed is not None:
+        on_timed()
     t1 = time.perf_counter()
     loops = loops_for(estimate, min_time_s)
     discarded = 0

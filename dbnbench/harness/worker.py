@@ -165,8 +165,11 @@ def timed_window(impl: Impl, fw: Framework, device: str, settings: Settings,
         before = reference_rate(fw)
     meter.start()
     quiet.start()
+    marks: list[tuple[int, float] | None] = []
     timing = measure(impl.step, fw.sync, warmup_s=settings.warmup_s,
-                     min_time_s=settings.min_time_s, repetitions=settings.repetitions)
+                     min_time_s=settings.min_time_s, repetitions=settings.repetitions,
+                     on_timed=lambda: marks.append(fw.compiles()))
+    marks.append(fw.compiles())
     contention = quiet.stop()
     phases.seconds.update(warmup=timing.warmup_s, timed=timing.timed_s)
     with phases("lengthen"):
@@ -179,7 +182,7 @@ def timed_window(impl: Impl, fw: Framework, device: str, settings: Settings,
         joules, reason = None, (f"energy window {window_s:.3g} s is shorter than "
                                 f"{MIN_PERIODS} updates of the counter ({need_s:.3g} s)")
     return TimedWindow(timing, extra, window_s, contention, joules, meter.source, reason,
-                       (before, after))
+                       (before, after), (marks[0], marks[-1]) if len(marks) == 2 else None)
 
 
 @dataclass(frozen=True)
@@ -192,6 +195,8 @@ class TimedWindow:
     energy_source: str | None
     energy_reason: str | None
     reference_flops_per_s: tuple[float, float]  # the reference GEMM before and after
+    # The framework's (compilations, seconds) as the timed repetitions began and ended.
+    compiles: tuple[tuple[int, float] | None, tuple[int, float] | None] | None = None
 
     @property
     def window_steps(self) -> int:
@@ -274,6 +279,7 @@ def measure_case(req: CaseRequest, fw: Framework, host: HostPeak,
         impl = build(req, fw)
     fw.seed_all(settings.seed)
     fw.reset_peak_memory()
+    compiled_before = fw.compiles()
     t0 = time.perf_counter()
     impl.setup()
     fw.sync()
@@ -326,10 +332,23 @@ def measure_case(req: CaseRequest, fw: Framework, host: HostPeak,
         peak_device_memory_bytes=device_peak, device_memory_reason=device_reason,
         math=math_flags,
         extra=extra, extra_reason=extra_reason,
-        quality=measured_quality,
+        quality=measured_quality, compile=compile_record(compiled_before, w.compiles),
         shape_gemm_flops_per_s=max(shape_rates.values()) if shape_rates else None,
         shape_gemm_by_operands=shape_rates,
         local_bytes_per_s=local_rate, parallel=parallel, phases_s=phases.seconds)
+
+
+def compile_record(start: tuple[int, float] | None,
+                   window: tuple[tuple[int, float] | None, tuple[int, float] | None] | None
+                   ) -> JSONObject | None:
+    """Compilations before the timed repetitions (build, setup, the probe, warm-up: the
+    cost a user pays once per process) and inside them (each one a timed step that was not
+    the steady state)."""
+    if start is None or window is None or window[0] is None or window[1] is None:
+        return None
+    (n0, s0), (n1, s1), (n2, s2) = start, window[0], window[1]
+    return {"count": n1 - n0, "seconds": s1 - s0, "in_window": n2 - n1,
+            "in_window_s": s2 - s1}
 
 
 def extra_metrics(impl: Impl, grouped: bool) -> tuple[JSONObject | None, str | None]:

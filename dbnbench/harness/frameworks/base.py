@@ -129,6 +129,13 @@ class Framework:
     def seed_all(self, seed: int) -> None:
         """Seed the framework's own generators."""
 
+    def compiles(self) -> tuple[int, float] | None:
+        """(compilations, their seconds) in this process so far, for a framework that
+        compiles a step on its first call (JAX's jit); None where there is nothing to count.
+        The worker reads it around setup, warm-up and the timed window: compile time is
+        recorded apart, and a compilation inside the timed window is flagged."""
+        return None
+
     def reset_peak_memory(self) -> None:
         pass
 
