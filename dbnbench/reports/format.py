@@ -97,6 +97,18 @@ def quality_value(q: dict[str, Any] | None) -> str:
     return f"{value:.3g} {'✓' if q.get('passed') else '✗'}"
 
 
+def compiled(record: object) -> str | None:
+    """'compiled 3× in 1.2 s before timing' (and how many inside it), or None where the
+    framework compiles nothing."""
+    if not isinstance(record, dict) or not record.get("count"):
+        return None
+    seconds = record.get("seconds")
+    text = f"compiled {record['count']}× in {seconds:.3g} s before timing" \
+        if isinstance(seconds, int | float) else f"compiled {record['count']}× before timing"
+    inside = record.get("in_window")
+    return text + (f", {inside}× inside it" if inside else "")
+
+
 def quality(q: dict[str, Any] | None) -> str:
     """'recon_ratio 0.251 ✓': the metric's name, its value and whether it passed."""
     text = quality_value(q)

@@ -123,6 +123,7 @@ def case_row(case: CaseResult, label: str) -> dict[str, Any]:
             "quality_text": fmt.quality(q or None), "quality_value": fmt.quality_value(q or None),
             "quality_bar": fmt.quality_bar(q or None), "quality_passed": q.get("passed"),
             "latency": obj(m.get("extra")).get("latency_ms"),
+            "compile": fmt.compiled(m.get("compile")),
             "warnings": case.get("warnings", []), "math": case.get("math") or {},
             "contended": bool(contention and contention["contended"]),
             "other_cpu": contention["other_cpu_share"] if contention else None,

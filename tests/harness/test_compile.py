@@ -38,3 +38,12 @@ def test_a_compilation_inside_the_timed_window_is_a_warning():
     compile_over([quiet, {**quiet, "in_window": 2, "in_window_s": 0.3}], warnings)
     assert warnings and "compiled 2 time(s) inside the timed repetitions" in warnings[0]
     assert compile_over([None, None], []) is None
+
+
+def test_the_report_says_how_long_compiling_took():
+    from dbnbench.reports.format import compiled
+
+    assert compiled({"count": 3, "seconds": 1.234, "in_window": 0}) == \
+        "compiled 3× in 1.23 s before timing"
+    assert compiled({"count": 1, "seconds": 0.5, "in_window": 2}).endswith(", 2× inside it")
+    assert compiled(None) is None and compiled({"count": 0, "seconds": 0.0}) is None
