@@ -45,7 +45,7 @@ def test_the_engine_imports_no_workload_and_no_report():
     """Checked on the live import graph too: importing the runner loads neither."""
     code = ("import sys, dbnbench.harness.runner, dbnbench.harness.worker; "
             "print(sorted(m for m in sys.modules if m.startswith(('dbnbench.suites', "
-            "'dbnbench.reports', 'dbnbench.app', 'torch', 'tensorflow'))))")
+            "'dbnbench.reports', 'dbnbench.app', 'torch', 'tensorflow', 'jax'))))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr

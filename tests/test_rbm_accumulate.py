@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from dbnbench.harness.cases import load_suite
+from dbnbench.harness.registry import load_impl
 from dbnbench.harness.workload import Params
 from dbnbench.suites.rbm.spec import RBMSpec, init_weights
 
@@ -21,14 +22,7 @@ CHAINS = [(1, False), (2, False), (1, True), (2, True)]
 
 
 def model_cls(name: str) -> type:
-    if name == "numpy":
-        from dbnbench.suites.rbm.numpy_impl import NumpyRBM
-        return NumpyRBM
-    if name == "torch":
-        from dbnbench.suites.rbm.torch_impl import TorchRBM
-        return TorchRBM
-    from dbnbench.suites.rbm.tf_impl import TensorflowRBM
-    return TensorflowRBM
+    return load_impl(str(REGISTRY.impl("rbm-cdk", name))).model_cls
 
 
 def init() -> tuple[np.ndarray, ...]:
@@ -37,12 +31,8 @@ def init() -> tuple[np.ndarray, ...]:
     return w, np.linspace(-0.5, 0.5, V), np.linspace(0.3, -0.3, H)
 
 
-def to_framework(fw, name: str, a: np.ndarray):
-    if name == "numpy":
-        return a.astype(fw.dtype)
-    if name == "torch":
-        return fw.torch.as_tensor(a, dtype=fw.dtype)
-    return fw.tf.constant(a, dtype=fw.dtype)
+def to_framework(model, a: np.ndarray):
+    return model.to_device(a)  # in the framework, the case's dtype, on its device
 
 
 def draws(seed: int, k: int, rows: int = B) -> tuple[np.ndarray, ...]:
@@ -52,7 +42,7 @@ def draws(seed: int, k: int, rows: int = B) -> tuple[np.ndarray, ...]:
 
 
 def chain_of(model, name: str) -> np.ndarray:
-    return np.asarray(model.chain if name == "numpy" else model.chain.numpy())
+    return np.asarray(model.chain, dtype=np.float64)
 
 
 def trained(name: str, precision: str, k: int, persistent: bool, accumulate: int):
@@ -62,7 +52,7 @@ def trained(name: str, precision: str, k: int, persistent: bool, accumulate: int
     model = model_cls(name)(fw, V, H, B, k=k, persistent=persistent, init=init(),
                             accumulate=accumulate, **HYPER)
     for step in range(3):
-        model.update(*(to_framework(fw, name, a) for a in draws(step, k)))
+        model.update(*(to_framework(model, a) for a in draws(step, k)))
     return model.weights(), chain_of(model, name) if persistent else None
 
 
@@ -93,10 +83,10 @@ def test_accumulation_is_not_four_separate_updates(name):
     one = cls(fw, V, H, B, k=1, persistent=False, init=init(), accumulate=4, **HYPER)
     small = cls(fw, V, H, 2, k=1, persistent=False, init=init(), **HYPER)
     v0, uh, uv = draws(0, 1)
-    one.update(*(to_framework(fw, name, a) for a in (v0, uh, uv)))
+    one.update(*(to_framework(one, a) for a in (v0, uh, uv)))
     for i in range(0, B, 2):
-        small.update(*(to_framework(fw, name, a) for a in (v0[i:i + 2], uh[:, i:i + 2],
-                                                              uv[:, i:i + 2])))
+        small.update(*(to_framework(small, a) for a in (v0[i:i + 2], uh[:, i:i + 2],
+                                                    uv[:, i:i + 2])))
     assert not np.allclose(one.weights()[0], small.weights()[0], rtol=1e-6, atol=1e-9)
 
 

@@ -18,6 +18,7 @@ from typing import IO, TypeVar
 
 import psutil
 
+from .frameworks import FRAMEWORKS
 from .probes.contention import DUET_ENV
 from .probes.oom import counter_files, oom_counts, oom_evidence
 from .records import (
@@ -74,8 +75,9 @@ class WorkerProcess:
                  cpus: tuple[int, ...] = (), duet: bool = False) -> None:
         arm = arm or Arm()
         env = dict(os.environ)
+        adapters = (v for fw in FRAMEWORKS.values() for v in fw.thread_variables)
         for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                    "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS"):
+                    "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS", *adapters):
             env[var] = str(threads)
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         env.update(arm.env)  # an arm's own variables win, thread counts included

@@ -47,3 +47,11 @@ def test_the_report_says_how_long_compiling_took():
         "compiled 3× in 1.23 s before timing"
     assert compiled({"count": 1, "seconds": 0.5, "in_window": 2}).endswith(", 2× inside it")
     assert compiled(None) is None and compiled({"count": 0, "seconds": 0.0}) is None
+
+
+def test_what_the_product_probe_compiles_is_not_the_cases():
+    from dbnbench.harness.worker import skip_probe
+
+    # 2 compiles at setup; the probe compiled 5 more (1.5 s): the baseline moves past them.
+    assert skip_probe((0, 0.0), (2, 1.0), (7, 2.5)) == (5, 1.5)
+    assert skip_probe(None, (2, 1.0), (7, 2.5)) is None

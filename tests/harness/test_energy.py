@@ -54,8 +54,9 @@ def fake_meter(monkeypatch, period_s: float) -> None:
 def window(settings: dict) -> dict:
     impl = SimpleNamespace(step=lambda: time.sleep(0.0005))
     # The reference GEMM beside the window: a framework whose products take 1 µs.
-    fw = SimpleNamespace(device="cpu", sync=lambda: None,
-                         gemm_times=lambda m, n, k, repeats, loops, operands="uniform": [1e-6] * repeats)
+    fw = SimpleNamespace(device="cpu", sync=lambda: None, compiles=lambda: None,
+                         gemm_times=lambda m, n, k, repeats, loops, operands="uniform":
+                         [1e-6] * repeats)
     return as_json(worker.timed_window(impl, fw, "cpu", Settings(threads=1, **settings)))
 
 

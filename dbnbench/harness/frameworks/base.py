@@ -58,6 +58,11 @@ class Framework:
     # The framework whose GEMM roof this one's cases are measured against (None: its own);
     # scikit-learn's products are NumPy's.
     calibrate_as: ClassVar[str | None] = None
+    # Variables a worker process is started with, set to the case's threads, for a library
+    # that sizes its pool once from the environment (JAX's PJRT_NPROC); and the variables
+    # (prefixes) this framework reads, recorded with the machine's performance settings.
+    thread_variables: ClassVar[tuple[str, ...]] = ()
+    env_prefixes: ClassVar[tuple[str, ...]] = ()
     # Why a case of several processes (data-parallel workers, pipeline stages) cannot run
     # in this framework; None where it can.
     groups: ClassVar[str | None] = "dbnbench runs no case of this framework as several processes"

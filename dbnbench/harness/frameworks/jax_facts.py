@@ -56,6 +56,18 @@ def backends_started() -> bool:
     return bool(backends_are_initialized())
 
 
+# The CPU pool's size as this process started JAX's backends with it (PJRT_NPROC then), once
+# known: counting threads by name also counts TensorFlow's XLA pool where both live in one
+# process (a test run; a worker holds one framework).
+POOL_SIZE: list[int | None] = [None]
+
+
+def pool_size() -> int | None:
+    """The size JAX's CPU pool started with in this process, or the count of its threads
+    where this process did not start it through `prepare_environment`."""
+    return POOL_SIZE[0] if POOL_SIZE[0] is not None else xla_cpu_threads()[0]
+
+
 def prepare_environment(threads: int | None, device: str | None) -> None:
     """What JAX reads once, when its backends start: the CPU pool's size, GPU preallocation
     (off: by default JAX maps 75 % of a card at start, and the worker beside this one would
@@ -64,6 +76,8 @@ def prepare_environment(threads: int | None, device: str | None) -> None:
         return
     if threads is not None:
         os.environ[THREADS_ENV] = str(threads)
+    given = os.environ.get(THREADS_ENV, "")
+    POOL_SIZE[0] = int(given) if given.isdigit() else None
     os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     if device == "cpu":
         import jax

@@ -142,9 +142,13 @@ def cpu_isa(cpuinfo_text: str | None = None) -> dict[str, Any]:
 
 def perf_env(environ: Mapping[str, str] | None = None) -> dict[str, str]:
     """Every performance-relevant variable that is set (see PERF_ENV_PREFIXES), sorted."""
+    from ..frameworks import FRAMEWORKS
+
     env = os.environ if environ is None else environ
+    prefixes = PERF_ENV_PREFIXES + tuple(p for fw in FRAMEWORKS.values() for p in fw.env_prefixes)
+    names = PERF_ENV_NAMES + tuple(v for fw in FRAMEWORKS.values() for v in fw.thread_variables)
     return {k: env[k] for k in sorted(env)
-            if (k.startswith(PERF_ENV_PREFIXES) or k in PERF_ENV_NAMES)
+            if (k.startswith(prefixes) or k in names)
             and not k.startswith(TERRAFORM_PREFIXES) and not any(w in k for w in SECRET_WORDS)}
 
 
