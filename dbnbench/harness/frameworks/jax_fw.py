@@ -253,12 +253,15 @@ class JaxFramework(Framework):
     # ---- what ran ----
     def math_flags(self) -> dict[str, Any]:
         """Read back from JAX and from the process: x64, the matmul precision, the device,
-        XLA's CPU pool size (its threads counted by name); dtypes as the adapter set them
-        (what products ran in is `observed_products`)."""
+        XLA's CPU pool size (as its backend started; else its threads counted by name, which
+        in a worker are JAX's alone); dtypes as the adapter set them (what products ran in is
+        `observed_products`)."""
         jax = self.jax
-        threads, why = xla_cpu_threads()
+        counted, why = xla_cpu_threads()
+        threads = pool_size()
         flags: dict[str, Any] = {
             "threads": threads,
+            "xla_threads_counted": counted,
             "threads_requested": self.threads,
             "dtype": self.dtype.name,
             "compute_dtype": self.compute_dtype.name,
@@ -271,7 +274,7 @@ class JaxFramework(Framework):
             "XLA_FLAGS": os.environ.get("XLA_FLAGS"),
             THREADS_ENV: os.environ.get(THREADS_ENV),
         }
-        if why:
+        if why and threads is None:
             flags["threads_reason"] = why
         return flags
 
