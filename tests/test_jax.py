@@ -18,7 +18,7 @@ import pytest
 
 from dbnbench.harness.errors import Skip
 from dbnbench.harness.frameworks.jax_fw import JaxFramework
-from dbnbench.harness.frameworks.jax_probe import hlo_products
+from dbnbench.harness.frameworks.jax_probe import hlo_products, observe
 from dbnbench.harness.products import Observation, contradiction
 from dbnbench.harness.workload import Params
 from dbnbench.suites.augment.draws import Draws, draw, identity, quality_images
@@ -350,6 +350,20 @@ def test_gemm_and_triad_times_and_binary_operands():
     assert uniform.min() >= 0 and uniform.max() < 1 and len(np.unique(uniform)) > 1000
     times, moved = fw.triad_times(10_000, repeats=3)
     assert len(times) == 3 and all(t > 0 for t in times) and moved == 12 * 10_000
+
+
+def test_no_roof_is_timed_in_a_mode_whose_gemm_xla_compiles_into_other_products():
+    """XLA's CPU backend computes fp16 dots in float32: timed as fp16-mixed's roof, its rate
+    would be an fp32 rate under fp16's name (a quick run reported torch's fp16 GEMM at 2 % of
+    a 211 GFLOP/s "fp16" roof that was JAX's float32)."""
+    fw = jax_fw("fp16-mixed")
+    products = observe(fw.jax, [(fw._product, tuple(fw.operand((32, 32), "uniform")
+                                                    .astype(fw.compute_dtype) for _ in "ab"))])
+    if products.products.get("float16"):
+        pytest.skip("this backend runs fp16 products: there is a roof to time")
+    with pytest.raises(Skip, match="no fp16-mixed GEMM roof in jax here"):
+        fw.gemm_times(32, 32, 32, repeats=2, loops=1)
+    assert len(jax_fw("fp32").gemm_times(32, 32, 32, repeats=2, loops=1)) == 2
 
 
 def test_compile_accounting_counts_a_new_compile_and_not_a_cached_call():

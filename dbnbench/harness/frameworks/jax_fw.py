@@ -122,6 +122,7 @@ class JaxFramework(Framework):
             else self.compute_dtype
         self._matmul = self._mixed_matmul() if self.precision in MIXED else self._plain_matmul
         self._peak_floor = 0
+        self._roof_checked: dict[tuple[Any, Any], str | None] = {}
         self.seed_all(self.seed)
 
     def _device(self) -> Any:
@@ -313,12 +314,28 @@ class JaxFramework(Framework):
         a, b = (x.astype(self.compute_dtype) for x in (a, b))
         product = self._product
         self.block(product(a, b))  # compiled here, never inside a timing
+        self._check_roof_product(product, a, b)
         last: list[Any] = [None]
 
         def op() -> None:
             last[0] = product(a, b)
 
         return timed_repeats(op, lambda: last[0].block_until_ready(), repeats, loops)
+
+    def _check_roof_product(self, product: Any, a: Any, b: Any) -> None:
+        """A roof is the rate of this mode's products: where XLA compiles the GEMM into
+        products of another dtype (the CPU backend computes fp16 dots in float32), timing it
+        would put an fp32 rate under fp16's name, so there is no roof in this mode here."""
+        from ..products import contradiction
+        from .jax_probe import observe
+
+        key = (a.shape, b.shape)
+        if key not in self._roof_checked:
+            obs = observe(self.jax, [(product, (a, b))]).settle(self.precision)
+            self._roof_checked[key] = contradiction(self.precision, obs, True)
+        why = self._roof_checked[key]
+        if why:
+            raise Skip(f"no {self.precision} GEMM roof in jax here: its {why}")
 
     def operand(self, shape: tuple[int, int], operands: Operands) -> Any:
         """A roof GEMM's operand in the storage dtype: uniform on [0, 1), or 0/1 at even odds."""
