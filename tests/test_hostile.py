@@ -101,9 +101,13 @@ def test_tampered_throughput_is_refused_naming_the_field(tmp_path):
 def test_real_and_synthetic_files_still_load():
     from dbnbench.reports.gate_validation import synthetic_case, synthetic_doc
 
-    for path in [*(ROOT / "tests" / "fixtures").glob("*.json"),
-                 *(ROOT / "reports" / "samples").glob("*.json")]:
-        results.load(path)
+    paths = [*(ROOT / "tests" / "fixtures").glob("*.json"),
+             *(ROOT / "reports" / "samples").glob("*.json")]
+    assert len(paths) >= 5
+    for path in paths:
+        doc = results.load(path)
+        raw = json.loads(path.read_text())
+        assert doc["run_id"] == raw["run_id"] and len(doc["cases"]) == len(raw["cases"]), path
     doc = synthetic_doc([synthetic_case("c", [0.010, 0.011, 0.012], arm="base"),
                          synthetic_case("c", [0.020, 0.021, 0.019], arm="head")])
     results.validate(json.loads(json.dumps(doc)))  # one id in two arms is two entries

@@ -64,16 +64,6 @@ class Case:
         fw = FRAMEWORKS[self.framework]
         return fw.calibrate_as or fw.name, self.device, self.precision
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"workload": self.workload, "framework": self.framework, "device": self.device,
-                "precision": self.precision, "params": self.params, "tag": self.tag}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Case:
-        items = tuple(sorted((k, tuple(v) if isinstance(v, list) else v)
-                             for k, v in d["params"].items()))
-        return cls(d["workload"], d["framework"], d["device"], d["precision"], items, d["tag"])
-
 
 @dataclass(frozen=True)
 class Suite:
