@@ -129,11 +129,11 @@ def history_docs(db: Path | None) -> list[ResultDoc]:
 def export(result: Path, fmt_name: str, output: Path) -> None:
     """Write a result in another tool's format (pytest-benchmark JSON), to standard output
     or a file."""
+    from ..harness.output import check_writable
     from ..harness.results import load, write_atomic
     from ..reports.export import to_pytest_benchmark
-    from .cli_reports import writable
 
-    writable(output)
+    check_writable(output)  # before any work: nothing half-done
     text = to_pytest_benchmark(load(result))
     write_atomic(output, text)
     if not is_stdout(output):

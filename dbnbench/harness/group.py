@@ -97,6 +97,11 @@ def signal_text(code: int) -> str:
     return f"exit code {code}"
 
 
+# (rendezvous address, the case's request line, world size, the case store's port) → (the
+# other nodes' handle, this node's rank count)
+Poster = Callable[[str, str, int, int], tuple[Any, int]]
+
+
 class GroupError(RuntimeError):
     """A case's process group that could not form or broke."""
 
@@ -104,7 +109,9 @@ class GroupError(RuntimeError):
 class CaseGroup:
     """Rank 0's side of a case's process group."""
 
-    def __init__(self, req: CaseRequest, fw: Any) -> None:
+    def __init__(self, req: CaseRequest, fw: Any, post: Poster | None = None) -> None:
+        """`post` announces the case to a run's other nodes (rendezvous.post_case), given
+        by the caller: this module sits below the one that spans machines."""
         work, settings = req.work, req.settings
         self.world = work.workers * work.stages
         self.fw = fw
@@ -115,9 +122,10 @@ class CaseGroup:
         self.remote: Any = None
         rdzv = os.environ.get(RDZV_ENV)
         if rdzv:
-            from .rendezvous import post_case
-
-            self.remote, self.local = post_case(rdzv, line, self.world, self.store.port)
+            if post is None:
+                raise GroupError(f"{RDZV_ENV} is set, but this group was given no way to "
+                                 "reach the other nodes")
+            self.remote, self.local = post(rdzv, line, self.world, self.store.port)
             address = f"{rdzv.rsplit(':', 2)[0]}:{self.store.port}"
         threads = settings.threads
         # The worker's CPUs before this group pins it; restored when the group ends, so the

@@ -249,7 +249,9 @@ def do_case(req: CaseRequest) -> CaseAnswer:
         fw = make_framework(c.framework, c.device, c.precision, settings.threads, settings.seed)
     if not req.work.grouped:
         return measure_case(req, fw, host, None, phases)
-    group = CaseGroup(req, fw)
+    from .rendezvous import post_case
+
+    group = CaseGroup(req, fw, post_case)
     try:
         return measure_case(req, fw, host, group, phases)
     except BaseException as exc:

@@ -11,7 +11,26 @@ from typing import Any
 
 import numpy as np
 
+from ..harness.frameworks.torch_fw import TorchFramework
+
 Init = list[tuple[np.ndarray, np.ndarray]]
+
+
+def build_mlp(fw: TorchFramework, init: list[tuple[np.ndarray, np.ndarray]]) -> Any:
+    """Sigmoid hidden layers and a linear output (softmax lives in the loss), weights from
+    float64 (W, b) pairs with W stored in × out (nn.Linear keeps out × in): one stage's
+    layers, or the whole net (dbn-finetune's and dbn-inference's torch network)."""
+    t = fw.torch
+    mods: list[Any] = []
+    for i, (w, b) in enumerate(init):
+        linear = t.nn.Linear(*w.shape, device=fw.dev, dtype=fw.dtype)
+        with t.no_grad():
+            linear.weight.copy_(t.as_tensor(w.T))
+            linear.bias.copy_(t.as_tensor(b))
+        mods.append(linear)
+        if i + 1 < len(init):
+            mods.append(t.nn.Sigmoid())
+    return t.nn.Sequential(*mods)
 
 
 def split_layers(weights: list[int], stages: int) -> list[range]:
@@ -35,7 +54,6 @@ class Stage:
     """This rank's layers of the network and its place in the pipeline."""
 
     def __init__(self, fw: Any, init: Init, micro: int) -> None:
-        from .finetune.torch_impl import build_mlp
 
         t, group = fw.torch, fw.group
         self.t, self.fw, self.group, self.micro = t, fw, group, micro

@@ -76,7 +76,7 @@ def runtime_info(framework: str) -> dict[str, Any]:
     variables this process sees), reasons (why each None is None)}."""
     from .. import heap
     from ..frameworks import FRAMEWORKS
-    from .fingerprint import perf_env
+    from .environment import perf_env
 
     # Read before threadpoolctl is imported: it sets KMP_DUPLICATE_LIB_OK itself.
     env = perf_env()

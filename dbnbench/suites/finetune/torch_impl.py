@@ -9,24 +9,8 @@ from typing import Any
 import numpy as np
 
 from ...harness.frameworks.torch_fw import TorchFramework
-from ..pipeline import PipelineNet
+from ..pipeline import PipelineNet, build_mlp
 from .bench import FinetuneBench
-
-
-def build_mlp(fw: TorchFramework, init: list[tuple[np.ndarray, np.ndarray]]) -> Any:
-    """Sigmoid hidden layers and a linear output (softmax lives in the loss), weights from
-    float64 (W, b) pairs with W stored in × out (nn.Linear keeps out × in)."""
-    t = fw.torch
-    mods: list[Any] = []
-    for i, (w, b) in enumerate(init):
-        linear = t.nn.Linear(*w.shape, device=fw.dev, dtype=fw.dtype)
-        with t.no_grad():
-            linear.weight.copy_(t.as_tensor(w.T))
-            linear.bias.copy_(t.as_tensor(b))
-        mods.append(linear)
-        if i + 1 < len(init):
-            mods.append(t.nn.Sigmoid())
-    return t.nn.Sequential(*mods)
 
 
 class TorchNet:

@@ -11,8 +11,7 @@ import numpy as np
 from ...harness.errors import Skip
 from ...harness.frameworks.torch_fw import TorchFramework
 from ...harness.workload import Params
-from ..finetune.torch_impl import build_mlp
-from ..pipeline import PipelineForward
+from ..pipeline import PipelineForward, build_mlp
 from .bench import InferenceBench
 
 COMPILERS = ("c++", "g++", "clang++")
