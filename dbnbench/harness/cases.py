@@ -6,6 +6,7 @@ makes no sense fails here, with one line naming it, and never inside a worker.""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import math
@@ -26,13 +27,16 @@ from .inputs import read_bounded
 from .precisions import ITEMSIZE
 from .precisions import NAMES as PRECISIONS
 from .probes.system import usable_cpus
+from .records import Settings
 from .registry import Registry, load_impl
 from .result_checks import plain_problem
 from .workload import Params
 
 DEVICE_RE = re.compile(r"^(cpu|cuda(:\d+)?)$")
-DEFAULT_SETTINGS = {"rounds": 2, "repetitions": 5, "min_time_s": 0.1, "warmup_s": 0.2,
-                    "timeout_s": 300.0, "seed": 0, "quality": True}
+# A suite's settings where its file is silent: records.Settings's defaults, the one home of
+# them (threads has none: it is the machine's usable CPUs, decided at run time).
+DEFAULT_SETTINGS = {f.name: f.default for f in dataclasses.fields(Settings)
+                    if f.default is not dataclasses.MISSING}
 
 
 @dataclass(frozen=True)
