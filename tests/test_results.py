@@ -103,6 +103,7 @@ def test_an_interval_edited_away_from_its_median_is_refused(tmp_path):
     (lambda d: d["calibration"][0].update(binary_flops_per_s_by_round=[1e11] * 9),
      "binary_flops_per_s_by_round: 9 rounds in a run of"),
     (lambda d: ok_case(d).update(own_shape_gemm_by_round=[None] * 7), "7 entries"),
+    (lambda d: ok_case(d).update(tag="v1-h2"), "is not the last part of the id"),
 ])
 def test_an_edited_file_that_contradicts_itself_is_refused(tmp_path, edit, needle):
     doc = json.loads(FIXTURE_V2.read_text())
@@ -144,3 +145,15 @@ def test_a_v1_file_carrying_v2_fields_is_refused_not_silently_dropped(tmp_path):
     path.write_text(json.dumps(doc))
     with pytest.raises(UserError, match="carries version 2's findings"):
         results.load(path)
+
+
+def test_a_cases_shape_is_read_from_its_tag_never_parsed_from_its_id():
+    """The shape (the id's parameter part) is written with each case; readers take it from
+    there. Files written before fall back to the id's last part."""
+    from dbnbench.harness.results import case_tag
+
+    doc = json.loads(FIXTURE_V2.read_text())
+    case = ok_case(doc)
+    assert case_tag({**case, "tag": "x/y"}) == "x/y"  # a tag with a slash is read whole
+    without = {k: v for k, v in case.items() if k != "tag"}
+    assert case_tag(without) == case["id"].rsplit("/", 1)[-1]

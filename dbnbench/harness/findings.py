@@ -13,7 +13,7 @@ from typing import cast
 
 from .precisions import REDUCED
 from .probes.kernels import kernel_findings
-from .results import CaseResult, Finding, ItemsPerS, ResultDoc
+from .results import CaseResult, Finding, ItemsPerS, ResultDoc, case_tag
 
 SLOWER = 0.95          # a reduced mode below this × fp32 (with separated intervals) is slower
 GEMM_SLOW = 0.8        # a reduced mode's GEMM below this × fp32's
@@ -60,18 +60,15 @@ def items(rate: float) -> str:
     return f"{rate:,.0f}" if rate >= 100 else f"{rate:.3g}"
 
 
-def shape(case: CaseResult) -> str:
-    return case["id"].rsplit("/", 1)[-1]
-
 
 def slower_precisions(doc: ResultDoc) -> list[Finding]:
     """A reduced mode slower than fp32 on the same workload, framework, device and shape,
     by more than both intervals allow."""
-    fp32 = {(c["workload"], c["framework"], c["device"], shape(c)): c for c in ok_cases(doc)
+    fp32 = {(c["workload"], c["framework"], c["device"], case_tag(c)): c for c in ok_cases(doc)
             if c["precision"] == "fp32"}
     out = []
     for c in ok_cases(doc):
-        base = fp32.get((c["workload"], c["framework"], c["device"], shape(c)))
+        base = fp32.get((c["workload"], c["framework"], c["device"], case_tag(c)))
         if c["precision"] not in REDUCED or base is None:
             continue
         mine, ref = rate(c), rate(base)
@@ -81,7 +78,7 @@ def slower_precisions(doc: ResultDoc) -> list[Finding]:
         if ratio < SLOWER and apart:
             out.append(finding(
                 "precision-slower",
-                f"{c['framework']} {c['workload']} {shape(c)} on {c['device']}: {c['precision']} "
+                f"{c['framework']} {c['workload']} {case_tag(c)} on {c['device']}: {c['precision']} "
                 f"runs at {ratio:.2f}× fp32 ({items(mine['median'])} vs {items(ref['median'])} "
                 "items/s)",
                 [c["id"], base["id"]]))
@@ -133,7 +130,7 @@ def far_behind(doc: ResultDoc) -> list[Finding]:
     fastest framework's throughput."""
     groups: dict[tuple[str, ...], list[CaseResult]] = defaultdict(list)
     for c in ok_cases(doc):
-        groups[(c["workload"], c["device"], c["precision"], shape(c))].append(c)
+        groups[(c["workload"], c["device"], c["precision"], case_tag(c))].append(c)
     out = []
     for (workload, device, precision, tag), cs in sorted(groups.items()):
         best = max(cs, key=lambda c: rate(c)["median"])

@@ -68,7 +68,8 @@ def empty_case(case: Case, status: str, reason: str | None,
                math: JSONObject | None = None) -> CaseResult:
     entry: CaseResult = {
         "id": case.id, "workload": case.workload, "framework": case.framework,
-        "device": case.device, "precision": case.precision, "params": case.params.to_json(),
+        "device": case.device, "precision": case.precision, "tag": case.tag,
+        "params": case.params.to_json(),
         "status": status, "reason": reason, "setup_s": None, "repetitions_s": [],
         "steps_per_repetition": [], "metrics": {"unmeasured": {}}, "warnings": [],
         "contention": None}

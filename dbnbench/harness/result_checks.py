@@ -302,6 +302,9 @@ def case_problem(case: Mapping[str, object], path: str, version: int,
     items = case.get("items_per_step")
     if items is not None and ((n := number(items)) is None or n < 1):
         return f"{path}/items_per_step: {items!r} is not a count of items (>= 1)"
+    tag = case.get("tag")
+    if tag is not None and not str(case.get("id")).endswith(f"/{tag}"):
+        return f"{path}/tag: {tag!r} is not the last part of the id {case.get('id')!r}"
     return (at_least(case, ["setup_s"], 0, path)
             or repetitions_problem(case, path)
             or rounds_problem(case, path, planned)

@@ -186,6 +186,7 @@ class CaseResult(TypedDict):
     math: NotRequired[JSONObject]
     arm: NotRequired[str]  # which arm of a run with several
     repetition_rounds: NotRequired[list[int]]  # the round of each repetition
+    tag: NotRequired[str]  # the parameter part of the id (its shape), as the spec wrote it
     # GEMMs at the case's own shapes per operand kind, in rounds where it passed the roof
     own_shape_gemm_by_round: NotRequired[list[dict[str, float] | None]]
     parallel: NotRequired[JSONObject | None]  # the process group of a multi-rank case
@@ -341,3 +342,9 @@ def dump(doc: ResultDoc, path: str | os.PathLike[str]) -> None:
     """Validate against the current schema, then write a result file atomically."""
     check_schema(doc, SCHEMA_VERSION, str(path))
     write_text(path, json.dumps(doc, indent=1, allow_nan=False) + "\n")
+
+
+def case_tag(case: CaseResult) -> str:
+    """A case's shape, the parameter part of its id, as the workload's spec wrote it: read
+    from the case (files before it was written are read from the id's last part)."""
+    return case.get("tag") or case["id"].rsplit("/", 1)[-1]

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..harness.results import CaseResult, ResultDoc
+from ..harness.results import CaseResult, ResultDoc, case_tag
 
 PYTEST_BENCHMARK_VERSION = "5.1.0"  # the file format these fields follow
 
@@ -47,7 +47,7 @@ def benchmark_entry(doc: ResultDoc, case: CaseResult) -> dict[str, Any]:
              "energy_per_item_j": m.get("energy_per_item_j"),
              "source_hash": case.get("source_hash"), "run_id": doc["run_id"]}
     return {"group": case["workload"], "name": case["id"], "fullname": f"dbnbench::{case['id']}",
-            "params": case["params"], "param": case["id"].rsplit("/", 1)[-1],
+            "params": case["params"], "param": case_tag(case),
             "extra_info": extra,
             "options": {"disable_gc": False, "timer": "perf_counter", "min_rounds":
                         doc["settings"]["repetitions"], "max_time": None,

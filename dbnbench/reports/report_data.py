@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from ..harness.records import JSONObject
-from ..harness.results import CaseResult, ResultDoc
+from ..harness.results import CaseResult, ResultDoc, case_tag
 from . import format as fmt
 from . import summaries
 
@@ -93,9 +93,6 @@ def rooflines(docs: Sequence[ResultDoc]) -> list[dict[str, Any]]:
     return [{**r, "machine": machine_label(d, several)} for d in docs for r in d.get("roofline", [])]
 
 
-def shape(case: CaseResult) -> str:
-    return case["id"].rsplit("/", 1)[-1]
-
 
 def case_row(case: CaseResult, label: str) -> dict[str, Any]:
     m = case["metrics"]
@@ -108,7 +105,7 @@ def case_row(case: CaseResult, label: str) -> dict[str, Any]:
     return {"machine": label, "id": case["id"], "workload": case["workload"],
             "framework": case["framework"], "device": case["device"],
             "kind": "cpu" if case["device"] == "cpu" else "gpu",
-            "precision": case["precision"], "shape": shape(case), "params": case["params"],
+            "precision": case["precision"], "shape": case_tag(case), "params": case["params"],
             "status": case["status"], "reason": case["reason"],
             "items_per_s": rate["median"] if rate else None,
             "ci_low": rate["ci_low"] if rate else None,

@@ -18,7 +18,7 @@ from rich.text import Text
 
 from ..harness.frameworks import short
 from ..harness.precisions import LABEL
-from ..harness.results import CaseResult, ResultDoc
+from ..harness.results import CaseResult, ResultDoc, case_tag
 from . import format as fmt
 from . import summaries
 from .columns import Column, Form, Layout, fit
@@ -40,9 +40,6 @@ class Row:
     def any(self) -> CaseResult:
         return next(iter(self.cases.values()))
 
-
-def shape(case: CaseResult) -> str:
-    return case["id"].rsplit("/", 1)[-1]
 
 
 def arms_of(doc: ResultDoc) -> list[str]:
@@ -180,7 +177,7 @@ def groups(rows: Sequence[Row]) -> dict[tuple[str, str], list[Row]]:
     """Rows by workload and shape, in the result's order."""
     out: dict[tuple[str, str], list[Row]] = {}
     for r in rows:
-        out.setdefault((r.any["workload"], shape(r.any)), []).append(r)
+        out.setdefault((r.any["workload"], case_tag(r.any)), []).append(r)
     return out
 
 
