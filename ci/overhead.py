@@ -14,7 +14,7 @@ from types import SimpleNamespace
 from dbnbench.harness.frameworks import FRAMEWORKS
 from dbnbench.harness.timing import measure
 from dbnbench.suites.rbm.spec import RBMSpec
-from dbnbench.suites.registry import impl_class
+from dbnbench.suites.builtin import impl_class
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from dbnbench.harness.errors import Skip
 from dbnbench.harness.frameworks import FRAMEWORKS
-from dbnbench.suites.registry import default_registry
+from dbnbench.suites.builtin import default_registry
 
 REGISTRY = default_registry()
 

@@ -13,7 +13,7 @@ import pytest
 from dbnbench.harness import frameworks
 from dbnbench.harness.frameworks.numpy_fw import NumpyFramework
 from dbnbench.harness.registry import Registry, Workload, impl_problem
-from dbnbench.suites.registry import bench_class
+from dbnbench.suites.builtin import bench_class
 from dbnbench.suites.selftest.spec import SelftestSpec
 
 from .conftest import install_package, run_cli

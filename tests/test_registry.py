@@ -7,7 +7,7 @@ import pytest
 
 from dbnbench.harness.errors import UserError
 from dbnbench.harness.registry import Registry, Workload, load_impl, plugin_workloads
-from dbnbench.suites.registry import builtin_workloads, source_files
+from dbnbench.suites.builtin import builtin_workloads, source_files
 from dbnbench.suites.selftest.spec import SelftestSpec
 
 from .conftest import REGISTRY, require_framework

@@ -204,7 +204,7 @@ def run(suite: str, workload: str | None, framework: str | None, device: str | N
     from ..harness.runner import RunInterrupted, RunIOError, RunOptions, execute
     from ..reports.compare import parse_fraction
     from ..reports.terminal import render
-    from ..suites.registry import default_registry
+    from ..suites.builtin import default_registry
     from . import store
     from .sequential import sequential_of
 

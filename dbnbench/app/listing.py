@@ -68,7 +68,7 @@ def case_list(suite: str, filters: Mapping[str, list[str] | None],
     from ..harness.cases import check_layouts, load_suite, select, unavailable
     from ..harness.errors import UserError
     from ..harness.probes.system import gpus, usable_cpus
-    from ..suites.registry import default_registry
+    from ..suites.builtin import default_registry
 
     registry = default_registry()
     s = load_suite(suite, registry, max_cases)

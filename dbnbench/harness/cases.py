@@ -57,8 +57,8 @@ class Case:
         return f"{self.workload}/{self.framework}/{self.device}/{self.precision}/{self.tag}"
 
     @property
-    def group(self) -> tuple[str, str]:
-        """Cases of one group may share a worker process."""
+    def worker_key(self) -> tuple[str, str]:
+        """Cases of one key (framework, device) may share a worker process."""
         return self.framework, self.device
 
     @property

@@ -10,7 +10,7 @@ import json
 import os
 
 from . import heap
-from .group import MEMBER_ENV, PROBE, STEP, Member, affinity, pin, probe
+from .case_group import MEMBER_ENV, PROBE, STEP, Member, affinity, pin, probe
 from .records import CaseRequest, decode_request
 from .worker import build, die_with_parent, make_framework, watch_parent
 

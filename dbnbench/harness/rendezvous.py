@@ -15,8 +15,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from .case_group import RDZV_ENV, STOP_WAIT_S, GroupError, Member, affinity, cores_of, signal_text, start_rank
 from .errors import UserError
-from .group import RDZV_ENV, STOP_WAIT_S, GroupError, Member, affinity, cores_of, signal_text, start_rank
 from .records import CaseRequest, decode_request
 
 POLL_S = 0.05

@@ -5,7 +5,7 @@ Cases of one (framework, device) share a worker process, so a framework is impor
 not once per case; a crash, hang or memory blow-up still costs only the case in flight, after
 which a fresh worker takes the rest. Every answer is appended to the journal before the next
 request, so an interrupted run resumes where it stopped (journal.py); the order of things is
-schedule.py's, the processes are pool.py's."""
+schedule.py's, the processes are pool.py's (worker processes)."""
 
 from __future__ import annotations
 
@@ -207,7 +207,7 @@ class Run:
                    if (arm, *c.mode, round_) not in self.journal.calibration]
         if pending:  # the round's start: its workers import side by side, before any timing
             self.pool.start([(arm, *c.mode[:2]) for arm, c in pending]
-                            + [(arm, *c.group) for _, c, arm in todo])
+                            + [(arm, *c.worker_key) for _, c, arm in todo])
         triads: set[tuple[str, str, str]] = set()
         for arm in arms:
             for case in modes:
@@ -285,7 +285,7 @@ class Run:
             roof_bytes_per_s=roofs.bandwidth.get(case.device))
         label = self.label(f"{case.id} (round {round_ + 1}/{self.settings.rounds})", arm)
         self.progress.task(label)
-        answer = self.pool.ask(case.group, impl, request, CaseAnswer, self.settings.timeout_s,
+        answer = self.pool.ask(case.worker_key, impl, request, CaseAnswer, self.settings.timeout_s,
                                arm)
         with self.lock:  # a duet's two arms answer from two threads
             self.journal.append(CaseRecord(case.id, round_, answer, arm))

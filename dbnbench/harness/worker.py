@@ -31,9 +31,9 @@ from typing import TextIO
 
 from . import heap
 from .calibrate import bandwidth, calibrate, check, reference_rate, shapes_rates
+from .case_group import CaseGroup
 from .errors import Skip
 from .frameworks import FRAMEWORKS, Framework
-from .group import CaseGroup
 from .probes.contention import ContentionMeter
 from .probes.energy import MIN_PERIODS, EnergyMeter
 from .probes.memory import HostPeak

@@ -6,8 +6,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from ..batches import POOL_BATCHES, PooledBench, split
 from ..data import synthetic_images
-from ..pool import POOL_BATCHES, PooledBench, split
 from ..quality import labelled
 from .draws import draw, identity, quality_images
 from .reference import reference

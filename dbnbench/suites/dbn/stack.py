@@ -14,8 +14,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ...harness.timing import measure
+from ..batches import POOL_BATCHES, PooledBench, split
 from ..data import digits, synthetic_binary
-from ..pool import POOL_BATCHES, PooledBench, split
 from ..quality import DIGITS, budget_text, epoch_batches, labelled, mnist_or_why
 from ..rbm.spec import init_weights, scored_layer
 from .spec import (

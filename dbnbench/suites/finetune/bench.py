@@ -13,8 +13,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ...harness.errors import Skip
+from ..batches import POOL_BATCHES, PooledBench
 from ..data import synthetic_binary
-from ..pool import POOL_BATCHES, PooledBench
 from ..quality import labelled
 from .plan import Plan, quality_plan, train_budget
 from .spec import glorot_init, quality_report, time_to_target

@@ -13,11 +13,11 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ...harness.errors import Skip
+from ..batches import POOL_BATCHES, PooledBench, split
 from ..data import synthetic_binary
 from ..finetune.numpy_impl import NumpyNet
 from ..finetune.plan import Init, Plan, quality_plan, train_budget
 from ..finetune.spec import glorot_init
-from ..pool import POOL_BATCHES, PooledBench, split
 from ..quality import labelled
 from .spec import quality_report, reference_probs
 
