@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from dbnbench.harness import results
+from dbnbench.format import results
 from dbnbench.harness.frameworks import FRAMEWORKS
 from dbnbench.harness.install import pip_extra
 

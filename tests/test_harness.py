@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dbnbench.harness import results
+from dbnbench.format import results
 from dbnbench.harness.errors import UserError
 from dbnbench.harness.probes.energy import EnergyMeter
 from dbnbench.harness.runner import Progress, RunInterrupted, RunOptions, execute

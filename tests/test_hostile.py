@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dbnbench.harness import results
+from dbnbench.format import results
 from dbnbench.harness.cases import load_suite
 from dbnbench.harness.errors import UserError
 

@@ -123,7 +123,7 @@ def rank_processes() -> list:
 
 
 def cases_of(out) -> dict:
-    from dbnbench.harness import results
+    from dbnbench.format import results
 
     (path,) = out.glob("*.json")
     return {c["id"]: c for c in results.load(path)["cases"]}
@@ -324,7 +324,7 @@ def test_two_nodes_meet_at_the_rendezvous_and_node_0_writes_both_fingerprints(tm
     assert done.returncode == 0, done.stderr[-2000:]
     assert agent.returncode == 0, said[-2000:]
     assert "node 1 of 2 joined" in said and "the run ended after 1 multi-rank case(s)" in said
-    from dbnbench.harness import results
+    from dbnbench.format import results
 
     (path,) = out.glob("*.json")
     doc = results.load(path)

@@ -1,4 +1,4 @@
-"""Precision modes are declared once (harness/precisions.py): every other table of them, and
+"""Precision modes are declared once (format/precisions.py): every other table of them, and
 the JSON Schemas, agree with that one."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from importlib import resources
 
 import pytest
 
-from dbnbench.harness import precisions
+from dbnbench.format import precisions
 from dbnbench.harness.frameworks import FRAMEWORKS
 from dbnbench.suites.augment import spec as augment
 from dbnbench.suites.inference import spec as inference
@@ -30,7 +30,7 @@ def enums_of(node: object, key: str = "precision") -> list[list[str]]:
 
 @pytest.mark.parametrize("schema", ["result-v1.schema.json", "result-v2.schema.json"])
 def test_the_schemas_enumerate_exactly_the_declared_precisions(schema):
-    doc = json.loads((resources.files("dbnbench.harness") / "schema" / schema).read_text())
+    doc = json.loads((resources.files("dbnbench.format") / "schema" / schema).read_text())
     enums = enums_of(doc)
     assert enums, f"{schema} enumerates no precision"
     assert all(e == list(precisions.NAMES) for e in enums), enums

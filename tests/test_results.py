@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dbnbench.harness import results
+from dbnbench.format import results
 from dbnbench.harness.errors import UserError
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -150,7 +150,7 @@ def test_a_v1_file_carrying_v2_fields_is_refused_not_silently_dropped(tmp_path):
 def test_a_cases_shape_is_read_from_its_tag_never_parsed_from_its_id():
     """The shape (the id's parameter part) is written with each case; readers take it from
     there. Files written before fall back to the id's last part."""
-    from dbnbench.harness.results import case_tag
+    from dbnbench.format.results import case_tag
 
     doc = json.loads(FIXTURE_V2.read_text())
     case = ok_case(doc)

@@ -1,5 +1,5 @@
 """Strings from a result file, the history database or the environment are shown, never
-obeyed (harness/shown.py): a terminal escape, a NUL or a bidi override in a case id or a CPU
+obeyed (format/shown.py): a terminal escape, a NUL or a bidi override in a case id or a CPU
 model reaches no terminal, Markdown or HTML as itself, only written out."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 from rich.text import Text
 
 from dbnbench.app.console import ShownConsole
-from dbnbench.harness.shown import visible, visible_all
+from dbnbench.format.shown import visible, visible_all
 
 from .conftest import run_cli
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from dbnbench.harness import results
+from dbnbench.format import results
 from dbnbench.harness.records import PARENT_ENV
 
 from .harness.test_output import fill, tmpfs

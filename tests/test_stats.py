@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from dbnbench.format.checks import case_problem
 from dbnbench.harness.cases import Case
 from dbnbench.harness.merge import merge_case
 from dbnbench.harness.records import CalibrationAnswer, CaseAnswer
-from dbnbench.harness.result_checks import case_problem
 from dbnbench.harness.roofline import round_roofs
 from dbnbench.harness.stats import ONE_ROUND, bootstrap_ci, round_medians, summarize
 from dbnbench.harness.timing import loops_for, measure

@@ -16,11 +16,11 @@ import click
 from click.core import ParameterSource
 from rich.text import Text
 
-from ..harness import results
+from ..format import results as results
+from ..format.output import is_stdout
+from ..format.results import ResultDoc
 from ..harness.cases import MAX_CASES
 from ..harness.errors import UserError
-from ..harness.output import is_stdout
-from ..harness.results import ResultDoc
 from .cli_reports import register_report_commands
 from .console import err, out
 from .progress import RichProgress

@@ -7,9 +7,9 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from ..format.output import is_stdout
+from ..format.results import ResultDoc
 from ..harness.errors import UserError
-from ..harness.output import is_stdout
-from ..harness.results import ResultDoc
 from .console import err, out
 
 DB_HELP = ("the history database [default: $DBNBENCH_HISTORY, else "
@@ -25,7 +25,7 @@ def history(db: Path | None, do_import: bool, case_id: str | None, files: tuple[
             ) -> None:
     """List recorded runs, or a case's trend (--case ID); --import RESULT.json... records
     existing result files."""
-    from ..harness.results import load
+    from ..format.results import load
     from ..reports import format as fmt
     from . import store
 
@@ -87,7 +87,7 @@ def publish(results_dir: Path | None, output: Path, db: Path | None) -> None:
 def folder_docs(results_dir: Path) -> list[ResultDoc]:
     """Every result file of a folder, each validated; other JSON (an export, a comparison)
     is skipped with a note, a corrupt result file refused."""
-    from ..harness.results import is_result, read_json, validate
+    from ..format.results import is_result, read_json, validate
 
     if not results_dir.is_dir():
         raise UserError(f"{results_dir}: no such directory")
@@ -108,7 +108,7 @@ def folder_docs(results_dir: Path) -> list[ResultDoc]:
 
 
 def history_docs(db: Path | None) -> list[ResultDoc]:
-    from ..harness.results import validate
+    from ..format.results import validate
     from . import store
 
     db = db or store.default_db()
@@ -129,8 +129,8 @@ def history_docs(db: Path | None) -> list[ResultDoc]:
 def export(result: Path, fmt_name: str, output: Path) -> None:
     """Write a result in another tool's format (pytest-benchmark JSON), to standard output
     or a file."""
-    from ..harness.output import check_writable
-    from ..harness.results import load, write_atomic
+    from ..format.output import check_writable
+    from ..format.results import load, write_atomic
     from ..reports.export import to_pytest_benchmark
 
     check_writable(output)  # before any work: nothing half-done

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
+from ..format.output import check_writable, is_stdout
 from ..harness.errors import UserError
-from ..harness.output import check_writable, is_stdout
 from .console import err, out
 
 
@@ -49,7 +49,7 @@ def report(files: tuple[Path, ...], show_skipped: bool, output: Path | None,
            baseline: str, verbose: bool) -> None:
     """Print the table of one or more result files (and write an HTML report with -o;
     -o - writes it to standard output, and the table to standard error)."""
-    from ..harness.results import load
+    from ..format.results import load
     from ..reports.terminal import render
 
     console = err if outputs(output=output) else out
@@ -95,7 +95,7 @@ def compare(files: tuple[Path, ...], arms: str | None, normalise: str, threshold
             html_path: Path | None, fail_on_regression: bool) -> None:
     """Compare CANDIDATE with BASELINE case by case, or two arms of one run; a regression is
     beyond the threshold and significant (Mann-Whitney U, Holm-corrected, bootstrap CI)."""
-    from ..harness.results import load, write_atomic
+    from ..format.results import load, write_atomic
     from ..reports.compare import EXIT, Thresholds, compare_docs, parse_fraction
     from ..reports.compare_render import render_json, render_markdown, render_table
     from ..reports.samples import split_arms

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from rich.console import Console
 from rich.segment import Segment
 
-from ..harness.shown import visible
+from ..format.shown import visible
 
 # The width is a terminal's own, or COLUMNS wherever it is set (rich reads it); piped
 # output without COLUMNS (CI logs, files) gets the wide layout rather than rich's 80.

@@ -10,9 +10,9 @@ import re
 from collections.abc import Callable
 from typing import cast
 
+from ..format.results import ResultDoc
 from ..harness.errors import UserError
 from ..harness.records import Arm
-from ..harness.results import ResultDoc
 from ..harness.runner import Look, Sequential
 from ..reports.compare import Thresholds, compare_docs
 from ..reports.samples import split_arms

@@ -14,9 +14,9 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
+from ..format.results import CaseResult, Machine, ResultDoc
+from ..format.shown import visible_all
 from ..harness.errors import UserError
-from ..harness.results import CaseResult, Machine, ResultDoc
-from ..harness.shown import visible_all
 
 HISTORY_ENV = "DBNBENCH_HISTORY"
 BUSY_TIMEOUT_S = 30.0

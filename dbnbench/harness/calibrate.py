@@ -23,8 +23,8 @@ from dataclasses import dataclass, replace
 
 import psutil
 
+from ..format.precisions import ITEMSIZE
 from .frameworks.base import OPERANDS, Framework, Operands
-from .precisions import ITEMSIZE
 from .records import Bandwidth, CalibrationAnswer, Shape
 
 START = 128

@@ -21,15 +21,15 @@ from typing import Any
 
 import jsonschema
 
+from ..format.checks import plain_problem
+from ..format.inputs import read_bounded
+from ..format.precisions import ITEMSIZE
+from ..format.precisions import NAMES as PRECISIONS
 from .errors import UserError
 from .frameworks import FRAMEWORKS
-from .inputs import read_bounded
-from .precisions import ITEMSIZE
-from .precisions import NAMES as PRECISIONS
 from .probes.system import usable_cpus
 from .records import Settings
 from .registry import Registry, load_impl
-from .result_checks import plain_problem
 from .workload import Params
 
 DEVICE_RE = re.compile(r"^(cpu|cuda(:\d+)?)$")
@@ -80,7 +80,7 @@ class Suite:
 
 @cache
 def _suite_validator() -> jsonschema.Draft202012Validator:
-    text = resources.files("dbnbench.harness").joinpath("schema", "suite.schema.json").read_text()
+    text = resources.files("dbnbench.format").joinpath("schema", "suite.schema.json").read_text()
     return jsonschema.Draft202012Validator(json.loads(text))
 
 

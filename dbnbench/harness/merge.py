@@ -8,14 +8,14 @@ from collections.abc import Mapping
 from statistics import median
 
 from .. import __version__
+from ..format.precisions import ITEMSIZE
+from ..format.results import SCHEMA_VERSION, Calibration, CaseResult, Metrics, ResultDoc
 from .cases import Case
 from .findings import findings
 from .journal import Journal
-from .precisions import ITEMSIZE
 from .probes.contention import merge_windows
 from .records import JSON, CalibrationAnswer, CaseAnswer, Header, JSONObject, as_json
 from .registry import Registry
-from .results import SCHEMA_VERSION, Calibration, CaseResult, Metrics, ResultDoc
 from .roofline import (
     Key,
     Placed,

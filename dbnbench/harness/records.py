@@ -13,9 +13,8 @@ import types
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import ClassVar, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
-JSONScalar = None | bool | int | float | str
-JSON = JSONScalar | list["JSON"] | dict[str, "JSON"]
-JSONObject = dict[str, JSON]
+from ..format.json_types import JSON, JSONObject
+
 Status = Literal["ok", "skipped", "failed", "timeout", "interrupted"]
 Shape = tuple[int, int, int, int]  # (count, m, n, k): count products of (m×k)·(k×n)
 # The worker protocol's version: a parent and a worker of another dbnbench (an arm with a
@@ -102,12 +101,12 @@ class Settings:
     """How a run measures (suite settings, overridden from the command line)."""
 
     threads: int
-    seed: int = 0
     rounds: int = 2
     repetitions: int = 5
     min_time_s: float = 0.1
     warmup_s: float = 0.2
     timeout_s: float = 300.0
+    seed: int = 0
     quality: bool = True
 
 

@@ -22,6 +22,11 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ..format.json_types import JSONScalar
+from ..format.output import OutputError
+from ..format.precisions import ITEMSIZE
+from ..format.results import ResultDoc, dump
+from ..format.shown import visible_all
 from .calibrate import (
     PATIENCE,
     START,
@@ -35,9 +40,7 @@ from .cases import MAX_CASES, Case, Suite, check_layouts, load_suite, select, un
 from .errors import UserError
 from .journal import Journal, check_same_plan, open_journal
 from .merge import build_result
-from .output import OutputError
 from .pool import WorkerPool
-from .precisions import ITEMSIZE
 from .probes.contention import busy_now
 from .probes.system import gpus, machine, usable_cpus
 from .records import (
@@ -51,7 +54,6 @@ from .records import (
     CaseSpec,
     Header,
     JSONObject,
-    JSONScalar,
     RuntimeAnswer,
     RuntimeRecord,
     Settings,
@@ -59,10 +61,8 @@ from .records import (
 )
 from .registry import Registry
 from .rendezvous import Host, Nodes
-from .results import ResultDoc, dump
 from .roofline import round_roofs
 from .schedule import LOOK_EVERY, Schedule, planned_looks
-from .shown import visible_all
 
 
 @dataclass(frozen=True)

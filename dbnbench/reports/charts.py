@@ -14,7 +14,7 @@ from typing import Any
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from ..harness.precisions import COLOUR
+from ..format.precisions import COLOUR
 from .report_data import facets, ok_rows, swept_params
 
 LOG_RANGE = 20  # a log axis once the largest value is this many times the smallest

@@ -20,8 +20,8 @@ from typing import Any, cast
 
 import numpy as np
 
-from ..harness.errors import UserError
-from ..harness.results import CaseResult, ResultDoc
+from ..format.errors import UserError
+from ..format.results import CaseResult, ResultDoc
 from .quality_change import quality_change
 from .samples import Mode, mode_of, run_references
 from .significance import detectable, look_levels

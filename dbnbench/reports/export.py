@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..harness.results import CaseResult, ResultDoc, case_tag
+from ..format.results import CaseResult, ResultDoc, case_tag
 
 PYTEST_BENCHMARK_VERSION = "5.1.0"  # the file format these fields follow
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..harness.results import ItemsPerS
+from ..format.results import ItemsPerS
 
 PREFIXES = ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""))
 # Under 1, prefixes only where there is a unit to carry them (0.5 J is 500 mJ; a bare 0.5

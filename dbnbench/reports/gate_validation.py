@@ -24,7 +24,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from ..harness.results import SCHEMA_VERSION, CaseResult, ResultDoc
+from ..format.results import SCHEMA_VERSION, CaseResult, ResultDoc
 from . import significance
 from .compare import Thresholds, compare_docs
 from .samples import split_arms
@@ -267,7 +267,7 @@ def main(argv: list[str]) -> None:
         print(type_one_table(int(argv[1]) if len(argv) > 1 else 20000))
         return
     if argv and argv[0] == "real":
-        from ..harness.results import load
+        from ..format.results import load
 
         docs = [load(p) for p in argv[1:]]
         arms_runs = [d for d in docs if any(c.get("arm") for c in d["cases"])]

@@ -9,7 +9,7 @@ from typing import Any
 
 import jinja2
 
-from ..harness.results import ResultDoc
+from ..format.results import ResultDoc
 from . import charts, scaling_charts
 from . import format as fmt
 from . import report_data as data
@@ -87,6 +87,6 @@ def render_html(docs: Sequence[ResultDoc], baseline: str = DEFAULT_BASELINE,
 def write_html(docs: Sequence[ResultDoc], path: str | Path,
                baseline: str = DEFAULT_BASELINE) -> None:
     """Render, then write atomically (a reader never sees half a report)."""
-    from ..harness.results import write_atomic
+    from ..format.results import write_atomic
 
     write_atomic(path, render_html(docs, baseline))

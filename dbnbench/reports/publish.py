@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..harness.results import Machine, ResultDoc
+from ..format.results import Machine, ResultDoc
 from . import charts
 from .html import environment, render_html
 from .report_data import duration
@@ -76,7 +76,7 @@ def site_pages(docs: Sequence[ResultDoc]) -> dict[str, str]:
 def one_per_run_id(docs: Sequence[ResultDoc]) -> list[ResultDoc]:
     """The runs, each id once: the same run given twice is one page; two different
     documents under one id are refused (a page per id would show only one of them)."""
-    from ..harness.errors import UserError
+    from ..format.errors import UserError
 
     seen: dict[str, ResultDoc] = {}
     for doc in docs:
@@ -91,7 +91,7 @@ def one_per_run_id(docs: Sequence[ResultDoc]) -> list[ResultDoc]:
 def publish(docs: Sequence[ResultDoc], site: Path) -> list[Path]:
     """Write the site under `site`, all of it or none (a full disk leaves it as it was);
     returns the files written."""
-    from ..harness.output import write_all
+    from ..format.output import write_all
 
     pages = site_pages(one_per_run_id(docs))
     pages[PLOTLY_FILE] = charts.plotly_js()

@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from ..harness.records import JSONObject
-from ..harness.results import CaseResult, ResultDoc, case_tag
+from ..format.json_types import JSONObject
+from ..format.results import CaseResult, ResultDoc, case_tag
 from . import format as fmt
 from . import summaries
 

@@ -9,8 +9,8 @@ from itertools import pairwise
 
 import numpy as np
 
-from ..harness.errors import UserError
-from ..harness.results import CaseResult, ResultDoc
+from ..format.errors import UserError
+from ..format.results import CaseResult, ResultDoc
 
 
 @dataclass(frozen=True)

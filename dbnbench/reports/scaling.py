@@ -26,7 +26,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from ..harness.results import CaseResult, ResultDoc
+from ..format.results import CaseResult, ResultDoc
 
 AXES = ("workers", "stages", "accumulate")
 

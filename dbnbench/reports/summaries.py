@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from ..harness.results import CaseResult, Finding, ResultDoc
+from ..format.results import CaseResult, Finding, ResultDoc
 
 # The warnings the engine writes (harness/stats.py, harness/merge.py): a label for the kind
 # and the number that says how bad one is (the larger, the worse).

@@ -16,9 +16,8 @@ from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.rule import Rule
 from rich.text import Text
 
-from ..harness.frameworks import short
-from ..harness.precisions import LABEL
-from ..harness.results import CaseResult, ResultDoc, case_tag
+from ..format.precisions import LABEL
+from ..format.results import CaseResult, ResultDoc, case_tag
 from . import format as fmt
 from . import summaries
 from .columns import Column, Form, Layout, fit
@@ -142,7 +141,22 @@ def status_legend(rows: Sequence[Row]) -> str:
         ("busy", "busy: timed while other processes used the CPU")) if mark in marks)
 
 
-def result_columns(arms: Sequence[str], rows: Sequence[Row]) -> list[Column[Row]]:
+Labels = dict[str, str]
+
+
+def labels_of(doc: ResultDoc) -> Labels:
+    """Each framework's short label, as the run's machine record gives it (a framework the
+    file does not label is shown by its name)."""
+    return dict(doc["machine"].get("framework_labels") or {})
+
+
+def result_columns(arms: Sequence[str], rows: Sequence[Row],
+                   labels: Labels | None = None) -> list[Column[Row]]:
+    labels = labels or {}
+
+    def short(name: str) -> str:
+        return labels.get(name, name)
+
     several = len(arms) > 1
     present = {fw for r in rows for fw in (c["framework"] for c in r.cases.values())}
     abbreviated = ", ".join(f"{short(n)} {n}" for n in sorted(present) if short(n) != n)
@@ -204,7 +218,8 @@ def header(doc: ResultDoc) -> list[Text]:
 
 def case_table(doc: ResultDoc, rows: Sequence[Row], width: int) -> Iterator[RenderableType]:
     arms = arms_of(doc)
-    layout: Layout[Row] = fit(result_columns(arms, rows), rows, width, steps(arms))
+    layout: Layout[Row] = fit(result_columns(arms, rows, labels_of(doc)), rows, width,
+                              steps(arms))
     for i, ((workload, tag), members) in enumerate(groups(rows).items()):
         yield group_heading(workload, tag, members)
         yield layout.table(members, show_header=i == 0)
@@ -310,7 +325,13 @@ def skip_lines(doc: ResultDoc) -> list[Text]:
             for reason, n in summaries.skip_reasons(doc["cases"])]
 
 
-def roof_columns(frameworks: Sequence[str]) -> list[Column[dict[str, Any]]]:
+def roof_columns(frameworks: Sequence[str], labels: Labels | None = None
+                 ) -> list[Column[dict[str, Any]]]:
+    labels = labels or {}
+
+    def short(name: str) -> str:
+        return labels.get(name, name)
+
     def share(fw: str) -> Any:
         def cell(r: dict[str, Any]) -> str:
             rate = (r.get("frameworks") or {}).get(fw)
@@ -340,7 +361,7 @@ def roof_table(doc: ResultDoc, width: int) -> Iterator[RenderableType]:
         return
     frameworks = sorted({fw for r in roofs for fw in r.get("frameworks") or {}})
     shrink = [("by", "next"), *((f"fw:{fw}", "next") for fw in frameworks)]
-    layout = fit(roof_columns(frameworks), roofs, width, shrink)
+    layout = fit(roof_columns(frameworks, labels_of(doc)), roofs, width, shrink)
     yield Text("the machine's roofs (best round; each framework's own GEMM as a share of the "
                "roof)", style="bold")
     yield layout.table(roofs)

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-from ..harness.results import CaseResult
+from ..format.results import CaseResult
 from . import significance
 from .samples import (
     Samples,

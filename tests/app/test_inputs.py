@@ -1,4 +1,4 @@
-"""Readers take regular files of bounded size only (harness/inputs.py): a FIFO, a device,
+"""Readers take regular files of bounded size only (format/inputs.py): a FIFO, a device,
 a directory or a link to one is refused in one line before a byte is read, never waited on
 or read without end."""
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from dbnbench.format.inputs import read_bounded
 from dbnbench.harness.errors import UserError
-from dbnbench.harness.inputs import read_bounded
 from tests.conftest import call
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "result-v2-ci.json"

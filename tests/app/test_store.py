@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from dbnbench.app import store
+from dbnbench.format.results import load
 from dbnbench.harness.errors import UserError
-from dbnbench.harness.results import load
 
 from ..conftest import call
 
@@ -141,8 +141,8 @@ def test_the_default_database_never_lands_at_the_root_or_in_the_working_folder(m
 def test_a_twin_under_the_same_run_id_is_refused_and_the_first_kept(tmp_path):
     """history --import R twin.json recorded both and then listed only the twin."""
     from dbnbench.app import store
+    from dbnbench.format.results import load
     from dbnbench.harness.errors import UserError
-    from dbnbench.harness.results import load
 
     fixture = Path(__file__).parent.parent / "fixtures" / "result-v2-ci.json"
     doc = load(fixture)

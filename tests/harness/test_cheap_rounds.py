@@ -13,7 +13,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from dbnbench.harness import calibrate, results
+from dbnbench.format import results
+from dbnbench.harness import calibrate
 from dbnbench.harness.calibrate import DRIFT_TOLERANCE, reference_sweep, settle
 from dbnbench.harness.cases import Case
 from dbnbench.harness.journal import Journal
@@ -191,7 +192,7 @@ def test_the_result_says_which_rounds_were_swept_checked_or_carried(tmp_path):
     # The size sweep shown is the swept round's, though a check's rate was higher.
     assert entry["by_size"] == {"512": 0.5e11, "1024": 1e11}
     assert entry["gemm_flops_per_s"] == 1.02e11
-    schema = json.loads(resources.files("dbnbench.harness").joinpath(
+    schema = json.loads(resources.files("dbnbench.format").joinpath(
         "schema/result-v2.schema.json").read_text())
     jsonschema.validate([entry], schema["properties"]["calibration"])
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from dbnbench.harness.output import OutputError, check_writable, make_directory, write_text
+from dbnbench.format.output import OutputError, check_writable, make_directory, write_text
 
 
 @contextlib.contextmanager
@@ -171,7 +171,7 @@ def test_a_temporary_a_killed_writer_left_is_swept_by_the_next_write(tmp_path):
     import subprocess
     import sys
 
-    from dbnbench.harness.output import write_atomic
+    from dbnbench.format.output import write_atomic
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
@@ -189,7 +189,7 @@ def test_a_temporary_a_killed_writer_left_is_swept_by_the_next_write(tmp_path):
 
 def test_a_site_is_written_whole_or_not_at_all(tmp_path):
     """publish onto a full disk left runs/<id>.html and an empty workloads/ with no index."""
-    from dbnbench.harness.output import OutputError, write_all
+    from dbnbench.format.output import OutputError, write_all
 
     with tmpfs(tmp_path / "disk", "256k") as disk:
         site = disk / "site"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from dbnbench.harness.results import load
+from dbnbench.format.results import load
 from dbnbench.reports import summaries
 from dbnbench.reports.html import render_html
 

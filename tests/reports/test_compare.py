@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
+from dbnbench.format.results import validate
 from dbnbench.harness.errors import UserError
-from dbnbench.harness.results import validate
 from dbnbench.reports.compare import Thresholds, adjust, compare_docs, parse_fraction
 from dbnbench.reports.compare_render import render_markdown
 from dbnbench.reports.gate_validation import (

@@ -10,7 +10,7 @@ import json
 import numpy as np
 import pytest
 
-from dbnbench.harness.results import validate
+from dbnbench.format.results import validate
 from dbnbench.reports.compare import EXIT, compare_docs
 from dbnbench.reports.gate_validation import Noise, noisy_times, synthetic_case, synthetic_doc
 from dbnbench.reports.quality_change import MARGIN_SHARE, quality_change

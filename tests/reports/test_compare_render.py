@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from dbnbench.harness.results import validate
+from dbnbench.format.results import validate
 from dbnbench.reports.compare import compare_docs
 from dbnbench.reports.compare_render import (
     BLIND,

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from dbnbench.harness.results import load
+from dbnbench.format.results import load
 from dbnbench.reports.export import to_pytest_benchmark
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "quick-cpu.json"

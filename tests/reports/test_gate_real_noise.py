@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dbnbench.harness.results import ResultDoc, load
+from dbnbench.format.results import ResultDoc, load
 from dbnbench.reports.gate_validation import SLOWDOWN, real_rates
 
 NOISE = Path(__file__).parents[1] / "fixtures" / "noise"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from dbnbench.harness.results import load
+from dbnbench.format.results import load
 from dbnbench.reports.html import render_html
 from dbnbench.reports.publish import site_pages
 

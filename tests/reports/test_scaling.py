@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from dbnbench.harness.results import load, validate
+from dbnbench.format.results import load, validate
 from dbnbench.reports.html import render_html
 from dbnbench.reports.scaling import analyse
 from dbnbench.reports.terminal import render

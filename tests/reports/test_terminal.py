@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from dbnbench.harness.results import load
+from dbnbench.format.results import load
 from dbnbench.reports import format as fmt
 from dbnbench.reports.terminal import render, rows_of
 

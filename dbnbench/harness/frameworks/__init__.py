@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import cast
 
-from ..precisions import NAMES
+from ...format.precisions import NAMES
 from .base import Framework
 
 ENTRY_POINTS = "dbnbench.frameworks"

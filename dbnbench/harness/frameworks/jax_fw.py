@@ -15,9 +15,9 @@ from collections.abc import Callable
 from functools import cached_property
 from typing import Any, ClassVar
 
+from ...format.precisions import NAMES, PRODUCT_DTYPE
 from ..errors import Skip
 from ..install import pip_extra
-from ..precisions import NAMES, PRODUCT_DTYPE
 from ..products import Observation
 from .base import Framework, Operands, timed_repeats
 from .jax_facts import THREADS_ENV, pool_size, prepare_environment, setting, xla_cpu_threads

@@ -7,9 +7,9 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
+from ...format.precisions import PRODUCT_DTYPE
 from ..errors import Skip
 from ..install import pip_extra
-from ..precisions import PRODUCT_DTYPE
 from ..products import Observation
 from .base import Framework, Operands, timed_repeats
 

@@ -7,9 +7,9 @@ import warnings
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from ...format.precisions import NAMES
 from ..errors import Skip
 from ..install import pip_extra
-from ..precisions import NAMES
 from ..products import Observation
 from .base import Framework, Operands, timed_repeats
 

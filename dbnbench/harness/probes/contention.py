@@ -16,8 +16,8 @@ from typing import Any
 
 import psutil
 
+from ...format.results import CaseContention, RoundContention
 from ..records import Contention, Load, TopProcess
-from ..results import CaseContention, RoundContention
 
 # A case is contended when other processes used more than this share of the machine's CPU
 # time during its timed window (on 2 cores, one busy neighbour is 0.5), or the hypervisor

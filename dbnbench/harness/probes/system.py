@@ -80,6 +80,7 @@ def machine() -> dict[str, Any]:
         "memory_bytes": int(psutil.virtual_memory().total),
         "gpus": gpus(),
         "frameworks": {name: fw.version() for name, fw in FRAMEWORKS.items()},
+        "framework_labels": {name: fw.short() for name, fw in FRAMEWORKS.items()},
         "usable_cpus": usable_cpus(),
         "platform": platform.platform(),
         "executable": sys.executable,

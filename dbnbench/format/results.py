@@ -16,11 +16,11 @@ from typing import NotRequired, TypedDict, cast
 
 import jsonschema
 
+from .checks import meaning_problem, plain_problem
 from .errors import UserError
 from .inputs import read_bounded
+from .json_types import JSON, JSONObject
 from .output import write_text
-from .records import JSON, JSONObject
-from .result_checks import meaning_problem, plain_problem
 from .shown import visible_all
 
 
@@ -50,6 +50,7 @@ class Machine(TypedDict):
     memory_bytes: int
     gpus: list[GPU]
     frameworks: dict[str, str | None]
+    framework_labels: NotRequired[dict[str, str]]  # each framework's short label
     usable_cpus: NotRequired[int]
     platform: NotRequired[str]
     executable: NotRequired[str]
@@ -244,7 +245,7 @@ UPGRADES = {1: upgrade_v1}
 
 @cache
 def schema(version: int = SCHEMA_VERSION) -> JSONObject:
-    text = resources.files("dbnbench.harness").joinpath("schema", SCHEMA_FILES[version]).read_text()
+    text = resources.files("dbnbench.format").joinpath("schema", SCHEMA_FILES[version]).read_text()
     return cast(JSONObject, json.loads(text))
 
 

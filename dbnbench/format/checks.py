@@ -14,7 +14,7 @@ import math
 from collections.abc import Iterator, Mapping, Sequence
 from statistics import median
 
-from .records import JSON
+from .json_types import JSON
 
 MAX_DEPTH = 64  # far beyond any real file (about 8); deeper input is hostile
 MAX_INT = 2**63 - 1  # every integer a result holds fits a signed 64-bit integer
