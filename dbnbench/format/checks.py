@@ -146,7 +146,8 @@ def metrics_problem(case: Mapping[str, object], path: str, version: int) -> Prob
     rate = metrics.get("items_per_s")
     step = metrics.get("step_s")
     why = at_least(metrics, ["peak_host_memory_bytes", "peak_device_memory_bytes",
-                             "energy_j", "energy_per_item_j", "avg_power_w", "flops_per_s",
+                             "energy_j", "energy_per_item_j", "items_per_joule", "avg_power_w",
+                             "flops_per_s",
                              "pct_of_peak", "pct_of_framework_peak"], 0, mpath)
     if why:
         return why

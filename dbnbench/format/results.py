@@ -136,6 +136,7 @@ class Metrics(TypedDict, total=False):
     peak_device_memory_bytes: int | None
     energy_j: float | None
     energy_per_item_j: float | None
+    items_per_joule: NotRequired[float | None]
     avg_power_w: float | None
     energy_source: str | None
     quality: JSONObject | None

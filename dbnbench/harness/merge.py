@@ -265,6 +265,8 @@ def measured(case: Case, ok: list[CaseAnswer], rounds: list[CaseAnswer | None],
         "peak_host_memory_bytes": max(host) if host else None,
         "peak_device_memory_bytes": device_peak, "energy_j": energy_j,
         "energy_per_item_j": energy_j / window_items if energy_j is not None else None,
+        # Items per joule: the efficiency figure hardware is compared by (higher is better).
+        "items_per_joule": window_items / energy_j if energy_j else None,
         "avg_power_w": energy_j / window_s if energy_j is not None and window_s else None,
         "energy_source": ok[0].energy_source if energy_j is not None else None,
         "quality": quality, "unmeasured": unmeasured,

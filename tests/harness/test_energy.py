@@ -113,3 +113,21 @@ def test_the_result_carries_the_rounds_joules_per_item_and_power():
     late = merged_metrics([rounds[0], replace(rounds[1], energy_j=None,
                                               energy_reason="counter wrapped")])
     assert late["unmeasured"]["energy_j"] == "counter wrapped"
+
+
+def test_items_per_joule_is_the_windows_items_over_its_joules():
+    """A metric added end to end (issue 20: the files it touches are the measure): merge,
+    the result's types, its schema and its checks."""
+    from dataclasses import replace
+
+    from dbnbench.harness.merge import merge_case
+    from dbnbench.harness.roofline import Roofs
+
+    from .test_roofline import CASE, REGISTRY, answer
+
+    measured = [replace(answer(1e-3, None), energy_j=2.0) for _ in range(2)]  # 40 steps × 32
+    metrics = merge_case(CASE, measured, [Roofs(), Roofs()], {}, REGISTRY)["metrics"]
+    assert metrics["items_per_joule"] == pytest.approx(2 * 40 * 32 / 4.0)
+    assert metrics["items_per_joule"] * metrics["energy_per_item_j"] == pytest.approx(1.0)
+    unmeasured = merge_case(CASE, [answer(1e-3, None)], [Roofs()], {}, REGISTRY)["metrics"]
+    assert unmeasured["items_per_joule"] is None
