@@ -16,7 +16,7 @@ import click
 from click.core import ParameterSource
 from rich.text import Text
 
-from ..format import results as results
+from ..format import results
 from ..format.output import is_stdout
 from ..format.results import ResultDoc
 from ..harness.cases import MAX_CASES
@@ -24,6 +24,7 @@ from ..harness.errors import UserError
 from .cli_reports import register_report_commands
 from .console import err, out
 from .progress import RichProgress
+from .run_args import RunArgs
 
 SIZE_RE = re.compile(r"^\s*(\d{1,12}(?:\.\d{1,6})?)\s*([KMGT]i?B?|B)?\s*$", re.IGNORECASE)
 MAX_MEMORY = 2**50  # 1 PiB: beyond any machine's memory
@@ -180,19 +181,17 @@ def check_resume(run_id: str, ctx: click.Context) -> None:
 @click.option("--threshold", "gate_threshold", default="5%", show_default=True,
               help="--until-decided: the smallest change of items/s that counts")
 @click.option("--verbose", "-v", is_flag=True, help="list every warning (default: counts by kind)")
-def run(suite: str, workload: str | None, framework: str | None, device: str | None,
-        precision: str | None, max_cases: int, output: Path, timeout: float | None,
-        rounds: int | None, repetitions: int | None, min_time: float | None,
-        threads: int | None, seed: int | None, no_quality: bool, max_memory: str | None,
-        isolate: bool, resume: str | None, data_dir: Path | None, no_html: bool,
-        db: Path | None, arm_specs: tuple[str, ...], arm_env: tuple[str, ...],
-        nnodes: int | None, node_rank: int | None, rdzv_endpoint: str | None,
-        rdzv_timeout: float, duet: bool, pin: bool, until_decided: bool, max_rounds: int | None,
-        max_time: str | None, gate_threshold: str, verbose: bool) -> None:
+def run(**given: Any) -> None:
     """Run a suite (default: quick) and write results/<run-id>.json."""
+    run_suite(RunArgs(**given))
+
+
+def run_suite(a: RunArgs) -> None:
+    """`dbnbench run` from its options, one typed object (app/run_args.py)."""
+    rounds, threads, db = a.rounds, a.threads, a.db  # settled below from the others
     from ..harness.rendezvous import agent, parse_nodes
 
-    nodes = parse_nodes(nnodes, node_rank, rdzv_endpoint, rdzv_timeout)
+    nodes = parse_nodes(a.nnodes, a.node_rank, a.rdzv_endpoint, a.rdzv_timeout)
     if nodes is not None and nodes.count == 1:
         nodes = None  # one node is the plain run
     if nodes is not None and nodes.rank > 0:
@@ -208,57 +207,57 @@ def run(suite: str, workload: str | None, framework: str | None, device: str | N
     from . import store
     from .sequential import sequential_of
 
-    if is_stdout(output):
+    if is_stdout(a.output):
         raise UserError("run: -o is the directory for results; standard output cannot be one")
-    if resume is not None:
-        check_resume(resume, click.get_current_context())
-    if data_dir is not None:
+    if a.resume is not None:
+        check_resume(a.resume, click.get_current_context())
+    if a.data_dir is not None:
         from ..suites.data import MNIST_ENV, mnist_dir
 
-        os.environ[MNIST_ENV] = str(mnist_dir(data_dir))  # workers inherit it
-    arms = parse_arms(arm_specs, arm_env)
-    sequential = sequential_of(until_decided, arms, max_rounds, max_time,
-                               parse_fraction(gate_threshold), rounds, resume is not None)
-    if sequential is not None and resume is None:
+        os.environ[MNIST_ENV] = str(mnist_dir(a.data_dir))  # workers inherit it
+    arms = parse_arms(a.arm_specs, a.arm_env)
+    sequential = sequential_of(a.until_decided, arms, a.max_rounds, a.max_time,
+                               parse_fraction(a.gate_threshold), rounds, a.resume is not None)
+    if sequential is not None and a.resume is None:
         rounds = sequential.max_rounds
-    if duet and pin:
+    if a.duet and a.pin:
         raise UserError("--duet pins each arm to cores of its own already; leave out --pin")
-    if duet and threads is None:
+    if a.duet and threads is None:
         threads = 1  # a duet's arms each get cores of their own: one each by default
-    settings = {"timeout_s": timeout, "rounds": rounds, "repetitions": repetitions,
-                "min_time_s": min_time, "threads": threads, "seed": seed,
-                "quality": False if no_quality else None}
-    cap = memory_cap(max_memory)
+    settings = {"timeout_s": a.timeout, "rounds": rounds, "repetitions": a.repetitions,
+                "min_time_s": a.min_time, "threads": threads, "seed": a.seed,
+                "quality": False if a.no_quality else None}
+    cap = memory_cap(a.max_memory)
     db = db or store.default_db()
     store.check(db)  # a database that is not ours is refused before the suite runs
-    options = RunOptions(suite=suite, filters=filters(workload, framework, device, precision),
+    options = RunOptions(suite=a.suite, filters=filters(a.workload, a.framework, a.device, a.precision),
                          registry=default_registry(),
-                         settings=settings, output=output, max_memory=cap,
-                         cases_per_worker=1 if isolate else None,
-                         arms=arms, max_cases=max_cases, nodes=nodes,
-                         sequential=sequential, duet=duet, pin=pin)
-    if resume is not None and finish_finished(resume, output, html=not no_html, db=db):
+                         settings=settings, output=a.output, max_memory=cap,
+                         cases_per_worker=1 if a.isolate else None,
+                         arms=arms, max_cases=a.max_cases, nodes=nodes,
+                         sequential=sequential, duet=a.duet, pin=a.pin)
+    if a.resume is not None and finish_finished(a.resume, a.output, html=not a.no_html, db=db):
         return
     progress = RichProgress(err)
-    with StopOnSignals(output) as stopping:
+    with StopOnSignals(a.output) as stopping:
         try:
-            doc, path = execute(options, progress, resume_id=resume)  # type: ignore[arg-type]
+            doc, path = execute(options, progress, resume_id=a.resume)  # type: ignore[arg-type]
         except RunInterrupted as exc:
             progress.stop()
-            finish(results.load(exc.path), exc.path, html=not no_html, db=None)
+            finish(results.load(exc.path), exc.path, html=not a.no_html, db=None)
             err.print(Text(f"interrupted{stopping.by()}: partial results in {exc.path}; "
                            "continue with ").append(
-                f"dbnbench run --resume {exc.run_id} -o {output}", style="bold"))
+                f"dbnbench run --resume {exc.run_id} -o {a.output}", style="bold"))
             sys.exit(stopping.exit_code())
         except RunIOError as exc:
             progress.stop()
             run_failed(f"{exc}; the run stopped (no HTML report written, not recorded in the "
                        "history), what it measured is kept: once that is fixed, continue with "
-                       f"dbnbench run --resume {exc.run_id} -o {output}")
+                       f"dbnbench run --resume {exc.run_id} -o {a.output}")
     progress.stop()
-    out.print(render(doc, verbose=verbose))
+    out.print(render(doc, verbose=a.verbose))
     out.print(Text("results written to ").append(str(path), style="bold"))
-    finish(doc, path, html=not no_html, db=db)
+    finish(doc, path, html=not a.no_html, db=db)
     bad = [c for c in doc["cases"] if c["status"] in ("failed", "timeout")]
     if bad:
         sys.exit(1)
