@@ -159,9 +159,16 @@ def reference_rate(fw: Framework) -> float:
     few short timings swung 3x between rounds of a quiet run (a moment of steal stalls a
     multi-threaded GEMM), while the best tracks the speed the machine could give."""
     n = reference_size(fw.device)
-    first = statistics.median(fw.gemm_times(n, n, n, 1, 1))
-    loops = max(1, math.ceil(REFERENCE_TIMING_S / max(first, 1e-7)))
-    return 2.0 * n ** 3 / min(fw.gemm_times(n, n, n, REFERENCE_REPEATS, loops))
+    return 2.0 * n ** 3 / best_seconds(fw, n, n, n, REFERENCE_REPEATS, REFERENCE_TIMING_S)
+
+
+def best_seconds(fw: Framework, m: int, n: int, k: int, repeats: int, timing_s: float,
+                 operands: Operands = "uniform") -> float:
+    """The best of `repeats` timings of an (m×k)·(k×n) product, each timing looping it
+    until it lasts about `timing_s` (the loop count from one untimed product's time)."""
+    first = statistics.median(fw.gemm_times(m, n, k, 1, 1, operands))
+    loops = max(1, math.ceil(timing_s / max(first, 1e-7)))
+    return min(fw.gemm_times(m, n, k, repeats, loops, operands))
 
 
 def shapes_rates(fw: Framework, shapes: list[Shape]) -> dict[str, float]:
@@ -173,11 +180,8 @@ def shapes_rates(fw: Framework, shapes: list[Shape]) -> dict[str, float]:
     for operands in OPERANDS:
         flops = seconds = 0.0
         for count, m, n, k in shapes:
-            first = statistics.median(fw.gemm_times(m, n, k, 1, 1, operands))
-            loops = max(1, math.ceil(MIN_TIMING_S / max(first, 1e-7)))
-            per = min(fw.gemm_times(m, n, k, REPEATS, loops, operands))
             flops += count * 2.0 * m * n * k
-            seconds += count * per
+            seconds += count * best_seconds(fw, m, n, k, REPEATS, MIN_TIMING_S, operands)
         rates[operands] = flops / seconds
     return rates
 

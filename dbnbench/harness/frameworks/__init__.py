@@ -94,11 +94,4 @@ def catalogue(group: str = ENTRY_POINTS) -> tuple[dict[str, type[Framework]], di
 FRAMEWORKS, BROKEN = catalogue()
 
 
-def short(name: str) -> str:
-    """A framework's short label; a name no adapter here knows (a result from elsewhere)
-    is shown as it is."""
-    cls = FRAMEWORKS.get(name)
-    return cls.short() if cls is not None else name
-
-
-__all__ = ["BROKEN", "ENTRY_POINTS", "FRAMEWORKS", "Framework", "catalogue", "short"]
+__all__ = ["BROKEN", "ENTRY_POINTS", "FRAMEWORKS", "Framework", "catalogue"]
