@@ -64,8 +64,8 @@ def measured() -> list[tuple[str, Callable[[], str | None]]]:
     """The checks that time or ask the card itself."""
     import torch
 
-    from dbnbench.harness import calibrate
     from dbnbench.harness.frameworks.torch_fw import TorchFramework
+    from dbnbench.harness.measure import calibrate
     from dbnbench.harness.probes.contention import nvml_handle
 
     def same_card() -> str | None:  # item 15: NVML's handle is CUDA's device 0

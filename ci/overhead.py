@@ -12,9 +12,9 @@ import time
 from types import SimpleNamespace
 
 from dbnbench.harness.frameworks import FRAMEWORKS
-from dbnbench.harness.timing import measure
-from dbnbench.suites.rbm.spec import RBMSpec
+from dbnbench.harness.measure.timing import measure
 from dbnbench.suites.builtin import impl_class
+from dbnbench.suites.rbm.spec import RBMSpec
 
 
 def main() -> None:

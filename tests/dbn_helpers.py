@@ -6,8 +6,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from dbnbench.harness.cases import load_suite
-from dbnbench.harness.registry import load_impl
+from dbnbench.harness.plan.cases import load_suite
+from dbnbench.harness.plan.registry import load_impl
 
 from .conftest import REGISTRY
 

@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from dbnbench.harness.cases import Case, load_suite, unavailable
 from dbnbench.harness.errors import UserError
-from dbnbench.harness.registry import load_impl
-from dbnbench.harness.workload import Params
+from dbnbench.harness.plan.cases import Case, load_suite, unavailable
+from dbnbench.harness.plan.registry import load_impl
+from dbnbench.harness.plan.workload import Params
 from dbnbench.suites.augment.draws import Draws, draw, identity, quality_images
 from dbnbench.suites.augment.reference import reference
 from dbnbench.suites.augment.spec import PURE_BF16, TOLERANCE, AugmentSpec

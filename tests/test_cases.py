@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dbnbench.harness.cases import Case, expand, load_suite, select, unavailable
 from dbnbench.harness.errors import UserError
+from dbnbench.harness.plan.cases import Case, expand, load_suite, select, unavailable
 
 from .conftest import REGISTRY, require_framework
 

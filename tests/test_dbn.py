@@ -7,8 +7,8 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
-from dbnbench.harness.cases import Case, unavailable
-from dbnbench.harness.workload import Params
+from dbnbench.harness.plan.cases import Case, unavailable
+from dbnbench.harness.plan.workload import Params
 from dbnbench.suites.dbn.spec import MNIST_RATIO_BAR, RECON_RATIO_BAR, DBNPretrainSpec
 from dbnbench.suites.dbn.stack import build_stack
 from dbnbench.suites.rbm.spec import flops_per_update

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dbnbench.harness.workload import Params
+from dbnbench.harness.plan.workload import Params
 from dbnbench.suites.finetune.spec import (
     ACCURACY_BAR,
     MNIST_ACCURACY_BAR,

@@ -12,7 +12,7 @@ import pytest
 
 from dbnbench.harness import frameworks
 from dbnbench.harness.frameworks.numpy_fw import NumpyFramework
-from dbnbench.harness.registry import Registry, Workload, impl_problem
+from dbnbench.harness.plan.registry import Registry, Workload, impl_problem
 from dbnbench.suites.builtin import bench_class
 from dbnbench.suites.selftest.spec import SelftestSpec
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from dbnbench.format import results
+from dbnbench.harness.engine.runner import Progress, RunInterrupted, RunOptions, execute
 from dbnbench.harness.errors import UserError
 from dbnbench.harness.probes.energy import EnergyMeter
-from dbnbench.harness.runner import Progress, RunInterrupted, RunOptions, execute
 
 from .conftest import REGISTRY
 

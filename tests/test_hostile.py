@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dbnbench.format import results
-from dbnbench.harness.cases import load_suite
 from dbnbench.harness.errors import UserError
+from dbnbench.harness.plan.cases import load_suite
 
 from .conftest import REGISTRY, call
 

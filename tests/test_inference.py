@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from dbnbench.harness.errors import Skip
-from dbnbench.harness.workload import Params
+from dbnbench.harness.plan.workload import Params
 from dbnbench.suites.finetune.spec import glorot_init
 from dbnbench.suites.inference.spec import REL_ERROR_BAR, InferenceSpec, reference_probs
 
@@ -72,7 +72,7 @@ def test_latency_percentiles_at_batch_one(fw_factory):
 ])
 def test_unsupported_modes_have_reasons(framework, mode, why):
     """A framework's limits are its implementation's to state (`supports`), not the spec's."""
-    from dbnbench.harness.registry import load_impl
+    from dbnbench.harness.plan.registry import load_impl
 
     params = Params({**InferenceSpec().defaults(), "mode": mode})
 

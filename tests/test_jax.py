@@ -19,8 +19,8 @@ import pytest
 from dbnbench.harness.errors import Skip
 from dbnbench.harness.frameworks.jax_fw import JaxFramework
 from dbnbench.harness.frameworks.jax_probe import hlo_products, observe
-from dbnbench.harness.products import Observation, contradiction
-from dbnbench.harness.workload import Params
+from dbnbench.harness.frameworks.products import Observation, contradiction
+from dbnbench.harness.plan.workload import Params
 from dbnbench.suites.augment.draws import Draws, draw, identity, quality_images
 from dbnbench.suites.augment.jax_impl import JaxAugmentBench
 from dbnbench.suites.augment.reference import reference

@@ -117,7 +117,7 @@ def rank_processes() -> list:
 
     found = []
     for p in psutil.process_iter(["cmdline"]):
-        if "dbnbench.harness.rank" in " ".join(p.info["cmdline"] or []):
+        if "dbnbench.harness.processes.rank" in " ".join(p.info["cmdline"] or []):
             found.append(p)
     return found
 
@@ -170,7 +170,7 @@ def test_every_group_gets_a_core_per_rank_not_only_the_first(tmp_path, cli):
 
 
 def test_a_rank_without_a_core_of_its_own_is_an_error_not_a_shared_core():
-    from dbnbench.harness.case_group import GroupError, cores_of
+    from dbnbench.harness.processes.case_group import GroupError, cores_of
 
     assert cores_of((0, 1, 2, 3), 1, 2) == (2, 3)
     assert cores_of((), 5, 1) == ()  # no affinity API: nothing pinned, nothing claimed

@@ -7,9 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dbnbench.harness.cases import load_suite
-from dbnbench.harness.registry import load_impl
-from dbnbench.harness.workload import Params
+from dbnbench.harness.plan.cases import load_suite
+from dbnbench.harness.plan.registry import load_impl
+from dbnbench.harness.plan.workload import Params
 from dbnbench.suites.rbm.spec import RBMSpec, init_weights
 
 from .conftest import REGISTRY, make_fw
@@ -170,7 +170,7 @@ def test_bad_accumulate_rejected_at_load(tmp_path, value, field):
 
 
 def test_sklearn_refuses_accumulation_with_a_reason():
-    from dbnbench.harness.cases import Case, impl_supports
+    from dbnbench.harness.plan.cases import Case, impl_supports
 
     def why(framework: str, **kw) -> str | None:
         items = tuple(sorted(params(**kw).items()))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dbnbench.harness.registry import load_impl
+from dbnbench.harness.plan.registry import load_impl
 from dbnbench.suites.rbm.spec import flops_per_update, init_weights
 
 from .conftest import REGISTRY, make_fw

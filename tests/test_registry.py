@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from dbnbench.harness.errors import UserError
-from dbnbench.harness.registry import Registry, Workload, load_impl, plugin_workloads
+from dbnbench.harness.plan.registry import Registry, Workload, load_impl, plugin_workloads
 from dbnbench.suites.builtin import builtin_workloads, source_files
 from dbnbench.suites.selftest.spec import SelftestSpec
 

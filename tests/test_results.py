@@ -60,7 +60,7 @@ def test_terminal_report_flags_a_slow_reduced_precision():
     """A bf16 GEMM 140× slower than fp32 (seen on a CPU without bf16 units) is called out."""
     from rich.console import Console
 
-    from dbnbench.harness.findings import findings
+    from dbnbench.harness.engine.findings import findings
     from dbnbench.reports.terminal import render
 
     doc = results.load(FIXTURES / "result-v1-ci.json")
@@ -157,3 +157,13 @@ def test_a_cases_shape_is_read_from_its_tag_never_parsed_from_its_id():
     assert case_tag({**case, "tag": "x/y"}) == "x/y"  # a tag with a slash is read whole
     without = {k: v for k, v in case.items() if k != "tag"}
     assert case_tag(without) == case["id"].rsplit("/", 1)[-1]
+
+
+def test_a_v1_case_without_warnings_gains_an_empty_list_on_upgrade(tmp_path):
+    """v1 did not require `warnings`; every v2 reader counts on the list."""
+    doc = json.loads((FIXTURES / "result-v1-ci.json").read_text())
+    for case in doc["cases"]:
+        case.pop("warnings", None)
+    path = tmp_path / "v1-bare.json"
+    path.write_text(json.dumps(doc))
+    assert all(c["warnings"] == [] for c in results.load(path)["cases"])

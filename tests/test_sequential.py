@@ -135,7 +135,7 @@ def test_a_slower_head_is_decided_early_and_compare_agrees(tmp_path):
 
 
 def test_duet_cores_are_disjoint_and_swap_every_round(monkeypatch):
-    from dbnbench.harness import runner
+    from dbnbench.harness.engine import runner
 
     monkeypatch.setattr(runner.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
     even = runner.duet_cores(("base", "head"), 0, 2)
@@ -145,7 +145,7 @@ def test_duet_cores_are_disjoint_and_swap_every_round(monkeypatch):
 
 
 def test_a_duet_worker_runs_on_the_cores_it_was_given():
-    from dbnbench.harness.pool import WorkerProcess
+    from dbnbench.harness.processes.pool import WorkerProcess
 
     core = max(os.sched_getaffinity(0))
     worker = WorkerProcess(1, cpus=(core,))
@@ -191,8 +191,8 @@ def test_an_interrupted_sequential_run_resumes_and_replays_its_looks(tmp_path):
     already run are not run again, the looks come at rounds 4, 6, … as planned, and the
     finished file records why it stopped."""
     from dbnbench.app.sequential import sequential_of
+    from dbnbench.harness.engine.runner import Progress, RunInterrupted, RunOptions, execute
     from dbnbench.harness.records import Arm
-    from dbnbench.harness.runner import Progress, RunInterrupted, RunOptions, execute
 
     from .conftest import REGISTRY
 

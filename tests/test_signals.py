@@ -61,7 +61,7 @@ def workers_of(parent: int) -> list[psutil.Process]:
     found = []
     for p in psutil.process_iter(["cmdline"]):
         try:
-            if "dbnbench.harness.worker" in (p.info["cmdline"] or []) \
+            if "dbnbench.harness.processes.worker" in (p.info["cmdline"] or []) \
                     and p.environ().get(PARENT_ENV) == str(parent):
                 found.append(p)
         except psutil.Error:
@@ -145,7 +145,7 @@ def test_a_worker_dies_with_whatever_started_it(tmp_path):
     read_end, write_end = os.pipe()  # held open here: the worker never sees EOF
     spawner = (
         "import os, subprocess, sys\n"
-        f"p = subprocess.Popen([sys.executable, '-m', 'dbnbench.harness.worker'], "
+        f"p = subprocess.Popen([sys.executable, '-m', 'dbnbench.harness.processes.worker'], "
         f"stdin={read_end}, pass_fds=({read_end},), start_new_session=True, "
         "stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, "  # our pipe closes with it
         f"env={{k: v for k, v in os.environ.items() if k != {PARENT_ENV!r}}})\n"
@@ -168,7 +168,7 @@ def test_the_watchdog_ends_a_worker_whose_run_vanished():
     """A wrapper between run and worker (an arm's interpreter script) outlives the run: no
     parent-death signal reaches the worker, so its watchdog must see the run is gone."""
     run = subprocess.Popen(["sleep", "1.5"])  # stands for the dbnbench that is killed
-    worker = subprocess.Popen([sys.executable, "-m", "dbnbench.harness.worker"],
+    worker = subprocess.Popen([sys.executable, "-m", "dbnbench.harness.processes.worker"],
                               stdin=subprocess.PIPE, start_new_session=True,
                               env={**os.environ, PARENT_ENV: str(run.pid)})
     try:

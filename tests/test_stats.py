@@ -11,13 +11,13 @@ import pytest
 from scipy import stats
 
 from dbnbench.format.checks import case_problem
-from dbnbench.harness.cases import Case
-from dbnbench.harness.merge import merge_case
+from dbnbench.harness.engine.merge import merge_case
+from dbnbench.harness.engine.roofline import round_roofs
+from dbnbench.harness.measure.stats import ONE_ROUND, bootstrap_ci, round_medians, summarize
+from dbnbench.harness.measure.timing import loops_for, measure
+from dbnbench.harness.plan.cases import Case
+from dbnbench.harness.plan.workload import Params
 from dbnbench.harness.records import CalibrationAnswer, CaseAnswer
-from dbnbench.harness.roofline import round_roofs
-from dbnbench.harness.stats import ONE_ROUND, bootstrap_ci, round_medians, summarize
-from dbnbench.harness.timing import loops_for, measure
-from dbnbench.harness.workload import Params
 from dbnbench.reports.samples import repetition_rounds
 from dbnbench.suites.rbm.spec import RBMSpec
 

@@ -19,8 +19,8 @@ from rich.text import Text
 from ..format import results
 from ..format.output import is_stdout
 from ..format.results import ResultDoc
-from ..harness.cases import MAX_CASES
 from ..harness.errors import UserError
+from ..harness.plan.cases import MAX_CASES
 from .cli_reports import register_report_commands
 from .console import err, out
 from .progress import RichProgress
@@ -67,7 +67,7 @@ class Finite(click.ParamType):
 
 def filters(workload: str | None, framework: str | None, device: str | None,
             precision: str | None) -> dict[str, list[str] | None]:
-    from ..harness.cases import parse_list
+    from ..harness.plan.cases import parse_list
 
     return {"workloads": parse_list("--workload", workload),
             "frameworks": parse_list("--framework", framework),
@@ -189,7 +189,7 @@ def run(**given: Any) -> None:
 def run_suite(a: RunArgs) -> None:
     """`dbnbench run` from its options, one typed object (app/run_args.py)."""
     rounds, threads, db = a.rounds, a.threads, a.db  # settled below from the others
-    from ..harness.rendezvous import agent, parse_nodes
+    from ..harness.processes.rendezvous import agent, parse_nodes
 
     nodes = parse_nodes(a.nnodes, a.node_rank, a.rdzv_endpoint, a.rdzv_timeout)
     if nodes is not None and nodes.count == 1:
@@ -199,8 +199,8 @@ def run_suite(a: RunArgs) -> None:
 
         sys.exit(agent(nodes, dict(machine()), say=err.print))
 
-    from ..harness.arms import parse_arms
-    from ..harness.runner import RunInterrupted, RunIOError, RunOptions, execute
+    from ..harness.engine.runner import RunInterrupted, RunIOError, RunOptions, execute
+    from ..harness.plan.arms import parse_arms
     from ..reports.compare import parse_fraction
     from ..reports.terminal import render
     from ..suites.builtin import default_registry
@@ -273,7 +273,7 @@ def finish_finished(run_id: str, output: Path, *, html: bool, db: Path) -> bool:
     """`--resume` of a run whose result was written but whose HTML report or history record
     is missing (the process was killed between them): those are done now, and True. A run
     with both already is 'finished already' (exit 2); without a complete result, False."""
-    from ..harness.journal import finished
+    from ..harness.engine.journal import finished
     from . import store
 
     path = output / f"{run_id}.json"
@@ -326,7 +326,7 @@ class StopOnSignals:
         if not self.first:
             self.first = signum
             raise KeyboardInterrupt
-        from ..harness.pool import kill_all
+        from ..harness.processes.pool import kill_all
 
         kill_all()
         journals = sorted(self.output.glob("*.journal.jsonl"), key=lambda p: p.stat().st_mtime)

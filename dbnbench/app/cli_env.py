@@ -17,9 +17,9 @@ from rich.table import Table
 from rich.text import Text
 
 from ..harness.frameworks import FRAMEWORKS
-from ..harness.pool import IMPORT_ALLOWANCE_S, WorkerProcess
 from ..harness.probes.fingerprint import isa_name, kernel_findings, machine_fingerprint
 from ..harness.probes.system import machine, usable_cpus
+from ..harness.processes.pool import IMPORT_ALLOWANCE_S, WorkerProcess
 from ..harness.records import RuntimeAnswer, RuntimeRequest
 
 WIDTH = 80  # the human output is laid out to be read in an 80-column terminal

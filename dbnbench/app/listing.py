@@ -11,7 +11,7 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
 
-from ..harness.cases import MAX_CASES
+from ..harness.plan.cases import MAX_CASES
 
 
 def setting_text(key: str, value: Any) -> str:
@@ -65,8 +65,8 @@ class CaseList:
 def case_list(suite: str, filters: Mapping[str, list[str] | None],
               max_cases: int = MAX_CASES, max_memory: int | None = None) -> CaseList:
     """The cases `dbnbench list` shows, decided without importing any framework."""
-    from ..harness.cases import check_layouts, load_suite, select, unavailable
     from ..harness.errors import UserError
+    from ..harness.plan.cases import check_layouts, load_suite, select, unavailable
     from ..harness.probes.system import gpus, usable_cpus
     from ..suites.builtin import default_registry
 

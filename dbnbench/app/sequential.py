@@ -11,9 +11,9 @@ from collections.abc import Callable
 from typing import cast
 
 from ..format.results import ResultDoc
+from ..harness.engine.runner import Look, Sequential
 from ..harness.errors import UserError
 from ..harness.records import Arm
-from ..harness.runner import Look, Sequential
 from ..reports.compare import Thresholds, compare_docs
 from ..reports.samples import split_arms
 

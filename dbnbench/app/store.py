@@ -14,8 +14,9 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from ..format.results import CaseResult, Machine, ResultDoc
+from ..format.results import Machine, ResultDoc
 from ..format.shown import visible_all
+from ..format.view import CaseView, views
 from ..harness.errors import UserError
 
 HISTORY_ENV = "DBNBENCH_HISTORY"
@@ -153,17 +154,14 @@ def machine_fingerprint(machine: Machine) -> str:
     return f"{machine['hostname']}|{machine['cpu']['model']}|{gpus}"
 
 
-def case_row(run_id: str, case: CaseResult) -> tuple[Any, ...]:
-    m = case["metrics"]
-    rate = m.get("items_per_s")
+def case_row(run_id: str, case: CaseView) -> tuple[Any, ...]:
+    rate = case.rate
     # An arm's case is its own series: the id with the arm's name after an @.
-    case_id = f"{case['id']}@{case['arm']}" if case.get("arm") else case["id"]
-    return (run_id, case_id, case["workload"], case["framework"], case["device"],
-            case["precision"], case["status"], case["reason"], rate["median"] if rate else None,
-            rate["ci_low"] if rate else None, rate["ci_high"] if rate else None,
-            m.get("pct_of_peak"),
-            m.get("peak_device_memory_bytes") or m.get("peak_host_memory_bytes"),
-            m.get("energy_per_item_j"), case.get("source_hash"))
+    case_id = f"{case.id}@{case.arm}" if case.arm else case.id
+    return (run_id, case_id, case.workload, case.framework, case.device, case.precision,
+            case.status, case.reason, rate.median if rate else None,
+            rate.ci_low if rate else None, rate.ci_high if rate else None, case.pct_of_peak,
+            case.memory_bytes, case.energy_per_item_j, case.source_hash)
 
 
 def other_run(held: dict[str, Any], doc: ResultDoc) -> str:
@@ -205,7 +203,7 @@ def record(doc: ResultDoc, path: str | Path | None = None) -> None:
                          (doc["run_id"], machine_id, doc["suite"], doc["started_at"],
                           doc["finished_at"], doc["tool"]["version"], json.dumps(doc)))
             conn.executemany("INSERT INTO cases VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                             [case_row(doc["run_id"], c) for c in doc["cases"]])
+                             [case_row(doc["run_id"], c) for c in views(doc)])
             conn.execute("COMMIT")
         except BaseException as exc:
             if conn.in_transaction:

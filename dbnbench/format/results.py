@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import NotRequired, TypedDict, cast
+from typing import Literal, NotRequired, TypedDict, cast
 
 import jsonschema
 
@@ -99,6 +99,7 @@ class Finding(TypedDict):
     precision: NotRequired[str]
     library: NotRequired[str]
     variable: NotRequired[str | None]
+    arm: NotRequired[str]  # the arm whose cases it was drawn from (findings.per_arm)
 
 
 class ItemsPerS(TypedDict):
@@ -194,6 +195,29 @@ class CaseResult(TypedDict):
     parallel: NotRequired[JSONObject | None]  # the process group of a multi-rank case
 
 
+class WorkloadLayout(TypedDict):
+    """How a workload's spec lays its cases out, for readers that know no workload."""
+
+    item: str  # what its items/s counts
+    params: list[str]  # the spec's parameter order
+    layout: list[str]  # parameters that split a case over processes or micro-batches
+    extras: dict[str, str]  # each extra it records in metrics.extra -> its kind ("latency")
+
+
+Stopped = Literal["decided", "max rounds", "time budget"]
+
+
+class SequentialRecord(TypedDict):
+    """A sequential run's (`--until-decided`) record: its looks and why it stopped."""
+
+    max_rounds: int
+    looks: list[int]  # rounds seen at each look
+    rounds: int  # rounds it ran
+    stopped: Stopped
+    max_time_s: float | None
+    decided_after: dict[str, int]  # case id -> the rounds it ran before a look decided it
+
+
 class ResultDoc(TypedDict):
     schema_version: int
     run_id: str
@@ -209,6 +233,8 @@ class ResultDoc(TypedDict):
     roofline: list[Roof]
     findings: list[Finding]
     cases: list[CaseResult]
+    workloads: NotRequired[dict[str, WorkloadLayout]]  # every workload the cases name
+    sequential: NotRequired[SequentialRecord]
 
 SCHEMA_VERSION = 2
 # Every schema version this tool has ever written, so old files keep loading: each is
@@ -236,8 +262,9 @@ def upgrade_v1(doc: JSONObject) -> JSONObject:
     for case in cast(list[JSONObject], doc["cases"]):
         steps = case.get("steps_per_repetition")
         count = len(cast(list[JSON], case["repetitions_s"]))
+        # v1 did not require warnings; every reader of v2 may count on the list.
         cases.append({**case, "steps_per_repetition": [steps] * count if steps else [],
-                      "contention": None})
+                      "contention": None, "warnings": case.get("warnings", [])})
     return {**doc, "schema_version": 2, "roofline": [], "findings": [], "cases": cases}
 
 

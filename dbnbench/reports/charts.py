@@ -8,7 +8,7 @@ log axes tick at whole decades with SI prefixes ("10k", "100k") and name their u
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import plotly.graph_objects as go
@@ -105,6 +105,19 @@ def labels(facet: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(r["label"] for r in facet["rows"]))
 
 
+FacetChart = Callable[[dict[str, Any]], Panel | None]
+# The small multiples of each facet (one size of a workload), side by side in this order. A
+# new chart is one function decorated with @facet_chart: it draws the facet's rows, or
+# returns None where it has nothing to show.
+FACET_CHARTS: list[FacetChart] = []
+
+
+def facet_chart(chart: FacetChart) -> FacetChart:
+    FACET_CHARTS.append(chart)
+    return chart
+
+
+@facet_chart
 def throughput(facet: dict[str, Any]) -> Panel:
     """Items/s with the 95 % interval as measured (asymmetric whiskers)."""
     fig = go.Figure()
@@ -123,6 +136,7 @@ def throughput(facet: dict[str, Any]) -> Panel:
                  "whiskers: the 95% interval, as measured (often lopsided)", legend_of(facet))
 
 
+@facet_chart
 def roof_position(facet: dict[str, Any]) -> Panel | None:
     """Each case's share of what the roofline allows at its arithmetic intensity, 0–100 %;
     an impossible share (an old file, or a wrong count of work) is drawn to 100 % in red and
@@ -151,6 +165,7 @@ def roof_position(facet: dict[str, Any]) -> Panel | None:
     return panel("position on the roofline", rows_layout(fig, labels(facet)), caption, legend)
 
 
+@facet_chart
 def quality(facet: dict[str, Any]) -> Panel | None:
     """Each case's quality against its bar (dashed): green passed, red missed."""
     rows = [r for r in facet["rows"] if r["quality"].get("metric")
@@ -180,6 +195,26 @@ def quality(facet: dict[str, Any]) -> Panel | None:
     better = "lower" if q.get("lower_is_better") else "higher"
     return panel(f"quality ({better} is better)", rows_layout(fig, labels(facet)), caption,
                  legend)
+
+
+@facet_chart
+def energy(facet: dict[str, Any]) -> Panel | None:
+    """Items per joule where energy was measured: the work a joule buys in each
+    configuration (higher is better)."""
+    rows = [r for r in facet["rows"] if r["items_per_joule"]]
+    if not rows:
+        return None
+    fig = go.Figure()
+    for arm, members, colour in series({**facet, "rows": rows}):
+        fig.add_bar(name=arm or "items/J", orientation="h", y=[r["label"] for r in members],
+                    x=[r["items_per_joule"] for r in members],
+                    marker_color=colours(members, colour),
+                    hovertext=[f"{r['id']}: {r['items_per_joule']:.3g} items/J, "
+                               f"{r['avg_power_w'] or 0:.0f} W" for r in members])
+    value_axis(fig, "items per joule", [r["items_per_joule"] for r in rows])
+    return panel("energy efficiency (higher is better)", rows_layout(fig, labels(facet)),
+                 "items over the energy the timed window used (its method in the case's "
+                 "energy_source)", legend_of({**facet, "rows": rows}))
 
 
 def latency(facet: dict[str, Any]) -> Panel | None:
@@ -231,11 +266,11 @@ def scaling(rows: list[dict[str, Any]], workload: str, param: str) -> Panel:
 
 
 def workload_facets(rows: list[dict[str, Any]], workload: str) -> list[dict[str, Any]]:
-    """Small multiples per size of a workload: throughput, roofline position, quality side by
-    side; latency in a panel of its own; scaling over a swept parameter after them."""
+    """Small multiples per size of a workload: the registered facet charts side by side;
+    latency in a panel of its own; scaling over a swept parameter after them."""
     out = []
     for facet in facets(rows, workload):
-        panels = [throughput(facet), roof_position(facet), quality(facet)]
+        panels = [chart(facet) for chart in FACET_CHARTS]
         out.append({"title": facet["title"], "panels": [p for p in panels if p],
                     "latency": latency(facet), "rows": facet["rows"]})
     return out

@@ -21,18 +21,12 @@ from typing import Any, cast
 import numpy as np
 
 from ..format.errors import UserError
-from ..format.results import CaseResult, ResultDoc
+from ..format.results import ResultDoc
+from ..format.view import CaseView, views
 from .quality_change import quality_change
-from .samples import Mode, mode_of, run_references
+from .samples import Mode, run_references
 from .significance import detectable, look_levels
-from .verdicts import (
-    NORMALISE,
-    adjust,
-    memory_change,
-    sampled_change,
-    speed_change,
-    speed_verdict,
-)
+from .verdicts import NORMALISE, adjust, memory_change, sampled_change, speed_change, speed_verdict
 
 ALPHA = 0.05      # family-wise (Holm over cases, spent over a sequential run's looks)
 VERDICTS = ("regressed", "broken", "improved", "inconclusive", "unchanged", "missing", "new")
@@ -60,43 +54,17 @@ def parse_fraction(text: str, option: str = "--threshold") -> float:
     return value
 
 
-def peak_memory(case: CaseResult) -> list[float | None]:
-    """Peak memory of each round (device memory where measured, else host)."""
-    m = case["metrics"]
-    by_round = m.get("peak_host_memory_by_round")
-    device = m.get("peak_device_memory_bytes")
-    if device:
-        return [float(device)]
-    if by_round:
-        return [float(v) if v is not None else None for v in by_round]
-    host = m.get("peak_host_memory_bytes")
-    return [float(host)] if host else []
-
-
-def memory_at_start(case: CaseResult) -> list[float | None]:
-    """The worker's resident memory before each round's setup (host memory only)."""
-    if case["metrics"].get("peak_device_memory_bytes"):
-        return []
-    return [float(v) if v is not None else None
-            for v in case["metrics"].get("host_memory_at_start_by_round") or []]
-
-
-def energy_per_item(case: CaseResult) -> list[float | None]:
-    m = case["metrics"]
-    return list(m.get("energy_per_item_by_round") or [m.get("energy_per_item_j")])
-
-
-def case_flags(base: CaseResult, cand: CaseResult, arms: bool) -> list[str]:
+def case_flags(base: CaseView, cand: CaseView, arms: bool) -> list[str]:
     flags = []
-    if not arms and base.get("source_hash") != cand.get("source_hash"):
-        flags.append(f"workload source changed ({base.get('source_hash')} → "
-                     f"{cand.get('source_hash')}): not the same benchmark")
-    if base.get("math") != cand.get("math"):
+    if not arms and base.source_hash != cand.source_hash:
+        flags.append(f"workload source changed ({base.source_hash} → "
+                     f"{cand.source_hash}): not the same benchmark")
+    if base.math != cand.math:
         flags.append("math flags differ")
     return flags
 
 
-Pair = tuple[dict[str, Any], CaseResult | None, CaseResult | None]
+Pair = tuple[dict[str, Any], CaseView | None, CaseView | None]
 
 
 # A case the baseline measured that the candidate ran and could not measure: the head broke
@@ -112,39 +80,41 @@ def pair_cases(base: ResultDoc, cand: ResultDoc) -> list[Pair]:
     "broken" (ok in the baseline, failed, timed out or skipped in the candidate), "missing"
     (absent from the candidate, or its run was interrupted: nothing was said of the code),
     "new" (not measured in the baseline)."""
-    bcases = {c["id"]: c for c in base["cases"]}
-    ccases = {c["id"]: c for c in cand["cases"]}
+    bcases = {c.id: c for c in views(base)}
+    ccases = {c.id: c for c in views(cand)}
     rows = []
     for cid in list(bcases) + [i for i in ccases if i not in bcases]:
         b, c = bcases.get(cid), ccases.get(cid)
-        if b is not None and c is not None and b["status"] == c["status"] == "skipped":
+        if b is not None and c is not None and b.status == c.status == "skipped":
             continue
         row: dict[str, Any] = {"id": cid, "flags": [], "verdict": None}
-        if b is None or b["status"] != "ok":
+        if b is None or not b.ok:
             row["verdict"] = "new"
             if b is not None:
-                row["note"] = f"baseline {b['status']}: {b['reason'] or 'no reason recorded'}"
+                row["note"] = f"baseline {b.status}: {b.reason or 'no reason recorded'}"
         elif c is None:
             row["verdict"], row["note"] = "missing", "not in the candidate"
-        elif c["status"] != "ok":
-            row["verdict"] = "broken" if c["status"] in BROKEN else "missing"
-            row["note"] = f"candidate {c['status']}: {c['reason'] or 'no reason recorded'}"
+        elif not c.ok:
+            row["verdict"] = "broken" if c.status in BROKEN else "missing"
+            row["note"] = f"candidate {c.status}: {c.reason or 'no reason recorded'}"
         rows.append((row, b, c))
     return rows
 
 
-def compare_case(row: dict[str, Any], b: CaseResult, c: CaseResult, limits: Thresholds,
+def compare_case(row: dict[str, Any], b: CaseView, c: CaseView, limits: Thresholds,
                  arms: bool, normalise: str = "run",
                  levels: tuple[dict[Mode, float], dict[Mode, float]] = ({}, {})) -> None:
     row["flags"] = case_flags(b, c, arms)
-    row["speed"] = speed_change(b, c, arms, normalise,
-                                (levels[0].get(mode_of(b)), levels[1].get(mode_of(c))))
-    row["memory"] = memory_change(peak_memory(b), peak_memory(c), memory_at_start(b),
-                                  memory_at_start(c), limits.memory)
-    row["energy"] = sampled_change(energy_per_item(b), energy_per_item(c), limits.energy,
-                                   (c["metrics"].get("unmeasured") or {}).get("energy_j"))
+    row["speed"] = speed_change(b.case, c.case, arms, normalise,
+                                (levels[0].get(b.mode), levels[1].get(c.mode)))
+    row["memory"] = memory_change(b.memory_by_round(), c.memory_by_round(),
+                                  b.memory_at_start_by_round(), c.memory_at_start_by_round(),
+                                  limits.memory)
+    row["energy"] = sampled_change(b.energy_per_item_by_round(), c.energy_per_item_by_round(),
+                                   limits.energy, c.unmeasured.get("energy_j"))
     # Seeded and outside the timed window: quality has no noise to test, only its bar.
-    row["quality"] = quality_change(b["metrics"].get("quality"), c["metrics"].get("quality"))
+    row["quality"] = quality_change(b.quality.raw if b.quality else None,
+                                    c.quality.raw if c.quality else None)
     busy = None if arms else contended_note(b, c)
     if busy:
         # Measured while the machine was busy: the numbers are not the code's, in either
@@ -167,9 +137,9 @@ def look_plan(sequential: Mapping[str, Any] | None, alpha: float) -> Plan:
                     strict=True))
 
 
-def decide(rows: list[dict[str, Any]], pairs: dict[str, tuple[CaseResult, CaseResult]],
+def decide(rows: list[dict[str, Any]], pairs: dict[str, tuple[CaseView, CaseView]],
            limits: Thresholds, plan: Plan,
-           speed_at: Callable[[CaseResult, CaseResult, int], dict[str, Any]]) -> None:
+           speed_at: Callable[[CaseView, CaseView, int], dict[str, Any]]) -> None:
     """Speed verdicts, look by look: at each, Holm's correction over every tested case (a
     case decided at an earlier look keeps its verdict and enters with p = 1) at the look's
     level; the first decisive verdict of a case stands. `speed_at(b, c, upto)` recomputes a
@@ -228,9 +198,9 @@ def compare_docs(base: ResultDoc, cand: ResultDoc, limits: Thresholds = Threshol
             pairs[row["id"]] = (b, c)
         rows.append(row)
 
-    def speed_at(b: CaseResult, c: CaseResult, upto: int) -> dict[str, Any]:
-        return speed_change(b, c, arms, normalise,
-                            (levels[0].get(mode_of(b)), levels[1].get(mode_of(c))), upto)
+    def speed_at(b: CaseView, c: CaseView, upto: int) -> dict[str, Any]:
+        return speed_change(b.case, c.case, arms, normalise,
+                            (levels[0].get(b.mode), levels[1].get(c.mode)), upto)
 
     plan = look_plan(sequential if arms else None, limits.alpha)
     decide(rows, pairs, limits, plan, speed_at)
@@ -253,15 +223,14 @@ def compare_docs(base: ResultDoc, cand: ResultDoc, limits: Thresholds = Threshol
             "mde": {"median": float(np.median(mdes)), "max": max(mdes)} if mdes else None}
 
 
-def contended_note(base: CaseResult | None, cand: CaseResult | None) -> str | None:
+def contended_note(base: CaseView | None, cand: CaseView | None) -> str | None:
     """Why a case's comparison is inconclusive because a side was timed on a busy machine."""
     sides = []
     for label, case in (("baseline", base), ("candidate", cand)):
-        contention = case["contention"] if case is not None else None
-        if contention and contention["contended"]:
+        if case is not None and case.contended:
             sides.append(f"{label} contended (other processes used "
-                         f"{contention['other_cpu_share']:.0%} of the CPU, steal "
-                         f"{contention['steal_share']:.0%})")
+                         f"{case.other_cpu_share or 0:.0%} of the CPU, steal "
+                         f"{case.steal_share or 0:.0%})")
     return "; ".join(sides) + ": inconclusive" if sides else None
 
 

@@ -365,7 +365,7 @@ def html_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
 def render_html(result: dict[str, Any]) -> str:
     """One self-contained page of the comparison (nothing fetched: no CDN, no plotly); every
     string from a result file is escaped by the template (autoescape)."""
-    from .html import environment  # plotly comes with it: only when a page is asked for
+    from .html import environment
 
     b, c = result["baseline"], result["candidate"]
     return environment().get_template("compare.html.j2").render(

@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from ..format.results import CaseResult, ResultDoc, case_tag
+from ..format.results import ResultDoc
+from ..format.view import CaseView, views
 
 PYTEST_BENCHMARK_VERSION = "5.1.0"  # the file format these fields follow
 
@@ -35,19 +36,19 @@ def step_stats(step_s: np.ndarray) -> dict[str, Any]:
             "data": step_s.tolist()}
 
 
-def benchmark_entry(doc: ResultDoc, case: CaseResult) -> dict[str, Any]:
-    step_s = np.asarray(case["repetitions_s"], dtype=float) / np.asarray(
-        case["steps_per_repetition"], dtype=float)
-    m = case["metrics"]
-    rate = m.get("items_per_s")
-    extra = {"items_per_s": rate["median"] if rate else None,
-             "items_per_step": case.get("items_per_step"), "pct_of_peak": m.get("pct_of_peak"),
-             "peak_host_memory_bytes": m.get("peak_host_memory_bytes"),
-             "peak_device_memory_bytes": m.get("peak_device_memory_bytes"),
-             "energy_per_item_j": m.get("energy_per_item_j"),
-             "source_hash": case.get("source_hash"), "run_id": doc["run_id"]}
-    return {"group": case["workload"], "name": case["id"], "fullname": f"dbnbench::{case['id']}",
-            "params": case["params"], "param": case_tag(case),
+def benchmark_entry(doc: ResultDoc, case: CaseView) -> dict[str, Any]:
+    raw = case.case
+    step_s = np.asarray(raw["repetitions_s"], dtype=float) / np.asarray(
+        raw["steps_per_repetition"], dtype=float)
+    extra = {"items_per_s": case.rate.median if case.rate else None,
+             "items_per_step": raw.get("items_per_step"), "pct_of_peak": case.pct_of_peak,
+             "peak_host_memory_bytes": case.host_memory_bytes,
+             "peak_device_memory_bytes": case.device_memory_bytes,
+             "energy_per_item_j": case.energy_per_item_j,
+             "items_per_joule": case.items_per_joule,
+             "source_hash": case.source_hash, "run_id": doc["run_id"]}
+    return {"group": case.workload, "name": case.id, "fullname": f"dbnbench::{case.id}",
+            "params": case.params, "param": case.tag,
             "extra_info": extra,
             "options": {"disable_gc": False, "timer": "perf_counter", "min_rounds":
                         doc["settings"]["repetitions"], "max_time": None,
@@ -65,8 +66,8 @@ def to_pytest_benchmark(doc: ResultDoc) -> str:
                     "python_version": python, "python_build": [], "release": m["os"],
                     "system": m["os"].split()[0] if m["os"] else "",
                     "cpu": {"brand_raw": m["cpu"]["model"], "count": m["cpu"]["threads"]}}
-    benchmarks = [benchmark_entry(doc, c) for c in doc["cases"]
-                  if c["status"] == "ok" and c["repetitions_s"] and c["steps_per_repetition"]]
+    benchmarks = [benchmark_entry(doc, c) for c in views(doc)
+                  if c.ok and c.case["repetitions_s"] and c.case["steps_per_repetition"]]
     out = {"machine_info": machine_info, "commit_info": {"id": doc["run_id"], "dirty": False,
                                                         "project": "dbnbench", "branch": None},
            "benchmarks": benchmarks, "datetime": doc["finished_at"] or doc["started_at"],

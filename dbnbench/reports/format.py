@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..format.results import ItemsPerS
+from ..format.view import Rate
 
 PREFIXES = ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""))
 # Under 1, prefixes only where there is a unit to carry them (0.5 J is 500 mJ; a bare 0.5
@@ -55,33 +55,26 @@ def pct(value: float | None) -> str:
     return "–" if value is None else f"{value:.0%}" if value >= 0.1 else f"{value:.1%}"
 
 
-def interval(metric: ItemsPerS | None) -> str:
+def interval(rate: Rate | None) -> str:
     """The 95 % interval as measured: '[17.3 k, 18.2 k]' (never folded into one ± number,
     which hides a lopsided interval such as 550 to 121 k around 1.37 k)."""
-    if metric is None or metric["ci_low"] is None or metric["ci_high"] is None:
+    if rate is None or rate.ci_low is None or rate.ci_high is None:
         return "–"
-    return f"[{si(metric['ci_low'])}, {si(metric['ci_high'])}]"
+    return f"[{si(rate.ci_low)}, {si(rate.ci_high)}]"
 
 
-def spread(metric: ItemsPerS | None) -> str:
+def spread(rate: Rate | None) -> str:
     """The 95 % interval relative to the median, each side its own: '−1.6 +3.3%'; one
     '±' only when both sides round to the same number."""
-    if metric is None:
+    if rate is None:
         return "–"
-    median, low, high = metric["median"], metric["ci_low"], metric["ci_high"]
+    median, low, high = rate.median, rate.ci_low, rate.ci_high
     if not median or low is None or high is None:
         return "–"
     below, above = (median - low) / median * 100, (high - median) / median * 100
     decimals = 1 if max(below, above) < 10 else 0
     b, a = f"{below:.{decimals}f}", f"{above:.{decimals}f}"
     return f"±{a}%" if a == b else f"−{b} +{a}%"
-
-
-def rate_with_ci(metric: ItemsPerS | None) -> str:
-    """Median items/s and its interval: '17.6 k [17.3 k, 18.2 k]'."""
-    if not metric:
-        return "–"
-    return f"{si(metric['median'])} {interval(metric)}".replace(" –", "")
 
 
 def quality_value(q: dict[str, Any] | None) -> str:

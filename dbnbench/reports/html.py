@@ -10,10 +10,11 @@ from typing import Any
 import jinja2
 
 from ..format.results import ResultDoc
-from . import charts, scaling_charts
+from . import charts
 from . import format as fmt
 from . import report_data as data
-from .scaling import analyse, ratio_text
+from .html_sections import Report, sections
+from .scaling import ratio_text
 
 DEFAULT_BASELINE = "numpy/cpu/fp32"
 
@@ -33,41 +34,15 @@ def joules(value: float | None) -> str:
     return fmt.si(value, "J")
 
 
-def scaling_sections(docs: Sequence[ResultDoc]) -> list[dict[str, Any]]:
-    """Per result with cases over several workers, stages or accumulated micro-batches: its
-    figures per workload and the rows of its tables (each result its own baselines)."""
-    out = []
-    for d in docs:
-        s = analyse(d)
-        if s.present:
-            out.append({"machine": data.machine_label(d, len(docs) > 1),
-                        "workloads": [{"name": w, "panels": scaling_charts.workload_panels(s, w)}
-                                      for w in scaling_charts.workloads(s)],
-                        "workers": s.workers, "stages": s.stages,
-                        "accumulation": s.accumulation})
-    return out
-
-
 def context(docs: Sequence[ResultDoc], baseline: str) -> dict[str, Any]:
     rows = data.all_rows(docs)
+    report = Report(docs, rows, data.add_speedups(rows, baseline), baseline)
     several = len(docs) > 1
-    ok = data.ok_rows(rows)
-    rooflines = data.rooflines(docs)
-    sections = [{"name": w, "index": i, "facets": charts.workload_facets(rows, w),
-                 "scaling": charts.workload_scaling(rows, w)}
-                for i, w in enumerate(data.workloads(ok), start=1)]
     return {"machines": [data.machine_summary(d, data.machine_label(d, several)) for d in docs],
-            "counts": [data.counts(d) for d in docs],
-            "findings": data.findings(docs), "rooflines": rooflines,
-            "roof_frameworks": sorted({fw for r in rooflines for fw in r.get("frameworks") or {}}),
-            "roofline_charts": charts.roofline_charts(rooflines, rows),
-            "headline": data.headline(rows), "workload_sections": sections,
-            "baseline": data.add_speedups(rows, baseline), "baseline_asked": baseline,
-            "scaling": scaling_sections(docs),
-            "unmeasured": data.unmeasured(docs), "problems": data.problems(docs),
-            "rows": [r for r in rows if r["status"] != "skipped"],
-            "energy": any(r["energy_per_item_j"] is not None for r in ok),
-            "several": several}
+            "counts": [data.counts(d) for d in docs], "several": several,
+            "sections": [{"id": s.id, "title": s.title, "css_class": s.css_class,
+                          "template": f"sections/{s.template}", "data": s.data}
+                         for s in sections(report)]}
 
 
 def render_html(docs: Sequence[ResultDoc], baseline: str = DEFAULT_BASELINE,

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..format.results import Machine, ResultDoc
+from ..format.view import views
 from . import charts
 from .html import environment, render_html
 from .report_data import duration
@@ -36,12 +37,11 @@ def only_workload(doc: ResultDoc, workload: str) -> ResultDoc:
 def trend_points(docs: Sequence[ResultDoc], case_id: str) -> list[dict[str, Any]]:
     points = []
     for d in sorted(docs, key=lambda d: d["started_at"]):
-        for c in d["cases"]:
-            rate = c["metrics"].get("items_per_s")
-            if c["id"] == case_id and c["status"] == "ok" and rate:
+        for c in views(d):
+            if c.id == case_id and c.ok and c.rate:
                 points.append({"hostname": d["machine"]["hostname"], "run_id": d["run_id"],
-                               "started_at": d["started_at"], "items_per_s": rate["median"],
-                               "ci_low": rate["ci_low"], "ci_high": rate["ci_high"]})
+                               "started_at": d["started_at"], "items_per_s": c.rate.median,
+                               "ci_low": c.rate.ci_low, "ci_high": c.rate.ci_high})
     return points
 
 

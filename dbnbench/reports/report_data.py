@@ -8,11 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from ..format.json_types import JSONObject
-from ..format.results import CaseResult, ResultDoc, case_tag
+from ..format.results import ResultDoc
+from ..format.view import CaseView, views
 from . import format as fmt
 from . import summaries
-
-PARAM_ORDER = ("visible", "hidden", "batch", "k", "layers")
 
 
 def machine_label(doc: ResultDoc, several: bool) -> str:
@@ -94,46 +93,36 @@ def rooflines(docs: Sequence[ResultDoc]) -> list[dict[str, Any]]:
 
 
 
-def case_row(case: CaseResult, label: str) -> dict[str, Any]:
-    m = case["metrics"]
-    rate = m.get("items_per_s")
-    q = m.get("quality") or {}
-    contention = case["contention"]
-    roof: dict[str, Any] = dict(m.get("roofline") or {})
-    config = (f"{case['arm']}: " if case.get("arm") else "") + \
-        f"{case['framework']}/{case['device']}/{case['precision']}"
-    return {"machine": label, "id": case["id"], "workload": case["workload"],
-            "framework": case["framework"], "device": case["device"],
-            "kind": "cpu" if case["device"] == "cpu" else "gpu",
-            "precision": case["precision"], "shape": case_tag(case), "params": case["params"],
-            "status": case["status"], "reason": case["reason"],
-            "items_per_s": rate["median"] if rate else None,
-            "ci_low": rate["ci_low"] if rate else None,
-            "ci_high": rate["ci_high"] if rate else None,
+def case_row(case: CaseView, label: str) -> dict[str, Any]:
+    """A case as the HTML report's templates and charts read it: the view's values and their
+    text, on one machine's label."""
+    rate, q, roof = case.rate, case.quality, case.roof
+    raw_quality = q.raw if q else None
+    return {"machine": label, "view": case, "id": case.id, "workload": case.workload,
+            "framework": case.framework, "device": case.device, "kind": case.kind,
+            "precision": case.precision, "shape": case.tag, "params": case.params,
+            "status": case.status, "reason": case.reason,
+            "items_per_s": rate.median if rate else None,
+            "ci_low": rate.ci_low if rate else None, "ci_high": rate.ci_high if rate else None,
             "interval": fmt.interval(rate), "spread": fmt.spread(rate),
-            "pct_of_peak": m.get("pct_of_peak"),
-            "cv": step["cv"] if (step := m.get("step_s")) else None,
-            "memory": m.get("peak_device_memory_bytes") or m.get("peak_host_memory_bytes"),
-            "energy_per_item_j": m.get("energy_per_item_j"), "avg_power_w": m.get("avg_power_w"),
-            "flops_per_s": m.get("flops_per_s"),
-            "unmeasured": m.get("unmeasured") or {}, "quality": q,
-            "quality_text": fmt.quality(q or None), "quality_value": fmt.quality_value(q or None),
-            "quality_bar": fmt.quality_bar(q or None), "quality_passed": q.get("passed"),
-            "latency": obj(m.get("extra")).get("latency_ms"),
-            "compile": fmt.compiled(m.get("compile")),
-            "warnings": case.get("warnings", []), "math": case.get("math") or {},
-            "contended": bool(contention and contention["contended"]),
-            "other_cpu": contention["other_cpu_share"] if contention else None,
-            "roof": roof, "bound": roof.get("bound"),
-            "pct_of_roof": roof.get("pct_of_roof", m.get("pct_of_peak")),
-            "intensity": roof.get("arithmetic_intensity"),
-            "products": obj(case.get("math")).get("observed_products"),
-            "arm": case.get("arm"), "config": config, "label": config}
+            "pct_of_peak": case.pct_of_peak, "cv": case.step_cv, "memory": case.memory_bytes,
+            "energy_per_item_j": case.energy_per_item_j, "items_per_joule": case.items_per_joule,
+            "avg_power_w": case.avg_power_w, "flops_per_s": case.flops_per_s,
+            "unmeasured": case.unmeasured, "quality": raw_quality or {},
+            "quality_text": fmt.quality(raw_quality), "quality_value": fmt.quality_value(raw_quality),
+            "quality_bar": fmt.quality_bar(raw_quality), "quality_passed": q.passed if q else None,
+            "latency": case.latency_ms, "compile": fmt.compiled(case.compile),
+            "warnings": list(case.warnings), "math": case.math, "contended": case.contended,
+            "other_cpu": case.other_cpu_share, "roof": dict(roof or {}), "bound": case.bound,
+            "pct_of_roof": case.pct_of_roof,
+            "intensity": roof["arithmetic_intensity"] if roof else None,
+            "products": case.math.get("observed_products"), "arm": case.arm or None,
+            "config": case.config, "label": case.config}
 
 
 def all_rows(docs: Sequence[ResultDoc]) -> list[dict[str, Any]]:
     several = len(docs) > 1
-    return [case_row(c, machine_label(d, several)) for d in docs for c in d["cases"]]
+    return [case_row(c, machine_label(d, several)) for d in docs for c in views(d)]
 
 
 def ok_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -193,17 +182,16 @@ def add_speedups(rows: list[dict[str, Any]], baseline: str) -> str | None:
     return baseline if base else None
 
 
-# How a case is split over processes and micro-batches: the Scaling section charts these.
-LAYOUT_PARAMS = ("workers", "stages", "accumulate", "microbatches")
-
-
 def swept_params(rows: list[dict[str, Any]], workload: str) -> list[str]:
-    """Parameters that took more than one value among a workload's measured cases."""
+    """Parameters that took more than one value among a workload's measured cases, in the
+    spec's order; those that split a case over processes are the Scaling section's."""
     ok = [r for r in ok_rows(rows) if r["workload"] == workload]
-    keys = sorted({k for r in ok for k in r["params"]},
-                  key=lambda k: (PARAM_ORDER.index(k) if k in PARAM_ORDER else 99, k))
+    if not ok:
+        return []
+    layout = ok[0]["view"].layout
+    keys = sorted({k for r in ok for k in r["params"]}, key=layout.order)
     return [k for k in keys
-            if k not in LAYOUT_PARAMS and len({repr(r["params"].get(k)) for r in ok}) > 1
+            if k not in layout.layout and len({repr(r["params"].get(k)) for r in ok}) > 1
             and all(isinstance(r["params"].get(k), (int, float)) for r in ok)]
 
 

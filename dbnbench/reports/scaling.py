@@ -24,9 +24,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
-from ..format.results import CaseResult, ResultDoc
+from ..format.results import ResultDoc
+from ..format.view import CaseView, Rate, views
 
 AXES = ("workers", "stages", "accumulate")
 
@@ -44,13 +45,6 @@ class Ratio:
         def f(v: float | None) -> float | None:
             return None if v is None else v * factor
         return Ratio(f(self.value), f(self.low), f(self.high), self.reason)
-
-
-@dataclass(frozen=True)
-class Rate:
-    median: float
-    low: float | None
-    high: float | None
 
 
 @dataclass(frozen=True)
@@ -122,49 +116,30 @@ def ratio_text(r: Ratio, percent: bool = False) -> str:
     return show(r.value) + bounds
 
 
-def count(case: CaseResult, name: str) -> int:
-    value = case["params"].get(name, 1)
+def count(case: CaseView, name: str) -> int:
+    value = case.params.get(name, 1)
     return value if isinstance(value, int) and not isinstance(value, bool) else 1
 
 
-def batch_of(case: CaseResult) -> int | None:
-    value = case["params"].get("batch")
+def batch_of(case: CaseView) -> int | None:
+    value = case.params.get("batch")
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def rate_of(case: CaseResult) -> Rate | None:
-    m = case["metrics"].get("items_per_s") if case["status"] == "ok" else None
-    if not m or not m.get("median"):
-        return None
-    return Rate(m["median"], m.get("ci_low"), m.get("ci_high"))
+def rate_of(case: CaseView) -> Rate | None:
+    return case.rate if case.ok and case.rate and case.rate.median else None
 
 
-def memory_of(case: CaseResult) -> tuple[int | None, str | None]:
-    """Device peak where the case reports one, else host peak (as the report's columns)."""
-    m = case["metrics"]
-    if m.get("peak_device_memory_bytes"):
-        return m.get("peak_device_memory_bytes"), "device"
-    host = m.get("peak_host_memory_bytes")
-    return host, "host" if host else None
-
-
-def parallel_of(case: CaseResult) -> dict[str, Any]:
-    """The case's optional `parallel` object (not in every result file)."""
-    value = cast(dict[str, Any], case).get("parallel")
-    return value if isinstance(value, dict) else {}
-
-
-def group_key(case: CaseResult, drop: Iterable[str]) -> tuple[str, ...]:
+def group_key(case: CaseView, drop: Iterable[str]) -> tuple[str, ...]:
     """What must be equal for two cases to be compared along an axis."""
     left = set(drop)
-    others = sorted((k, repr(v)) for k, v in case["params"].items() if k not in left)
-    return (case.get("arm", ""), case["workload"], case["framework"], case["device"],
-            case["precision"], repr(others))
+    others = sorted((k, repr(v)) for k, v in case.params.items() if k not in left)
+    return (case.arm, case.workload, *case.mode, repr(others))
 
 
 def ratio(top: Rate, bottom: Rate) -> Ratio:
-    low = top.low / bottom.high if top.low is not None and bottom.high else None
-    high = top.high / bottom.low if top.high is not None and bottom.low else None
+    low = top.ci_low / bottom.ci_high if top.ci_low is not None and bottom.ci_high else None
+    high = top.ci_high / bottom.ci_low if top.ci_high is not None and bottom.ci_low else None
     return Ratio(top.median / bottom.median, low, high)
 
 
@@ -172,42 +147,41 @@ def missing(reason: str) -> Ratio:
     return Ratio(None, reason=reason)
 
 
-def against(top: Rate, base: CaseResult | None, what: str) -> Ratio:
+def against(top: Rate, base: CaseView | None, what: str) -> Ratio:
     """top's rate over the baseline case's, or None naming why there is none."""
     if base is None:
         return missing(f"no {what} case")
-    if base["status"] != "ok":
-        return missing(f"the {what} case {base['status']}: {base['reason'] or 'no reason'}")
+    if not base.ok:
+        return missing(f"the {what} case {base.status}: {base.reason or 'no reason'}")
     rate = rate_of(base)
     return ratio(top, rate) if rate else missing(f"the {what} case has no items/s")
 
 
-def ident(case: CaseResult) -> tuple[str, str]:
-    return case["id"], case.get("arm", "")
+def ident(case: CaseView) -> tuple[str, str]:
+    return case.id, case.arm
 
 
-def series_names(cases: Sequence[CaseResult], drop: Iterable[str]) -> dict[tuple[str, str], str]:
+def series_names(cases: Sequence[CaseView], drop: Iterable[str]) -> dict[tuple[str, str], str]:
     """Each case's series name: arm, framework/device/precision, and only the parameters
     that differ between the cases of its workload (batch 256 beside batch 1024)."""
     left = set(drop)
     out = {}
     for case in cases:
-        same = [c for c in cases if c["workload"] == case["workload"]]
-        varying = [k for k in dict.fromkeys(k for c in same for k in c["params"])
-                   if k not in left and len({repr(c["params"].get(k)) for c in same}) > 1]
-        arm = f"{case['arm']}: " if case.get("arm") else ""
-        extra = "".join(f" {k} {case['params'].get(k)}" for k in varying)
-        out[ident(case)] = f"{arm}{case['framework']}/{case['device']}/{case['precision']}{extra}"
+        same = [c for c in cases if c.workload == case.workload]
+        varying = [k for k in dict.fromkeys(k for c in same for k in c.params)
+                   if k not in left and len({repr(c.params.get(k)) for c in same}) > 1]
+        extra = "".join(f" {k} {case.params.get(k)}" for k in varying)
+        out[ident(case)] = case.config + extra
     return out
 
 
-def involved(cases: Sequence[CaseResult], axis: str, drop: tuple[str, ...]) -> list[CaseResult]:
+def involved(cases: Sequence[CaseView], axis: str, drop: tuple[str, ...]) -> list[CaseView]:
     """The cases of every group (matched on all but `axis` and `drop`) with axis > 1."""
     keys = {group_key(c, (axis, *drop)) for c in cases if count(c, axis) > 1}
     return [c for c in cases if group_key(c, (axis, *drop)) in keys]
 
 
-def points(cases: Sequence[CaseResult], axis: str,
+def points(cases: Sequence[CaseView], axis: str,
            series_drop: tuple[str, ...]) -> dict[tuple[str, str], Point]:
     """The measured cases on `axis`, each named by its series (which drops `series_drop`)."""
     names = series_names(cases, series_drop)
@@ -216,24 +190,23 @@ def points(cases: Sequence[CaseResult], axis: str,
     for c in cases:
         rate = rate_of(c)
         if rate is not None:
-            out[ident(c)] = Point(c["id"], c["workload"], names[ident(c)], groups[ident(c)],
-                                  count(c, axis),
-                                  batch_of(c), rate, memory_of(c)[0])
+            out[ident(c)] = Point(c.id, c.workload, names[ident(c)], groups[ident(c)],
+                                  count(c, axis), batch_of(c), rate, c.memory_bytes)
     return out
 
 
-def index(cases: Sequence[CaseResult], axis: str,
-          drop: tuple[str, ...]) -> dict[tuple[Any, ...], CaseResult]:
+def index(cases: Sequence[CaseView], axis: str,
+          drop: tuple[str, ...]) -> dict[tuple[Any, ...], CaseView]:
     """Cases by their group (all but `axis` and `drop`), axis value and batch."""
-    out: dict[tuple[Any, ...], CaseResult] = {}
+    out: dict[tuple[Any, ...], CaseView] = {}
     for c in cases:
         out.setdefault((group_key(c, (axis, *drop)), count(c, axis), batch_of(c)), c)
     return out
 
 
-def communication(case: CaseResult) -> tuple[int | None, str | None, float | None]:
+def communication(case: CaseView) -> tuple[int | None, str | None, float | None]:
     """World size, backend and communication share from `parallel`, where recorded."""
-    par = parallel_of(case)
+    par = case.parallel
     comm = par.get("communication")
     share = comm.get("share") if isinstance(comm, dict) else None
     world, backend = par.get("world"), par.get("backend")
@@ -242,7 +215,7 @@ def communication(case: CaseResult) -> tuple[int | None, str | None, float | Non
             float(share) if isinstance(share, (int, float)) else None)
 
 
-def worker_rows(cases: Sequence[CaseResult]) -> tuple[list[Point], list[WorkerRow]]:
+def worker_rows(cases: Sequence[CaseView]) -> tuple[list[Point], list[WorkerRow]]:
     """Every W > 1 case against its 1-worker baselines (strong: same global batch; weak:
     batch/W), and the measured points of those groups (for items/s against workers)."""
     mine = involved(cases, "workers", ("batch",))
@@ -266,7 +239,7 @@ def worker_rows(cases: Sequence[CaseResult]) -> tuple[list[Point], list[WorkerRo
     return list(pts.values()), rows
 
 
-def stage_rows(cases: Sequence[CaseResult]) -> tuple[list[Point], list[StageRow]]:
+def stage_rows(cases: Sequence[CaseView]) -> tuple[list[Point], list[StageRow]]:
     """Every stages > 1 case against one stage at the same batch and everything else."""
     mine = involved(cases, "stages", ())
     by_key = index(mine, "stages", ())
@@ -282,7 +255,7 @@ def stage_rows(cases: Sequence[CaseResult]) -> tuple[list[Point], list[StageRow]
     return list(pts.values()), rows
 
 
-def accumulation_rows(cases: Sequence[CaseResult]) -> list[AccumulationRow]:
+def accumulation_rows(cases: Sequence[CaseView]) -> list[AccumulationRow]:
     """Every measured case of a group with accumulate > 1, accumulate = 1 included, against
     accumulate = 1 at the same global batch: relative items/s and relative peak memory.
     Pipelined cases are left to the stage rows: their micro-batches are the schedule that
@@ -296,8 +269,8 @@ def accumulation_rows(cases: Sequence[CaseResult]) -> list[AccumulationRow]:
         if point is None:
             continue
         base = by_key.get((group_key(c, ("accumulate",)), 1, batch_of(c)))
-        memory, kind = memory_of(c)
-        base_memory, base_kind = memory_of(base) if base else (None, None)
+        memory, kind = c.memory_bytes, c.memory_kind
+        base_memory, base_kind = (base.memory_bytes, base.memory_kind) if base else (None, None)
         relative = memory / base_memory if memory and base_memory and kind == base_kind \
             else None
         rows.append(AccumulationRow(point, against(point.rate, base, "accumulate-1"),
@@ -307,7 +280,7 @@ def accumulation_rows(cases: Sequence[CaseResult]) -> list[AccumulationRow]:
 
 def analyse(doc: ResultDoc) -> Scaling:
     """The scaling of one result's cases (one run: baselines come from the same run)."""
-    cases = doc["cases"]
+    cases = views(doc)
     worker_points, workers = worker_rows(cases)
     stage_points, stages = stage_rows(cases)
     return Scaling(worker_points, workers, stage_points, stages, accumulation_rows(cases))

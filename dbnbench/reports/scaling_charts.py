@@ -45,8 +45,8 @@ def lines(fig: go.Figure, pts: Sequence[Point], y: Callable[[Point], float | Non
         if not pick:
             continue
         ys = [y(p) or 0.0 for p in pick]
-        extra = {"error_y": whiskers(ys, [p.rate.low for p in pick],
-                                     [p.rate.high for p in pick])} if bounds else {}
+        extra = {"error_y": whiskers(ys, [p.rate.ci_low for p in pick],
+                                     [p.rate.ci_high for p in pick])} if bounds else {}
         fig.add_scatter(name=name, mode="lines+markers", x=[p.n for p in pick], y=ys,
                         line_color=colour, hovertext=[p.id for p in pick], **extra)
         legend.append((name, colour))

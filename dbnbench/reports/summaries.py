@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from ..format.results import CaseResult, Finding, ResultDoc
 
-# The warnings the engine writes (harness/stats.py, harness/merge.py): a label for the kind
+# The warnings the engine writes (harness/measure/stats.py, harness/engine/merge.py): a label for the kind
 # and the number that says how bad one is (the larger, the worse).
 KINDS: tuple[tuple[str, re.Pattern[str], str], ...] = (
     ("noisy: CV over 10%", re.compile(r"^noisy: CV (\d+(?:\.\d+)?)%"), "CV {}%"),

@@ -17,7 +17,8 @@ from rich.rule import Rule
 from rich.text import Text
 
 from ..format.precisions import LABEL
-from ..format.results import CaseResult, ResultDoc, case_tag
+from ..format.results import ResultDoc
+from ..format.view import CaseView, views
 from . import format as fmt
 from . import summaries
 from .columns import Column, Form, Layout, fit
@@ -33,10 +34,10 @@ WORST_SHOWN = 3  # worst cases named per warning kind
 class Row:
     """One configuration: its case in each arm (the arm "" in a run without arms)."""
 
-    cases: dict[str, CaseResult]
+    cases: dict[str, CaseView]
 
     @property
-    def any(self) -> CaseResult:
+    def any(self) -> CaseView:
         return next(iter(self.cases.values()))
 
 
@@ -47,23 +48,23 @@ def arms_of(doc: ResultDoc) -> list[str]:
 
 def rows_of(doc: ResultDoc, show_skipped: bool) -> list[Row]:
     """Cases side by side across arms (same id, one row), in the result's order."""
-    by_id: dict[str, dict[str, CaseResult]] = {}
-    for c in doc["cases"]:
-        by_id.setdefault(c["id"], {})[c.get("arm", "")] = c
+    by_id: dict[str, dict[str, CaseView]] = {}
+    for c in views(doc):
+        by_id.setdefault(c.id, {})[c.arm] = c
     return [Row(cases) for cases in by_id.values()
-            if show_skipped or any(c["status"] != "skipped" for c in cases.values())]
+            if show_skipped or any(c.status != "skipped" for c in cases.values())]
 
 
 def status_cell(row: Row) -> Text:
     """The status (each arm's where they differ), '!' for warnings, 'busy' for contention."""
     cases = list(row.cases.values())
-    statuses = list(dict.fromkeys(c["status"] for c in cases))
+    statuses = list(dict.fromkeys(c.status for c in cases))
     text = Text()
     for i, status in enumerate(statuses):
         text.append(("/" if i else "") + status, style=STATUS_STYLE.get(status, ""))
-    if any(c["contention"] is not None and c["contention"]["contended"] for c in cases):
+    if any(c.contended for c in cases):
         text.append(" busy", style="bold yellow")
-    elif any(c.get("warnings") for c in cases):
+    elif any(c.warnings for c in cases):
         text.append(" !", style="yellow")
     return text
 
@@ -72,65 +73,73 @@ def metric_cell(arm: str, show: Any) -> Any:
     """A cell function reading one arm's case (– where that arm lacks the case)."""
     def cell(row: Row) -> str | Text:
         case = row.cases.get(arm)
-        return show(case) if case is not None and case["status"] == "ok" else "–"
+        return show(case) if case is not None and case.ok else "–"
     return cell
 
 
-def rate(case: CaseResult) -> str:
-    items = case["metrics"].get("items_per_s")
-    return fmt.si(items["median"] if items else None)
+def rate(case: CaseView) -> str:
+    return fmt.si(case.rate.median if case.rate else None)
 
 
-def roof(case: CaseResult) -> str:
-    placed = case["metrics"].get("roofline")
-    if placed is None or not placed["bound"]:
+def interval(case: CaseView) -> str:
+    return fmt.interval(case.rate)
+
+
+def spread(case: CaseView) -> str:
+    return fmt.spread(case.rate)
+
+
+def roof(case: CaseView) -> str:
+    if not case.bound:
         return "–"
-    return f"{fmt.pct(placed['pct_of_roof'])} {placed['bound']}"
+    return f"{fmt.pct(case.pct_of_roof)} {case.bound}"
 
 
-def memory(case: CaseResult) -> int | None:
-    m = case["metrics"]
-    return m.get("peak_device_memory_bytes") or m.get("peak_host_memory_bytes")
-
-
-def mib(case: CaseResult) -> str:
-    value = memory(case)
+def mib(case: CaseView) -> str:
+    value = case.memory_bytes
     return "–" if value is None else f"{value / 2**20:.0f}" if value >= 100 * 2**20 \
         else f"{value / 2**20:.1f}"
 
 
-def quality_cell(case: CaseResult) -> Text:
-    q = case["metrics"].get("quality")
+def per_joule(case: CaseView) -> str:
+    return fmt.si(case.items_per_joule)
+
+
+def quality_cell(case: CaseView) -> Text:
+    q = case.quality.raw if case.quality else None
     text = fmt.quality_value(q)
     return Text(text, style="red" if text.endswith("✗") or text == "fail" else "")
 
 
-def arm_columns(arm: str, several: bool) -> list[Column[Row]]:
+def arm_columns(arm: str, several: bool, energy: bool) -> list[Column[Row]]:
     """What is measured per arm; headers name the arm where there are several."""
     tag = f"{arm} " if several else ""
     key = f"{arm}:" if several else ""
-    cv_of = metric_cell(arm, lambda c: fmt.pct((c["metrics"].get("step_s") or {}).get("cv")))
+    cv_of = metric_cell(arm, lambda c: fmt.pct(c.step_cv))
     return [
         Column(key + "rate", (Form(f"{tag}items/s", metric_cell(arm, rate)),), "right"),
         Column(key + "ci", (
-            Form("95% CI", metric_cell(arm, lambda c: fmt.interval(c["metrics"].get("items_per_s")))),
-            Form("95% CI", metric_cell(arm, lambda c: fmt.spread(c["metrics"].get("items_per_s"))),
+            Form("95% CI", metric_cell(arm, interval)),
+            Form("95% CI", metric_cell(arm, spread),
                  "95% CI: −below +above the median"))),
         Column(key + "pk", (
-            Form("% peak", metric_cell(arm, lambda c: fmt.pct(c["metrics"].get("pct_of_peak")))),
-            Form("%pk", metric_cell(arm, lambda c: fmt.pct(c["metrics"].get("pct_of_peak"))),
+            Form("% peak", metric_cell(arm, lambda c: fmt.pct(c.pct_of_peak))),
+            Form("%pk", metric_cell(arm, lambda c: fmt.pct(c.pct_of_peak)),
                  "%pk: of the machine's GEMM roof")), "right"),
         Column(key + "roof", (Form("roofline", metric_cell(arm, roof),
                                    "roofline: share of the rate attainable at the case's "
                                    "arithmetic intensity, and what bounds it"),)),
         Column(key + "cv", (Form("CV", cv_of, "CV: of the step times"),), "right"),
         Column(key + "mem", (
-            Form("peak mem", metric_cell(arm, lambda c: fmt.bytes_(memory(c)))),
+            Form("peak mem", metric_cell(arm, lambda c: fmt.bytes_(c.memory_bytes))),
             Form("MiB", metric_cell(arm, mib), "MiB: peak memory")), "right"),
+
         Column(key + "quality", (Form("quality", metric_cell(arm, quality_cell),
                                       "✓/✗ quality passed/missed its bar (in the group's "
                                       "heading)"),)),
-    ]
+    ] + ([Column(key + "energy", (Form("items/J", metric_cell(arm, per_joule),
+                                      "items/J: items per joule over the timed window"),),
+                 "right")] if energy else [])
 
 
 def status_legend(rows: Sequence[Row]) -> str:
@@ -158,19 +167,19 @@ def result_columns(arms: Sequence[str], rows: Sequence[Row],
         return labels.get(name, name)
 
     several = len(arms) > 1
-    present = {fw for r in rows for fw in (c["framework"] for c in r.cases.values())}
+    present = {c.framework for r in rows for c in r.cases.values()}
     abbreviated = ", ".join(f"{short(n)} {n}" for n in sorted(present) if short(n) != n)
     columns: list[Column[Row]] = [
-        Column("framework", (Form("framework", lambda r: r.any["framework"]),
-                             Form("fw", lambda r: short(r.any["framework"]), abbreviated))),
-        Column("device", (Form("device", lambda r: r.any["device"]),
-                          Form("dev", lambda r: r.any["device"]))),
-        Column("precision", (Form("precision", lambda r: r.any["precision"]),
-                             Form("prec", lambda r: LABEL.get(r.any["precision"],
-                                                                        r.any["precision"]),
+        Column("framework", (Form("framework", lambda r: r.any.framework),
+                             Form("fw", lambda r: short(r.any.framework), abbreviated))),
+        Column("device", (Form("device", lambda r: r.any.device),
+                          Form("dev", lambda r: r.any.device))),
+        Column("precision", (Form("precision", lambda r: r.any.precision),
+                             Form("prec", lambda r: LABEL.get(r.any.precision, r.any.precision),
                                   "bf16m/fp16m: bf16-mixed/fp16-mixed")))]
+    energy = any(c.items_per_joule for r in rows for c in r.cases.values())
     for arm in arms:
-        columns += arm_columns(arm, several)
+        columns += arm_columns(arm, several, energy)
     columns.append(Column("status", (Form("status", status_cell, status_legend(rows)),)))
     return columns
 
@@ -178,7 +187,8 @@ def result_columns(arms: Sequence[str], rows: Sequence[Row],
 def steps(arms: Sequence[str]) -> list[tuple[str, str]]:
     """What a narrower terminal gives up first: detail a reader can do without."""
     keys = [f"{a}:" if len(arms) > 1 else "" for a in arms]
-    out = [(k + "roof", "drop") for k in keys] + [(k + "cv", "drop") for k in keys]
+    out = [(k + "energy", "drop") for k in keys]
+    out += [(k + "roof", "drop") for k in keys] + [(k + "cv", "drop") for k in keys]
     out += [(k + "ci", "next") for k in keys] + [(k + "pk", "next") for k in keys]
     out += [(k + "mem", "next") for k in keys]
     out += [("framework", "next"), ("precision", "next"), ("device", "next")]
@@ -191,13 +201,13 @@ def groups(rows: Sequence[Row]) -> dict[tuple[str, str], list[Row]]:
     """Rows by workload and shape, in the result's order."""
     out: dict[tuple[str, str], list[Row]] = {}
     for r in rows:
-        out.setdefault((r.any["workload"], case_tag(r.any)), []).append(r)
+        out.setdefault((r.any.workload, r.any.tag), []).append(r)
     return out
 
 
 def group_heading(workload: str, tag: str, rows: Sequence[Row]) -> Text:
     bar = next((b for r in rows for c in r.cases.values()
-                if (b := fmt.quality_bar(c["metrics"].get("quality")))), "")
+                if c.quality and (b := fmt.quality_bar(c.quality.raw))), "")
     text = Text(f"{workload} {tag}", style="bold")
     if bar:
         text.append(f"  quality: {bar}", style="dim")

@@ -5,10 +5,10 @@ micro-batch size."""
 
 from __future__ import annotations
 
-from ..harness.workload import Param, Params
+from ..harness.plan.workload import Param, Params
 
 ACCUMULATE = Param(int, 1, "micro-batches per update (gradient accumulation): the batch is "
-                   "micro-batch × accumulate", minimum=1, maximum=4096)
+                   "micro-batch × accumulate", minimum=1, maximum=4096, layout=True)
 
 
 def workers(params: Params) -> int:

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 
 from ..harness.frameworks.base import Framework
+from ..harness.plan.workload import Params
 from ..harness.records import CaseSpec
-from ..harness.workload import Params
 
 POOL_BATCHES = 4
 

@@ -15,8 +15,8 @@ from importlib import resources
 from pathlib import Path
 
 from ..harness.frameworks import FRAMEWORKS
-from ..harness.registry import Registry, Workload
-from ..harness.workload import Spec
+from ..harness.plan.registry import Registry, Workload
+from ..harness.plan.workload import Spec
 from .augment.spec import AugmentSpec
 from .dbn.spec import DBNPretrainSpec
 from .finetune.spec import FinetuneSpec

@@ -14,12 +14,14 @@ import jsonschema
 import pytest
 
 from dbnbench.format import results
-from dbnbench.harness import calibrate
-from dbnbench.harness.calibrate import DRIFT_TOLERANCE, reference_sweep, settle
-from dbnbench.harness.cases import Case
-from dbnbench.harness.journal import Journal
-from dbnbench.harness.merge import calibration_list
-from dbnbench.harness.pool import WorkerPool
+from dbnbench.harness.engine.journal import Journal
+from dbnbench.harness.engine.merge import calibration_list
+from dbnbench.harness.engine.roofline import round_roofs
+from dbnbench.harness.engine.runner import Progress, Run, RunOptions
+from dbnbench.harness.measure import calibrate
+from dbnbench.harness.measure.calibrate import DRIFT_TOLERANCE, reference_sweep, settle
+from dbnbench.harness.plan.cases import Case
+from dbnbench.harness.processes.pool import WorkerPool
 from dbnbench.harness.records import (
     Bandwidth,
     CalibrateRequest,
@@ -28,8 +30,6 @@ from dbnbench.harness.records import (
     Header,
     Settings,
 )
-from dbnbench.harness.roofline import round_roofs
-from dbnbench.harness.runner import Progress, Run, RunOptions
 
 from ..conftest import REGISTRY
 
@@ -247,7 +247,7 @@ def test_a_pool_starts_a_rounds_workers_together(tmp_path):
 
 @pytest.mark.slow
 def test_a_run_checks_in_round_two_and_its_result_validates(tmp_path):
-    from dbnbench.harness.runner import execute
+    from dbnbench.harness.engine.runner import execute
 
     suite = tmp_path / "suite.toml"
     suite.write_text("""
@@ -282,9 +282,9 @@ def test_the_probe_and_extras_run_in_the_first_round_only(first_round):
     round; a later round skips both, and still times the case and reads the settings back."""
     from dataclasses import replace
 
-    from dbnbench.harness import worker
+    from dbnbench.harness.engine.runner import work_of
+    from dbnbench.harness.processes import worker
     from dbnbench.harness.records import CaseRequest, CaseSpec
-    from dbnbench.harness.runner import work_of
 
     params = {**REGISTRY.spec("dbn-inference").defaults(), "layers": [16, 8], "batch": 4}
     case = Case("dbn-inference", "numpy", "cpu", "fp32",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from dbnbench.harness.merge import communication_over
+from dbnbench.harness.engine.merge import communication_over
 
 
 def probe(allreduce_s: float | None, step_s: float, control_s: float = 2e-4) -> dict:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from dbnbench.harness.merge import compile_over
-from dbnbench.harness.timing import measure
-from dbnbench.harness.worker import compile_record
+from dbnbench.harness.engine.merge import compile_over
+from dbnbench.harness.measure.timing import measure
+from dbnbench.harness.processes.worker import compile_record
 
 
 def test_on_timed_runs_after_the_warm_up_and_before_the_first_timed_step():
@@ -50,7 +50,7 @@ def test_the_report_says_how_long_compiling_took():
 
 
 def test_what_the_product_probe_compiles_is_not_the_cases():
-    from dbnbench.harness.worker import skip_probe
+    from dbnbench.harness.processes.worker import skip_probe
 
     # 2 compiles at setup; the probe compiled 5 more (1.5 s): the baseline moves past them.
     assert skip_probe((0, 0.0), (2, 1.0), (7, 2.5)) == (5, 1.5)

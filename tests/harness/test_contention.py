@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from dbnbench.harness.engine.runner import Progress, RunOptions, execute
 from dbnbench.harness.probes.contention import ContentionMeter, busy_now, merge_windows
 from dbnbench.harness.records import Contention
-from dbnbench.harness.runner import Progress, RunOptions, execute
 
 from ..conftest import REGISTRY
 

@@ -8,12 +8,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from dbnbench.harness import worker
-from dbnbench.harness.merge import merge_case
+from dbnbench.harness.engine.merge import merge_case
+from dbnbench.harness.engine.roofline import round_roofs
 from dbnbench.harness.probes import energy
 from dbnbench.harness.probes.energy import EnergyMeter, PowerSampler, integrate, update_period
+from dbnbench.harness.processes import worker
 from dbnbench.harness.records import Settings, as_json
-from dbnbench.harness.roofline import round_roofs
 
 from ..conftest import REGISTRY
 from .test_roofline import CASE, answer
@@ -120,8 +120,8 @@ def test_items_per_joule_is_the_windows_items_over_its_joules():
     the result's types, its schema and its checks."""
     from dataclasses import replace
 
-    from dbnbench.harness.merge import merge_case
-    from dbnbench.harness.roofline import Roofs
+    from dbnbench.harness.engine.merge import merge_case
+    from dbnbench.harness.engine.roofline import Roofs
 
     from .test_roofline import CASE, REGISTRY, answer
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dbnbench.harness.findings import findings
+from dbnbench.harness.engine.findings import findings
 
 
 def case(framework: str, precision: str, rate: float, *, workload: str = "rbm-cdk",

@@ -319,8 +319,8 @@ def child_env(**extra: str) -> dict[str, str]:
 
 
 def worker_answers(requests: list[dict], env: dict[str, str]) -> list[dict]:
-    """Requests answered by a real `python -m dbnbench.harness.worker` process."""
-    proc = subprocess.run([sys.executable, "-m", "dbnbench.harness.worker"], env=env,
+    """Requests answered by a real `python -m dbnbench.harness.processes.worker` process."""
+    proc = subprocess.run([sys.executable, "-m", "dbnbench.harness.processes.worker"], env=env,
                           input="".join(json.dumps(r) + "\n" for r in requests),
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -396,7 +396,7 @@ def test_env_json_has_fingerprint_runtime_and_findings(env_json):
     numpy = env_json["runtime"]["numpy"]
     assert any(p["user_api"] == "blas" for p in numpy["pools"]), numpy["pools"]
     assert numpy["facts"]["version"] == env_json["frameworks"]["numpy"]
-    if platform.libc_ver()[0] == "glibc":  # the worker fixed its heap (harness/heap.py)
+    if platform.libc_ver()[0] == "glibc":  # the worker fixed its heap (harness/probes/heap.py)
         assert numpy["heap"]["set"] and numpy["heap"]["mmap_threshold_bytes"] >= 1 << 20
     pool = numpy_openblas(numpy)
     if pool is not None and fp["isa"]["isa_level"] == "avx512":

@@ -1,4 +1,4 @@
-"""The workers' heap policy (harness/heap.py): fixed where glibc's would move, the user's
+"""The workers' heap policy (harness/probes/heap.py): fixed where glibc's would move, the user's
 kept, and a block that a fresh process would mmap served from the heap instead."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from dbnbench.app.cli_env import ask_runtime
-from dbnbench.harness import heap
+from dbnbench.harness.probes import heap
 from tests.harness.test_fingerprint import child_env
 
 GLIBC = platform.libc_ver()[0] == "glibc"
@@ -21,7 +21,7 @@ needs_glibc = pytest.mark.skipif(not GLIBC, reason="the thresholds are glibc's")
 # glibc's default (128 KiB) serves it with an mmap; the fixed threshold from the heap.
 PROBE = """
 import ctypes, json, sys
-from dbnbench.harness import heap
+from dbnbench.harness.probes import heap
 class Info(ctypes.Structure):
     _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks",
                 "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]

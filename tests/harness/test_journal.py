@@ -7,8 +7,8 @@ import os
 
 import pytest
 
+from dbnbench.harness.engine.journal import Journal, open_journal
 from dbnbench.harness.errors import UserError
-from dbnbench.harness.journal import Journal, open_journal
 from dbnbench.harness.records import CaseAnswer, CaseRecord, Header, Settings
 
 from .test_output import fill, tmpfs

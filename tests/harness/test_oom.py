@@ -7,8 +7,8 @@ import signal
 
 import pytest
 
-from dbnbench.harness.pool import WorkerProcess
 from dbnbench.harness.probes.oom import counter_files, oom_counts, oom_evidence
+from dbnbench.harness.processes.pool import WorkerProcess
 
 
 def test_evidence_decides_the_reason():

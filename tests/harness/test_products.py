@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dbnbench.harness import worker
-from dbnbench.harness.cases import Case
+from dbnbench.harness.engine.runner import work_of
 from dbnbench.harness.frameworks.numpy_probe import ProbeArray, observe
+from dbnbench.harness.frameworks.products import Observation, contradiction, dtype_name
 from dbnbench.harness.frameworks.tf_probe import hlo_products
-from dbnbench.harness.products import Observation, contradiction, dtype_name
+from dbnbench.harness.plan.cases import Case
+from dbnbench.harness.processes import worker
 from dbnbench.harness.records import CaseRequest, CaseSpec, Settings, as_json
-from dbnbench.harness.runner import work_of
 
 from ..conftest import REGISTRY, make_fw, require_framework
 

@@ -10,12 +10,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dbnbench.harness import calibrate
-from dbnbench.harness.cases import Case
-from dbnbench.harness.merge import NOISE_MARGIN, merge_case
+from dbnbench.harness.engine.merge import NOISE_MARGIN, merge_case
+from dbnbench.harness.engine.roofline import machine_roofline, place, round_roofs
+from dbnbench.harness.measure import calibrate
+from dbnbench.harness.plan.cases import Case
+from dbnbench.harness.plan.workload import Params
 from dbnbench.harness.records import Bandwidth, CalibrationAnswer, CaseAnswer, Contention
-from dbnbench.harness.roofline import machine_roofline, place, round_roofs
-from dbnbench.harness.workload import Params
 from dbnbench.suites.rbm.spec import RBMSpec
 
 from ..conftest import REGISTRY

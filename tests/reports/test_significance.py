@@ -10,15 +10,9 @@ import math
 import numpy as np
 import pytest
 
-from dbnbench.harness.schedule import planned_looks
+from dbnbench.harness.engine.schedule import planned_looks
 from dbnbench.reports import significance
-from dbnbench.reports.gate_validation import (
-    COMPARISONS,
-    SHAPES,
-    SIZES,
-    false_positive_rate,
-    null_rounds,
-)
+from dbnbench.reports.gate_validation import COMPARISONS, SHAPES, SIZES, false_positive_rate, null_rounds
 
 DRAWS = 20000
 ALPHA = 0.05

@@ -11,6 +11,7 @@ import pytest
 from rich.console import Console
 
 from dbnbench.format.results import load
+from dbnbench.format.view import Rate
 from dbnbench.reports import format as fmt
 from dbnbench.reports.terminal import render, rows_of
 
@@ -56,7 +57,7 @@ def test_one_line_per_case_at_every_width(fixture, width):
     lines = text_at(render(doc), width)
     assert max(map(len, lines)) <= width
     rows = rows_of(doc, show_skipped=False)
-    groups = {(r.any["workload"], r.any["id"].rsplit("/", 1)[-1]) for r in rows}
+    groups = {(r.any.workload, r.any.tag) for r in rows}
     # the header, one heading per workload and shape, one line per case: nothing wraps
     assert len(table_lines(lines)) == 1 + len(groups) + len(rows)
 
@@ -156,10 +157,10 @@ def test_numbers_round_into_the_next_prefix():
 
 
 def test_intervals_keep_their_sides():
-    assert fmt.spread({"median": 100.0, "ci_low": 98.0, "ci_high": 102.0}) == "±2.0%"
-    assert fmt.spread({"median": 100.0, "ci_low": 99.0, "ci_high": 103.3}) == "−1.0 +3.3%"
-    assert fmt.interval({"median": 100.0, "ci_low": 99.0, "ci_high": 103.3}) == "[99.0, 103]"
-    assert fmt.spread({"median": 100.0, "ci_low": None, "ci_high": None}) == "–"
+    assert fmt.spread(Rate(100.0, 98.0, 102.0)) == "±2.0%"
+    assert fmt.spread(Rate(100.0, 99.0, 103.3)) == "−1.0 +3.3%"
+    assert fmt.interval(Rate(100.0, 99.0, 103.3)) == "[99.0, 103]"
+    assert fmt.spread(Rate(100.0, None, None)) == "–"
 
 
 @pytest.mark.parametrize("columns", ["80", "120"])

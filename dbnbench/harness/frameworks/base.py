@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar, Literal
 
 from ..errors import Skip
-from ..products import Observation
+from .products import Observation
 
 GPU_ONLY = "TF32 is a tensor-core mode of NVIDIA GPUs (Ampere and later); CPUs have no TF32"
 

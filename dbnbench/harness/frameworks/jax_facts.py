@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..probes.runtime import attempt
+from .reading import attempt
 
 THREADS_ENV = "PJRT_NPROC"  # read by XLA's CPU client when it starts (jaxlib 0.10)
 POOL_THREAD = "tf_XLAEigen"  # the name XLA gives its CPU intra-op pool's threads

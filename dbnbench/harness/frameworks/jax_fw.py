@@ -18,9 +18,9 @@ from typing import Any, ClassVar
 from ...format.precisions import NAMES, PRODUCT_DTYPE
 from ..errors import Skip
 from ..install import pip_extra
-from ..products import Observation
 from .base import Framework, Operands, timed_repeats
 from .jax_facts import THREADS_ENV, pool_size, prepare_environment, setting, xla_cpu_threads
+from .products import Observation
 
 STORAGE = {"fp64": "float64", "bf16": "bfloat16"}  # otherwise float32 (master weights)
 MIXED = ("bf16-mixed", "fp16-mixed")  # reduced operands, float32 results
@@ -326,8 +326,8 @@ class JaxFramework(Framework):
         """A roof is the rate of this mode's products: where XLA compiles the GEMM into
         products of another dtype (the CPU backend computes fp16 dots in float32), timing it
         would put an fp32 rate under fp16's name, so there is no roof in this mode here."""
-        from ..products import contradiction
         from .jax_probe import observe
+        from .products import contradiction
 
         key = (a.shape, b.shape)
         if key not in self._roof_checked:

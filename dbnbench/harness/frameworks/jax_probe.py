@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ..products import Observation, dtype_name, operand_key
+from .products import Observation, dtype_name, operand_key
 
 PRODUCT_OPCODES = frozenset({"dot", "convolution"})
 PRODUCT_PRIMITIVES = frozenset({"dot_general", "conv_general_dilated"})

@@ -7,7 +7,7 @@ import importlib
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ..probes.runtime import attempt
+from .reading import attempt
 
 
 def numpy_facts(reasons: dict[str, str]) -> dict[str, Any]:
@@ -52,7 +52,7 @@ def sklearn_facts(reasons: dict[str, str]) -> dict[str, Any]:
 
 def simd_findings(info: Mapping[str, Any], env: Mapping[str, str]) -> Iterator[dict[str, Any]]:
     """NumPy's SIMD loops that the environment switched off."""
-    from ..probes.kernels import finding
+    from .isa import finding
 
     value = {**(info.get("env") or {}), **env}.get("NPY_DISABLE_CPU_FEATURES", "").strip()
     if value:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from ..products import Observation
 from .base import GPU_ONLY, Framework, Operands, timed_repeats
+from .products import Observation
 
 NO_MIXED = "NumPy has no bfloat16 type and no mixed-precision matrix product"
 NO_FP16 = "NumPy's float16 matrix product is not BLAS-accelerated (software loop)"

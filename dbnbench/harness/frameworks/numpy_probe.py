@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..products import Observation, dtype_name
+from .products import Observation, dtype_name
 
 PRODUCT_UFUNCS = frozenset({"matmul", "vecdot", "matvec", "vecmat"})
 PRODUCT_FUNCS = frozenset({"dot", "vdot", "inner", "outer", "tensordot", "einsum", "kron",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..probes.runtime import attempt
+from .reading import attempt
 
 
 def tensorflow_facts(reasons: dict[str, str]) -> dict[str, Any]:

@@ -10,8 +10,8 @@ from typing import Any
 from ...format.precisions import PRODUCT_DTYPE
 from ..errors import Skip
 from ..install import pip_extra
-from ..products import Observation
 from .base import Framework, Operands, timed_repeats
+from .products import Observation
 
 COMPUTE = PRODUCT_DTYPE  # the dtype products run in is the dtype TensorFlow computes in
 VARIABLE = {"fp64": "float64", "bf16": "bfloat16"}  # otherwise float32 master weights

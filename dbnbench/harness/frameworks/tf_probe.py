@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ..products import Observation, dtype_name
+from .products import Observation, dtype_name
 
 PRODUCT_OPS = frozenset({
     "MatMul", "BatchMatMul", "BatchMatMulV2", "BatchMatMulV3", "_FusedMatMul", "_MklMatMul",

@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from ..probes.runtime import attempt
+from .reading import attempt
 
 # torch.backends.cpu.get_cpu_capability() on x86 ("DEFAULT" is the SSE baseline build).
 # aarch64 is left out: SVE256 kernels cannot run on 128-bit SVE, so DEFAULT there is no
@@ -93,7 +93,7 @@ def dotted(obj: Any, path: str) -> Any:
 
 def aten_findings(cpu: str, info: Mapping[str, Any], env: Mapping[str, str]
                   ) -> Iterator[dict[str, Any]]:
-    from ..probes.kernels import below, finding, forced_by, isa_name, labelled
+    from .isa import below, finding, forced_by, isa_name, labelled
 
     capability = (info.get("facts") or {}).get("cpu_capability")
     level = CAPABILITY.get(str(capability).upper())

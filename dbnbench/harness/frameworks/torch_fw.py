@@ -10,8 +10,8 @@ from typing import Any
 from ...format.precisions import NAMES
 from ..errors import Skip
 from ..install import pip_extra
-from ..products import Observation
 from .base import Framework, Operands, timed_repeats
+from .products import Observation
 
 AUTOCAST = {"bf16-mixed": "bfloat16", "fp16-mixed": "float16"}
 

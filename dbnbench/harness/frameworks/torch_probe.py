@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..products import Observation, operand_key
+from .products import Observation, operand_key
 
 PRODUCTS = frozenset({"mm", "addmm", "addmm_activation", "bmm", "baddbmm", "addbmm", "matmul",
                       "linear", "dot", "vdot", "mv", "addmv", "addr", "einsum", "tensordot",

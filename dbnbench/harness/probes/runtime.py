@@ -8,28 +8,12 @@ loaded library. Every item that cannot be read is None with a reason; nothing ra
 from __future__ import annotations
 
 import os
-import warnings
-from collections.abc import Callable
 from typing import Any
+
+from ..frameworks.reading import why
 
 POOL_KEYS = ("user_api", "internal_api", "prefix", "version", "num_threads", "architecture",
              "threading_layer")
-
-
-def why(exc: BaseException) -> str:
-    return " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
-
-
-def attempt(facts: dict[str, Any], reasons: dict[str, str], key: str,
-            read: Callable[[], Any]) -> None:
-    """facts[key] = read(), or None and a reason: one unreadable fact never hides the rest."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # e.g. torch's deprecated TF32 switches warn on read
-            facts[key] = read()
-    except Exception as exc:
-        facts[key] = None
-        reasons[key] = why(exc)
 
 
 def package_of(path: str) -> str | None:
@@ -74,8 +58,8 @@ def runtime_info(framework: str) -> dict[str, Any]:
     """Inside a worker, after `framework` is imported: {framework, pools (every BLAS/OpenMP
     pool in the process), facts (read back from the library), env (the performance
     variables this process sees), reasons (why each None is None)}."""
-    from .. import heap
     from ..frameworks import FRAMEWORKS
+    from . import heap
     from .environment import perf_env
 
     # Read before threadpoolctl is imported: it sets KMP_DUPLICATE_LIB_OK itself.

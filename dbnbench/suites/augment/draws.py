@@ -8,7 +8,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ...harness.workload import Params
+from ...harness.plan.workload import Params
 
 
 class Draws(NamedTuple):

@@ -10,7 +10,7 @@ import numpy as np
 from scipy import ndimage
 
 from ...harness.frameworks.numpy_fw import NumpyFramework
-from ...harness.workload import Params
+from ...harness.plan.workload import Params
 from .bench import AugmentBench
 from .draws import Draws, draw, gaussian_radius
 

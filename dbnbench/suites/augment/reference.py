@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from ...harness.workload import Params
+from ...harness.plan.workload import Params
 from .draws import Draws
 
 

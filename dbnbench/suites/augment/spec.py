@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from ...harness.workload import Param, Params, Spec
+from ...harness.plan.workload import Param, Params, Spec
 
 # Agreement with the independent float64 reference (reference.py) on the same draws: the
 # largest absolute pixel difference (pixels lie in [0, 1]) over the quality batch. Bilinear

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from ...harness.frameworks.tf_fw import TensorflowFramework
-from ...harness.workload import Params
+from ...harness.plan.workload import Params
 from .bench import AugmentBench
 from .draws import Draws, gaussian_kernel
 

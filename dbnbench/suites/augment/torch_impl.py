@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from ...harness.frameworks.torch_fw import TorchFramework
-from ...harness.workload import Params
+from ...harness.plan.workload import Params
 from .bench import AugmentBench
 from .draws import Draws, gaussian_kernel, gaussian_radius
 

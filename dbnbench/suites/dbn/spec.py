@@ -14,7 +14,7 @@ from __future__ import annotations
 from itertools import pairwise
 from typing import Any
 
-from ...harness.workload import DISTRIBUTED, WORKERS, Param, Params, Spec
+from ...harness.plan.workload import DISTRIBUTED, WORKERS, Param, Params, Spec
 from ..accumulation import accumulate_error, accumulate_tag
 from ..rbm.spec import MNIST_BUDGET as RBM_MNIST_BUDGET
 from ..rbm.spec import statistics_size, update_bytes, update_shapes

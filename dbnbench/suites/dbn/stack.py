@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ...harness.timing import measure
+from ...harness.measure.timing import measure
 from ..batches import POOL_BATCHES, PooledBench, split
 from ..data import digits, synthetic_binary
 from ..quality import DIGITS, budget_text, epoch_batches, labelled, mnist_or_why

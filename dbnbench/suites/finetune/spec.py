@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ...harness.workload import DISTRIBUTED, STAGES, WORKERS, Param, Params, Spec
+from ...harness.plan.workload import DISTRIBUTED, STAGES, WORKERS, Param, Params, Spec
 from ..accumulation import ACCUMULATE, accumulate_error, accumulate_tag, stages_error, stages_tag
 from ..dbn.spec import MNIST_TRAIN, batch_error, layers_error, layers_tag
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from ...harness.errors import Skip
 from ...harness.frameworks.jax_fw import JaxFramework
-from ...harness.workload import Params
+from ...harness.plan.workload import Params
 from .bench import InferenceBench
 
 NO_GRAPH = ("graph mode is tf.function without XLA; JAX's only graph compiler is jit, "

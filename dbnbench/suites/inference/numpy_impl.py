@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...harness.frameworks.numpy_fw import NumpyFramework
-from ...harness.workload import Params
+from ...harness.plan.workload import Params
 from ..rbm.numpy_impl import sigmoid_
 from .bench import InferenceBench
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ...harness.workload import STAGES, Param, Params, Spec, divides
+from ...harness.plan.workload import STAGES, Param, Params, Spec, divides
 from ..accumulation import stages, stages_error, stages_tag
 from ..dbn.spec import layers_error, layers_tag
 from ..finetune.spec import CLASSES, net_sizes, pairs
@@ -35,6 +35,7 @@ TOP1_BAR = 0.98  # top-1 agreement with the reference over the test set
 class InferenceSpec(Spec):
     name = "dbn-inference"
     description = "forward pass of the fine-tuned DBN (sigmoid layers, softmax) on one batch"
+    extras = {"latency_ms": "latency"}  # percentiles of single synced calls, at batch 1
     params = {
         "layers": Param(list, [784, 500, 500, 2000], "layer sizes, input first", minimum=1),
         "classes": Param(int, CLASSES, "softmax outputs", minimum=2),
@@ -43,7 +44,8 @@ class InferenceSpec(Spec):
                       "XLA)", choices=MODES),
         "stages": STAGES,
         "microbatches": Param(int, 1, "micro-batches the batch flows through the pipeline "
-                              "stages in (with stages > 1)", minimum=1, maximum=4096),
+                              "stages in (with stages > 1)", minimum=1, maximum=4096,
+                              layout=True),
     }
 
     def check(self, params: Params) -> str | None:

@@ -10,7 +10,7 @@ import numpy as np
 
 from ...harness.errors import Skip
 from ...harness.frameworks.torch_fw import TorchFramework
-from ...harness.workload import Params
+from ...harness.plan.workload import Params
 from ..pipeline import PipelineForward, build_mlp
 from .bench import InferenceBench
 

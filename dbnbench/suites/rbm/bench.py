@@ -14,7 +14,14 @@ import numpy as np
 from ..batches import POOL_BATCHES, PooledBench, split
 from ..data import digits, synthetic_binary
 from ..quality import DIGITS, budget_text, epoch_batches, labelled, mnist_or_why
-from .spec import MNIST_BUDGET, MNIST_BUDGET_PCD, QUALITY_BUDGET, init_weights, quality_report, ratio_report
+from .spec import (
+    MNIST_BUDGET,
+    MNIST_BUDGET_PCD,
+    QUALITY_BUDGET,
+    init_weights,
+    quality_report,
+    ratio_report,
+)
 
 
 class RBMBench(PooledBench):

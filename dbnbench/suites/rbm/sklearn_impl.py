@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...harness.frameworks.sklearn_fw import SklearnFramework
-from ...harness.workload import Params
+from ...harness.plan.workload import Params
 from .bench import RBMBench
 
 NOTE = ("scikit-learn BernoulliRBM: PCD-1, mean-field negative hiddens, no momentum or "

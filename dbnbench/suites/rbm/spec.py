@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ...harness.workload import DISTRIBUTED, WORKERS, Param, Params, Spec
+from ...harness.plan.workload import DISTRIBUTED, WORKERS, Param, Params, Spec
 from ..accumulation import ACCUMULATE, accumulate_error, accumulate_tag
 
 # Quality at the case's shape (its input is 784 and an MNIST set is here, suites/quality.py):

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ...harness.workload import Params
+from ...harness.plan.workload import Params
 
 
 class SelftestBench:

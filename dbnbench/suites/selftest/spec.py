@@ -3,7 +3,7 @@ harness's containment (crash, hang, exception, out-of-memory) can be checked on 
 
 from __future__ import annotations
 
-from ...harness.workload import Param, Params, Spec
+from ...harness.plan.workload import Param, Params, Spec
 
 MODES = ("ok", "crash", "hang", "raise", "oom", "leak")
 

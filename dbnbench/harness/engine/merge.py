@@ -7,15 +7,16 @@ import math
 from collections.abc import Mapping
 from statistics import median
 
-from .. import __version__
-from ..format.precisions import ITEMSIZE
-from ..format.results import SCHEMA_VERSION, Calibration, CaseResult, Metrics, ResultDoc
-from .cases import Case
+from ... import __version__
+from ...format.precisions import ITEMSIZE
+from ...format.results import SCHEMA_VERSION, Calibration, CaseResult, Metrics, ResultDoc
+from ..measure.stats import summarize
+from ..plan.cases import Case
+from ..plan.registry import Registry
+from ..probes.contention import merge_windows
+from ..records import JSON, CalibrationAnswer, CaseAnswer, Header, JSONObject, as_json
 from .findings import findings
 from .journal import Journal
-from .probes.contention import merge_windows
-from .records import JSON, CalibrationAnswer, CaseAnswer, Header, JSONObject, as_json
-from .registry import Registry
 from .roofline import (
     Key,
     Placed,
@@ -27,7 +28,6 @@ from .roofline import (
     round_roofs,
     summarize_rounds,
 )
-from .stats import summarize
 
 SEVERITY = {"failed": 3, "timeout": 3, "interrupted": 2, "skipped": 1, "ok": 0}
 # A case a little faster than every roof of its round is timing noise (the roof and the case
@@ -348,6 +348,8 @@ def build_result(journal: Journal, cases: list[Case], skipped: Mapping[str, str]
         "calibration": calibration_list(journal.calibration),
         "roofline": machine_roofline(journal.calibration, rounds, journal.answers, by_id),
         "findings": [], "cases": out_cases,
+        "workloads": {w: registry.spec(w).described()
+                      for w in dict.fromkeys(c.workload for c in cases)},
     }
     doc["findings"] = findings(doc)
     return doc

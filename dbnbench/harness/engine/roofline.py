@@ -16,9 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from statistics import median
 
-from ..format.results import Calibration, Roof
-from .cases import Case
-from .records import CalibrationAnswer, CaseAnswer
+from ...format.results import Calibration, Roof
+from ..plan.cases import Case
+from ..records import CalibrationAnswer, CaseAnswer
 
 Key = tuple[str, str, str, str, int]  # (arm, framework, device, precision, round)
 CaseKey = tuple[str, str, int]  # (case id, arm, round)

@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .errors import UserError
-from .frameworks.base import Framework
+from ..errors import UserError
+from ..frameworks.base import Framework
 from .workload import Spec
 
 ENTRY_POINTS = "dbnbench.workloads"
@@ -127,7 +127,7 @@ def plugin_workloads(obj: Plugin) -> list[Workload]:
         return plugin_workloads(obj())
     items = list(obj)
     if not all(isinstance(w, Workload) for w in items):
-        raise TypeError("an entry point must give dbnbench.harness.registry.Workload objects")
+        raise TypeError("an entry point must give dbnbench.harness.plan.registry.Workload objects")
     return items
 
 

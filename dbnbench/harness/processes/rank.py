@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 import os
 
-from . import heap
+from ..probes import heap
+from ..records import CaseRequest, decode_request
 from .case_group import MEMBER_ENV, PROBE, STEP, Member, affinity, pin, probe
-from .records import CaseRequest, decode_request
 from .worker import build, die_with_parent, make_framework, watch_parent
 
 

@@ -9,8 +9,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import UserError
-from .records import (
+from ..errors import UserError
+from ..records import (
     CalibrationAnswer,
     CalibrationRecord,
     CaseAnswer,
@@ -127,7 +127,7 @@ def decode_line(line: bytes) -> JournalRecord | None:
 def finished(result: Path) -> bool:
     """Whether a result file says its run finished (`complete`); unreadable: as finished,
     since there is nothing a resume could continue from either way."""
-    from ..format.results import read_json
+    from ...format.results import read_json
 
     try:
         doc = read_json(result)

@@ -7,7 +7,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import ClassVar, Protocol, runtime_checkable
 
-from .records import JSONObject
+from ...format.results import WorkloadLayout
+from ..records import JSONObject
 
 MAX_INTEGER = 2**62  # any parameter beyond it is no size a machine holds (and overflows int64 math)
 ParamValue = int | float | bool | str | list[int]
@@ -80,6 +81,9 @@ class Param:
     minimum: float | None = None
     maximum: float | None = None
     choices: tuple[ParamValue, ...] | None = None
+    # Splits a case over processes or micro-batches (workers, stages, accumulate): reports
+    # chart these in their scaling section, not as sizes of the workload.
+    layout: bool = False
 
     def check(self, name: str, value: object) -> str | None:
         """Return why `value` is unacceptable for this parameter, or None."""
@@ -115,11 +119,11 @@ class Param:
 # batch of one update: each replica takes batch / workers rows.
 WORKERS = Param(int, 1, "data-parallel replicas, one process each (torch.distributed), one "
                 "synchronous update per step over batch / workers rows each", minimum=1,
-                maximum=1024)
+                maximum=1024, layout=True)
 DISTRIBUTED = Param(bool, False, "run through torch.distributed even as one process (DDP of "
                     "one replica): the communication path alone, e.g. NCCL on one GPU")
 STAGES = Param(int, 1, "pipeline stages: the layer stack split over that many processes, "
-               "micro-batches flowing through them", minimum=1, maximum=64)
+               "micro-batches flowing through them", minimum=1, maximum=64, layout=True)
 
 
 def divides(params: Params, key: str, what: str) -> str | None:
@@ -136,6 +140,9 @@ class Spec:
     description: ClassVar[str]
     params: ClassVar[dict[str, Param]]
     item: ClassVar[str] = "samples"  # what items_per_step counts
+    # What the implementations' `metrics()` record in metrics.extra, each with its kind
+    # ("latency": percentiles in ms, which reports chart), written into the result.
+    extras: ClassVar[dict[str, str]] = {}
 
     def defaults(self) -> dict[str, ParamValue]:
         return {k: p.default for k, p in self.params.items()}
@@ -153,6 +160,12 @@ class Spec:
     def tag(self, params: Params) -> str:
         """The short, stable parameter part of a case id."""
         raise NotImplementedError
+
+    def described(self) -> WorkloadLayout:
+        """How readers lay this workload's cases out; written into every result."""
+        return {"item": self.item, "params": list(self.params),
+                "layout": [name for name, p in self.params.items() if p.layout],
+                "extras": dict(self.extras)}
 
     def items_per_step(self, params: Params) -> int:
         raise NotImplementedError

@@ -18,10 +18,10 @@ from typing import IO, TypeVar
 
 import psutil
 
-from .frameworks import FRAMEWORKS
-from .probes.contention import DUET_ENV
-from .probes.oom import counter_files, oom_counts, oom_evidence
-from .records import (
+from ..frameworks import FRAMEWORKS
+from ..probes.contention import DUET_ENV
+from ..probes.oom import counter_files, oom_counts, oom_evidence
+from ..records import (
     CPUS_ENV,
     PARENT_ENV,
     Answer,
@@ -69,7 +69,7 @@ def failed(answer_type: type[A], status: str, reason: str) -> A:
 
 
 class WorkerProcess:
-    """One child process running `python -m dbnbench.harness.worker`."""
+    """One child process running `python -m dbnbench.harness.processes.worker`."""
 
     def __init__(self, threads: int, arm: Arm | None = None,
                  cpus: tuple[int, ...] = (), duet: bool = False) -> None:
@@ -92,7 +92,7 @@ class WorkerProcess:
         # the worker arranges to die with the parent itself (worker.die_with_parent): no
         # preexec_fn, which is unsafe in a parent with threads (the progress display's).
         self.proc = subprocess.Popen(
-            [arm.python or sys.executable, "-m", "dbnbench.harness.worker"], stdin=subprocess.PIPE,
+            [arm.python or sys.executable, "-m", "dbnbench.harness.processes.worker"], stdin=subprocess.PIPE,
             stdout=subprocess.PIPE, stderr=self.log, env=env, start_new_session=True)
         LIVE.add(self)
         self.oom_files = counter_files(self.proc.pid)

@@ -29,16 +29,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from . import heap
-from .calibrate import bandwidth, calibrate, check, reference_rate, shapes_rates
-from .case_group import CaseGroup
-from .errors import Skip
-from .frameworks import FRAMEWORKS, Framework
-from .probes.contention import ContentionMeter
-from .probes.energy import MIN_PERIODS, EnergyMeter
-from .probes.memory import HostPeak
-from .products import contradiction
-from .records import (
+from ..errors import Skip
+from ..frameworks import FRAMEWORKS, Framework
+from ..frameworks.products import contradiction
+from ..measure.calibrate import bandwidth, calibrate, check, reference_rate, shapes_rates
+from ..measure.timing import Timing, TimingError, measure
+from ..plan.registry import load_impl
+from ..plan.workload import ContractError, Impl
+from ..probes import heap
+from ..probes.contention import ContentionMeter
+from ..probes.energy import MIN_PERIODS, EnergyMeter
+from ..probes.memory import HostPeak
+from ..records import (
     CPUS_ENV,
     JSON,
     PARENT_ENV,
@@ -59,9 +61,7 @@ from .records import (
     as_json,
     decode_request,
 )
-from .registry import load_impl
-from .timing import Timing, TimingError, measure
-from .workload import ContractError, Impl
+from .case_group import CaseGroup
 
 OOM_NAMES = ("OutOfMemoryError", "ResourceExhaustedError", "MemoryError")
 LENGTHEN_LIMIT_S = 30.0  # the most an energy window is lengthened by extra steps
@@ -401,7 +401,7 @@ def do_import(req: ImportRequest) -> Answer:
 
 def do_runtime(req: RuntimeRequest) -> RuntimeAnswer:
     """The BLAS/OpenMP pools and library settings this process runs with the framework."""
-    from .probes.runtime import runtime_info
+    from ..probes.runtime import runtime_info
 
     fw = FRAMEWORKS[req.framework]
     if not fw.installed():

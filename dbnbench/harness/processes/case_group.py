@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from .records import CaseRequest, JSONObject, encode
+from ..records import CaseRequest, JSONObject, encode
 
 MEMBER_ENV = "DBNBENCH_GROUP_MEMBER"  # a follower's orders, JSON (Member)
 RDZV_ENV = "DBNBENCH_RDZV"  # host:port:nnodes of a multi-node run, in node 0's workers
@@ -84,7 +84,7 @@ def start_rank(member: Member, python: str = sys.executable) -> subprocess.Popen
     the worker's log. Same process group as the worker, so a kill of the worker's group
     ends it too."""
     env = {**os.environ, MEMBER_ENV: member.encode()}
-    return subprocess.Popen([python, "-m", "dbnbench.harness.rank"], env=env,
+    return subprocess.Popen([python, "-m", "dbnbench.harness.processes.rank"], env=env,
                             stdin=subprocess.DEVNULL, stdout=sys.stderr, stderr=sys.stderr)
 
 

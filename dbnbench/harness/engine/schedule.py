@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .cases import Case
+from ..plan.cases import Case
 from .journal import Journal
 
 RETIRING = ("failed", "timeout", "skipped")

@@ -22,28 +22,20 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..format.json_types import JSONScalar
-from ..format.output import OutputError
-from ..format.precisions import ITEMSIZE
-from ..format.results import ResultDoc, dump
-from ..format.shown import visible_all
-from .calibrate import (
-    PATIENCE,
-    START,
-    busy,
-    join,
-    reference_sweep,
-    resweep,
-    settle,
-)
-from .cases import MAX_CASES, Case, Suite, check_layouts, load_suite, select, unavailable
-from .errors import UserError
-from .journal import Journal, check_same_plan, open_journal
-from .merge import build_result
-from .pool import WorkerPool
-from .probes.contention import busy_now
-from .probes.system import gpus, machine, usable_cpus
-from .records import (
+from ...format.json_types import JSONScalar
+from ...format.output import OutputError
+from ...format.precisions import ITEMSIZE
+from ...format.results import ResultDoc, SequentialRecord, Stopped, dump
+from ...format.shown import visible_all
+from ..errors import UserError
+from ..measure.calibrate import PATIENCE, START, busy, join, reference_sweep, resweep, settle
+from ..plan.cases import MAX_CASES, Case, Suite, check_layouts, load_suite, select, unavailable
+from ..plan.registry import Registry
+from ..probes.contention import busy_now
+from ..probes.system import gpus, machine, usable_cpus
+from ..processes.pool import WorkerPool
+from ..processes.rendezvous import Host, Nodes
+from ..records import (
     Arm,
     CalibrateRequest,
     CalibrationAnswer,
@@ -59,8 +51,8 @@ from .records import (
     Settings,
     Work,
 )
-from .registry import Registry
-from .rendezvous import Host, Nodes
+from .journal import Journal, check_same_plan, open_journal
+from .merge import build_result
 from .roofline import round_roofs
 from .schedule import LOOK_EVERY, Schedule, planned_looks
 
@@ -184,7 +176,7 @@ class Run:
         self.pool = WorkerPool(settings.threads, options.max_memory, options.cases_per_worker,
                                on_runtime=self.remember_runtime, arms=arms)
         self.partial: Callable[[int], ResultDoc] = lambda rounds: {}  # type: ignore[typeddict-item]
-        self.stopped: dict[str, Any] | None = None  # a sequential run's record
+        self.stopped: SequentialRecord | None = None  # a sequential run's record
         self.lock = threading.Lock()
 
     def remember_runtime(self, arm: str, framework: str, answer: RuntimeAnswer) -> None:
@@ -320,7 +312,7 @@ class Run:
                 self.progress.total(self.answered() + len(schedule.todo(self.journal,
                                                                         decided=decided)))
                 per_round = (time.monotonic() - started) / max(spent_rounds, 1)
-                reason = "decided" if look.done else "max rounds" \
+                reason: Stopped | None = "decided" if look.done else "max rounds" \
                     if round_ + 1 == schedule.rounds else "time budget" \
                     if sequential.max_time_s is not None and time.monotonic() - started \
                     + per_round * LOOK_EVERY > sequential.max_time_s else None
@@ -558,7 +550,7 @@ def run_planned(options: RunOptions, progress: Progress, held: list[Journal],
         rounds=run.stopped["rounds"] if run.stopped else None,
         decided_after=run.stopped["decided_after"] if run.stopped else None))
     if run.stopped:
-        doc["sequential"] = run.stopped  # type: ignore[typeddict-unknown-key]
+        doc["sequential"] = run.stopped
     try:
         dump(doc, path)
     except OutputError as exc:

@@ -15,9 +15,18 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from .case_group import RDZV_ENV, STOP_WAIT_S, GroupError, Member, affinity, cores_of, signal_text, start_rank
-from .errors import UserError
-from .records import CaseRequest, decode_request
+from ..errors import UserError
+from ..records import CaseRequest, decode_request
+from .case_group import (
+    RDZV_ENV,
+    STOP_WAIT_S,
+    GroupError,
+    Member,
+    affinity,
+    cores_of,
+    signal_text,
+    start_rank,
+)
 
 POLL_S = 0.05
 LEAVE_WAIT_S = 10.0
@@ -61,7 +70,7 @@ def parse_nodes(nnodes: int | None, node_rank: int | None, endpoint: str | None,
 def tcp_store(host: str, port: int, master: bool, timeout_s: float) -> Any:
     """The nodes' key-value store, from the first installed framework with process groups
     (its store is the rendezvous)."""
-    from .frameworks import FRAMEWORKS
+    from ..frameworks import FRAMEWORKS
 
     grouped = [fw for fw in FRAMEWORKS.values() if fw.groups is None]
     able = [fw for fw in grouped if fw.installed()]

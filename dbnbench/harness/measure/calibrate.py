@@ -23,9 +23,9 @@ from dataclasses import dataclass, replace
 
 import psutil
 
-from ..format.precisions import ITEMSIZE
-from .frameworks.base import OPERANDS, Framework, Operands
-from .records import Bandwidth, CalibrationAnswer, Shape
+from ...format.precisions import ITEMSIZE
+from ..frameworks.base import OPERANDS, Framework, Operands
+from ..records import Bandwidth, CalibrationAnswer, Shape
 
 START = 128
 IMPROVEMENT = 0.03

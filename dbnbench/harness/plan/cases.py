@@ -21,14 +21,14 @@ from typing import Any
 
 import jsonschema
 
-from ..format.checks import plain_problem
-from ..format.inputs import read_bounded
-from ..format.precisions import ITEMSIZE
-from ..format.precisions import NAMES as PRECISIONS
-from .errors import UserError
-from .frameworks import FRAMEWORKS
-from .probes.system import usable_cpus
-from .records import Settings
+from ...format.checks import plain_problem
+from ...format.inputs import read_bounded
+from ...format.precisions import ITEMSIZE
+from ...format.precisions import NAMES as PRECISIONS
+from ..errors import UserError
+from ..frameworks import FRAMEWORKS
+from ..probes.system import usable_cpus
+from ..records import Settings
 from .registry import Registry, load_impl
 from .workload import Params
 

@@ -8,8 +8,8 @@ import re
 import shutil
 from collections.abc import Iterable
 
-from .errors import UserError
-from .records import Arm
+from ..errors import UserError
+from ..records import Arm
 
 NAME = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
 

@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..format.precisions import PRODUCT_DTYPE
+from ...format.precisions import PRODUCT_DTYPE
 
 # The dtype every product of a mode must run in. TF32 is a math mode of float32 products
 # (read back separately); the mixed modes keep float32 master weights, but products run in

@@ -11,9 +11,9 @@ from collections import defaultdict
 from collections.abc import Callable
 from typing import cast
 
-from ..format.precisions import REDUCED
-from ..format.results import CaseResult, Finding, ItemsPerS, ResultDoc, case_tag
-from .probes.kernels import kernel_findings
+from ...format.precisions import REDUCED
+from ...format.results import CaseResult, Finding, ItemsPerS, ResultDoc, case_tag
+from ..probes.kernels import kernel_findings
 
 SLOWER = 0.95          # a reduced mode below this × fp32 (with separated intervals) is slower
 GEMM_SLOW = 0.8        # a reduced mode's GEMM below this × fp32's

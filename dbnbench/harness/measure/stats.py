@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from ..format.results import ItemsPerS, StepS
+from ...format.results import ItemsPerS, StepS
 
 NOISY_CV = 0.10  # pyperf's rule of thumb: a standard deviation over 10 % of the mean
 SHORT_REPETITION_S = 1e-3
