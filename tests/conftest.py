@@ -120,3 +120,16 @@ def call(capsys, monkeypatch, *args: str) -> tuple[int, str, str]:
                     + traceback.format_exc())
     captured = capsys.readouterr()
     return code, captured.out, captured.err
+
+
+@pytest.fixture(scope="session")
+def slurm() -> Any:
+    """This machine's SLURM, or a throwaway one started for the session (tests/slurm_cluster.py);
+    skips with the reason where neither can be had."""
+    from tests.slurm_cluster import start
+
+    found = start()
+    if isinstance(found, str):
+        pytest.skip(found)
+    yield found
+    found.stop()

@@ -304,36 +304,149 @@ def test_frameworks_without_process_groups_skip_with_their_reason(tmp_path, cli)
 
 
 # ---------------------------------------------------------------- several nodes
-def test_two_nodes_meet_at_the_rendezvous_and_node_0_writes_both_fingerprints(tmp_path, cli):
-    require_framework("torch")
-    import subprocess
-    import sys
+def on_cpu(cpu: int):
+    """A node of a loopback run on a core of its own (two nodes sharing cores are refused)."""
+    import os
 
-    endpoint = f"127.0.0.1:{free_port()}"
-    nodes = ("--nnodes", "2", "--rdzv-endpoint", endpoint, "--rdzv-timeout", "120")
-    agent = subprocess.Popen([sys.executable, "-m", "dbnbench", "run", *nodes, "--node-rank",
-                              "1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return lambda: os.sched_setaffinity(0, {cpu})
+
+
+def two_cpus() -> None:
+    import os
+
+    if len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("two loopback nodes need a core each; this process may use one")
+
+
+def start(args: list[str], cpu: int | None, cwd=None, env=None):
+    import subprocess
+
+    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=cwd, env=env, preexec_fn=None if cpu is None else on_cpu(cpu))
+
+
+def finish(*procs, timeout: float = 300) -> list[tuple[int, str, str]]:
+    out = []
     try:
-        out = tmp_path / "out"
-        done = cli("run", "--suite", suite(tmp_path), "-o", str(out), "--no-html", *nodes,
-                   "--node-rank", "0")
-        _, said = agent.communicate(timeout=60)
+        for proc in procs:
+            stdout, stderr = proc.communicate(timeout=timeout)
+            out.append((proc.returncode, stdout, stderr))
     finally:
-        if agent.poll() is None:
-            agent.kill()
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert agent.returncode == 0, said[-2000:]
-    assert "node 1 of 2 joined" in said and "the run ended after 1 multi-rank case(s)" in said
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    return out
+
+
+def check_two_node_result(out) -> dict:
     from dbnbench.format import results
 
     (path,) = out.glob("*.json")
     doc = results.load(path)
     assert [n["hostname"] for n in doc["machine"]["nodes"]] == [doc["machine"]["hostname"]] * 2
     (two,) = [c for c in doc["cases"] if c["id"].endswith("-w2")]
-    assert two["status"] == "ok"
+    assert two["status"] == "ok", two["reason"]
     assert (two["parallel"]["nodes"], two["parallel"]["world"],
             two["parallel"]["local_ranks"]) == (2, 2, 1)
     assert not rank_processes()
+    return doc
+
+
+def test_two_nodes_meet_at_the_rendezvous_and_node_0_writes_both_fingerprints(tmp_path):
+    require_framework("torch")
+    two_cpus()
+    import sys
+
+    endpoint = f"127.0.0.1:{free_port()}"
+    nodes = ["--nnodes", "2", "--rdzv-endpoint", endpoint, "--rdzv-timeout", "120"]
+    run = [sys.executable, "-m", "dbnbench", "run"]
+    agent = start([*run, *nodes, "--node-rank", "1"], cpu=1)
+    out = tmp_path / "out"
+    node0 = start([*run, "--suite", suite(tmp_path), "-o", str(out), "--no-html", *nodes,
+                   "--node-rank", "0"], cpu=0)
+    (code, _, err), (agent_code, _, said) = finish(node0, agent)
+    assert code == 0, err[-2000:]
+    assert agent_code == 0, said[-2000:]
+    assert "node 1 of 2 joined" in said and "the run ended after 1 multi-rank case(s)" in said
+    check_two_node_result(out)
+
+
+def test_two_nodes_on_one_host_sharing_cores_are_refused_in_one_line(tmp_path):
+    require_framework("torch")
+    import sys
+
+    endpoint = f"127.0.0.1:{free_port()}"
+    nodes = ["--nnodes", "2", "--rdzv-endpoint", endpoint, "--rdzv-timeout", "120"]
+    run = [sys.executable, "-m", "dbnbench", "run"]
+    agent = start([*run, *nodes, "--node-rank", "1"], cpu=None)
+    node0 = start([*run, "--suite", suite(tmp_path), "-o", str(tmp_path / "out"), *nodes,
+                   "--node-rank", "0"], cpu=None)
+    (code, _, err), (agent_code, _, _) = finish(node0, agent, timeout=120)
+    assert code == 2 and "nodes 0 and 1 are both on" in err, err[-2000:]
+    assert len(err.strip().splitlines()) == 1
+    assert agent_code in (0, 1)  # told the run ended, or found node 0 gone: never left behind
+    assert not (tmp_path / "out").exists()
+
+
+def test_torchrun_starts_the_same_two_node_run(tmp_path):
+    """torchrun --nnodes=2 --nproc-per-node=1 --rdzv-backend=c10d on every node, as on a
+    cluster (here two on loopback, a core each): one result by node 0, both fingerprints."""
+    require_framework("torch")
+    two_cpus()
+    import shutil
+    import sys
+    from pathlib import Path
+
+    torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent))
+    if torchrun is None:
+        pytest.skip("torchrun is not installed beside this Python")
+    out = tmp_path / "out"
+    args = [torchrun, "--nnodes=2", "--nproc-per-node=1", "--rdzv-backend=c10d",
+            f"--rdzv-endpoint=127.0.0.1:{free_port()}", "-m", "dbnbench", "run", "--suite",
+            suite(tmp_path), "-o", str(out), "--no-html"]
+    (a, _, a_err), (b, _, b_err) = finish(start(args, cpu=0), start(args, cpu=1))
+    assert (a, b) == (0, 0), (a_err[-1500:], b_err[-1500:])
+    assert "node 1 of 2 joined" in a_err + b_err
+    check_two_node_result(out)
+
+
+def test_mpirun_starts_the_same_two_node_run(tmp_path):
+    """mpirun -np 2 on one host: each process a node (Open MPI binds each to a core)."""
+    require_framework("torch")
+    two_cpus()
+    import os
+    import shutil
+    import sys
+
+    mpirun = shutil.which("mpirun")
+    if mpirun is None:
+        pytest.skip("no mpirun on this machine (Debian: apt-get install openmpi-bin)")
+    out = tmp_path / "out"
+    env = {**os.environ, "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
+    proc = start([mpirun, "--oversubscribe", "-np", "2", sys.executable, "-m", "dbnbench",
+                  "run", "--suite", suite(tmp_path), "-o", str(out), "--no-html"],
+                 cpu=None, env=env)
+    ((code, _, err),) = finish(proc)
+    assert code == 0, err[-2000:]
+    doc = check_two_node_result(out)
+    (two,) = [c for c in doc["cases"] if c["id"].endswith("-w2")]
+    assert two["parallel"]["cores_by_rank"] == [[0], [1]]
+
+
+def test_srun_starts_the_same_two_node_run(tmp_path, slurm):
+    """srun -n 2 --cpu-bind=cores on this machine's own SLURM (tests/slurm_cluster.py)."""
+    require_framework("torch")
+    two_cpus()
+    import sys
+
+    out = tmp_path / "out"
+    proc = start([slurm.srun, "-n", "2", "--cpu-bind=cores", sys.executable, "-m", "dbnbench",
+                  "run", "--suite", suite(tmp_path), "-o", str(out), "--no-html"],
+                 cpu=None, env=slurm.env)
+    ((code, _, err),) = finish(proc)
+    assert code == 0, err[-2000:]
+    check_two_node_result(out)
 
 
 @pytest.mark.parametrize(("args", "said"), [

@@ -155,9 +155,11 @@ class Framework:
         return None, f"{self.name} reports no device memory peak"
 
     @classmethod
-    def group_store(cls, host: str, port: int, master: bool, timeout_s: float) -> Any:
+    def group_store(cls, host: str, port: int, master: bool, timeout_s: float,
+                    prefix: str = "") -> Any:
         """The key-value store a case's ranks (or a run's nodes) meet through; the master
-        hosts it. Imports the framework itself: the parent calls it for a run's nodes."""
+        hosts it; `prefix`: the keys of one case in a store shared by a run. Imports the
+        framework itself: the parent calls it for a run's nodes."""
         raise Skip(cls.groups or f"{cls.name} has no process group")
 
     def open_group(self, store: Any, rank: int, world: int, timeout_s: float) -> Any:

@@ -79,13 +79,16 @@ class TorchFramework(Framework):
         self.generator = torch.Generator(device=self.dev).manual_seed(self.seed)
 
     @classmethod
-    def group_store(cls, host: str, port: int, master: bool, timeout_s: float) -> Any:
+    def group_store(cls, host: str, port: int, master: bool, timeout_s: float,
+                    prefix: str = "") -> Any:
         from datetime import timedelta
 
         import torch.distributed as dist
 
-        return dist.TCPStore(host, port, is_master=master, wait_for_workers=False,
-                             timeout=timedelta(seconds=timeout_s))
+        store = dist.TCPStore(host, port, is_master=master, wait_for_workers=False,
+                              timeout=timedelta(seconds=timeout_s))
+        # A case's keys in a run's store (several nodes): one port for the whole run.
+        return dist.PrefixStore(prefix, store) if prefix else store
 
     def open_group(self, store: Any, rank: int, world: int, timeout_s: float) -> Any:
         from .torch_dist import TorchGroup

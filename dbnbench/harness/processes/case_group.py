@@ -45,6 +45,7 @@ class Member:
     cores: tuple[int, ...]  # its CPU share; empty: not pinned
     request: str  # the CaseRequest, as rank 0 received it
     local_rank: int  # its place among this node's ranks: its GPU, its cores
+    prefix: str = ""  # the case's keys in a run's store (several nodes), else its own store
 
     def encode(self) -> str:
         return json.dumps(asdict(self))
@@ -53,7 +54,8 @@ class Member:
     def decode(cls, text: str) -> Member:
         data = json.loads(text)
         return cls(data["store"], int(data["rank"]), int(data["world"]),
-                   tuple(int(c) for c in data["cores"]), data["request"], int(data["local_rank"]))
+                   tuple(int(c) for c in data["cores"]), data["request"], int(data["local_rank"]),
+                   str(data.get("prefix", "")))
 
 
 def affinity() -> tuple[int, ...]:
@@ -97,9 +99,9 @@ def signal_text(code: int) -> str:
     return f"exit code {code}"
 
 
-# (rendezvous address, the case's request line, world size, the case store's port) → (the
-# other nodes' handle, this node's rank count)
-Poster = Callable[[str, str, int, int], tuple[Any, int]]
+# (rendezvous address, the case's request line, world size) → (the other nodes' handle, this
+# node's rank count, the run store's address, the case's prefix in it)
+Poster = Callable[[str, str, int], tuple[Any, int, str, str]]
 
 
 class GroupError(RuntimeError):
@@ -115,8 +117,6 @@ class CaseGroup:
         work, settings = req.work, req.settings
         self.world = work.workers * work.stages
         self.fw = fw
-        self.store = fw.group_store("127.0.0.1", 0, True, settings.timeout_s)
-        address = f"127.0.0.1:{self.store.port}"
         line = encode(req)
         self.local = self.world
         self.remote: Any = None
@@ -125,8 +125,14 @@ class CaseGroup:
             if post is None:
                 raise GroupError(f"{RDZV_ENV} is set, but this group was given no way to "
                                  "reach the other nodes")
-            self.remote, self.local = post(rdzv, line, self.world, self.store.port)
-            address = f"{rdzv.rsplit(':', 2)[0]}:{self.store.port}"
+            # Over several nodes the case meets in the run's store, under its own prefix:
+            # the run's one port is the only one the nodes must reach for a rendezvous.
+            self.remote, self.local, address, prefix = post(rdzv, line, self.world)
+            host, port = address.rsplit(":", 1)
+            self.store = fw.group_store(host, int(port), False, settings.timeout_s, prefix)
+        else:
+            self.store = fw.group_store("127.0.0.1", 0, True, settings.timeout_s)
+            address, prefix = f"127.0.0.1:{self.store.port}", ""
         threads = settings.threads
         # The worker's CPUs before this group pins it; restored when the group ends, so the
         # next case (a group's or not) starts from the same share.
@@ -134,8 +140,8 @@ class CaseGroup:
         shares = [cores_of(self.usable, r, threads) for r in range(self.local)]  # before any starts
         self.followers = []
         try:
-            self.followers = [start_rank(Member(address, r, self.world, shares[r], line, r))
-                              for r in range(1, self.local)]
+            self.followers = [start_rank(Member(address, r, self.world, shares[r], line, r,
+                                                prefix)) for r in range(1, self.local)]
             pin(shares[0])
             self.wait_ready(settings.timeout_s)
             self.group = fw.open_group(self.store, 0, self.world, settings.timeout_s)

@@ -26,7 +26,7 @@ def follow(member: Member) -> None:
         device = f"cuda:{member.local_rank}"
     fw = make_framework(c.framework, device, c.precision, settings.threads, settings.seed)
     host, port = member.store.rsplit(":", 1)
-    store = fw.group_store(host, int(port), False, settings.timeout_s)
+    store = fw.group_store(host, int(port), False, settings.timeout_s, member.prefix)
     store.set(f"ready/{member.rank}", json.dumps(affinity()))
     group = fw.open_group(store, member.rank, member.world, settings.timeout_s)
     impl = build(req, fw)

@@ -12,6 +12,7 @@ import os
 import re
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,7 @@ from .case_group import (
     signal_text,
     start_rank,
 )
+from .launchers import checked, detect
 
 POLL_S = 0.05
 LEAVE_WAIT_S = 10.0
@@ -42,6 +44,8 @@ class Nodes:
     count: int
     rank: int
     timeout_s: float
+    launcher: str | None = None  # torchrun, slurm, mpi; None: dbnbench's own options
+    hosted: bool = True  # node 0 hosts the store (False: the launcher's agents host it)
 
     @property
     def env(self) -> str:
@@ -51,11 +55,17 @@ class Nodes:
 
 
 def parse_nodes(nnodes: int | None, node_rank: int | None, endpoint: str | None,
-                timeout_s: float) -> Nodes | None:
-    """The three options together, checked; None when none is given (one machine)."""
+                timeout_s: float, env: Mapping[str, str] | None = None) -> Nodes | None:
+    """The three options together, checked; without them, what a cluster's launcher told
+    this process (launchers.py); None when neither says (one machine)."""
     given = [v is not None for v in (nnodes, node_rank, endpoint)]
     if not any(given):
-        return None
+        found = detect(os.environ if env is None else env)
+        if found is None:
+            return None
+        found = checked(found)
+        return Nodes(found.host or "127.0.0.1", found.port, found.nnodes, found.node_rank,
+                     timeout_s, found.launcher, hosted=not found.agent_store)
     if not all(given):
         raise UserError("--nnodes, --node-rank and --rdzv-endpoint go together")
     assert nnodes is not None and node_rank is not None and endpoint is not None
@@ -67,7 +77,27 @@ def parse_nodes(nnodes: int | None, node_rank: int | None, endpoint: str | None,
     return Nodes(match["host"].strip("[]"), int(match["port"]), nnodes, node_rank, timeout_s)
 
 
-def tcp_store(host: str, port: int, master: bool, timeout_s: float) -> Any:
+class Prefixed:
+    """The run's keys under one prefix: a launcher's store (torchrun's agents') holds keys of
+    its own."""
+
+    def __init__(self, store: Any, prefix: str = "dbnbench/") -> None:
+        self.inner, self.prefix = store, prefix
+
+    def set(self, key: str, value: str) -> None:
+        self.inner.set(self.prefix + key, value)
+
+    def get(self, key: str) -> bytes:
+        return bytes(self.inner.get(self.prefix + key))
+
+    def check(self, keys: list[str]) -> bool:
+        return bool(self.inner.check([self.prefix + k for k in keys]))
+
+    def add(self, key: str, amount: int) -> int:
+        return int(self.inner.add(self.prefix + key, amount))
+
+
+def tcp_store(host: str, port: int, master: bool, timeout_s: float) -> Prefixed:
     """The nodes' key-value store, from the first installed framework with process groups
     (its store is the rendezvous)."""
     from ..frameworks import FRAMEWORKS
@@ -79,11 +109,24 @@ def tcp_store(host: str, port: int, master: bool, timeout_s: float) -> Any:
         raise UserError(f"a run over several nodes needs a framework with process groups "
                         f"(its store is the rendezvous): {hints}")
     try:
-        return able[0].group_store(host, port, master, timeout_s)
+        return Prefixed(able[0].group_store(host, port, master, timeout_s))
     except (RuntimeError, OSError) as exc:
         what = "host" if master else "reach"
         raise UserError(f"--rdzv-endpoint {host}:{port}: cannot {what} the rendezvous "
                         f"({' '.join(str(exc).split())[:200]})") from None
+
+
+def shared_cpus(machines: list[dict[str, Any]], cpus: list[list[int]]) -> str | None:
+    """Which nodes run on one host with CPUs in common (a launcher tried on one machine, or
+    loopback nodes), or None. Their ranks would share cores and read as poor scaling."""
+    for a in range(len(machines)):
+        for b in range(a + 1, len(machines)):
+            same = machines[a].get("hostname") == machines[b].get("hostname")
+            common = sorted(set(cpus[a]) & set(cpus[b]))
+            if same and common:
+                return (f"nodes {a} and {b} are both on {machines[a].get('hostname')} and may "
+                        f"both use CPUs {common}")
+    return None
 
 
 def wait_for(store: Any, keys: list[str], timeout_s: float) -> bool:
@@ -100,21 +143,37 @@ class Host:
 
     def __init__(self, nodes: Nodes) -> None:
         self.nodes = nodes
-        self.store = tcp_store(nodes.host, nodes.port, True, nodes.timeout_s)
+        self.store = tcp_store(nodes.host, nodes.port, nodes.hosted, nodes.timeout_s)
 
     def gather(self, fingerprint: dict[str, Any]) -> list[dict[str, Any]]:
         """Every node's machine, node 0's first, once all have joined."""
         n = self.nodes.count
+        self.store.set("cpus/0", json.dumps(affinity()))
         self.store.set("node/0", json.dumps(fingerprint))
         keys = [f"node/{r}" for r in range(1, n)]
         if not wait_for(self.store, keys, self.nodes.timeout_s):
             joined = sum(self.store.check([k]) for k in keys) + 1
             raise UserError(f"only {joined} of {n} nodes joined the rendezvous at "
                             f"{self.nodes.host}:{self.nodes.port} within "
-                            f"{self.nodes.timeout_s:g} s (start `dbnbench run --nnodes {n} "
-                            "--node-rank R --rdzv-endpoint HOST:PORT` on the others)")
+                            f"{self.nodes.timeout_s:g} s ({self.missing_hint()})")
+        found = [json.loads(self.store.get(f"node/{r}")) for r in range(n)]
+        shared = shared_cpus(found, [json.loads(self.store.get(f"cpus/{r}")) if
+                                     self.store.check([f"cpus/{r}"]) else [] for r in range(n)])
+        if shared:
+            self.store.set("end", "1")  # the agents go home
+            raise UserError(f"{shared}: each node's ranks would share cores with another's; "
+                            "bind each node to its own (srun --cpu-bind=cores, mpirun binds "
+                            "by default, taskset -c for torchrun or --nnodes)")
         os.environ[RDZV_ENV] = self.nodes.env  # node 0's workers inherit it
-        return [json.loads(self.store.get(f"node/{r}")) for r in range(n)]
+        return found
+
+    def missing_hint(self) -> str:
+        n, launcher = self.nodes.count, self.nodes.launcher
+        if launcher:
+            return (f"{launcher} started this node; every node's dbnbench must reach "
+                    f"{self.nodes.host}:{self.nodes.port}")
+        return (f"start `dbnbench run --nnodes {n} --node-rank R --rdzv-endpoint HOST:PORT` "
+                "on the others")
 
     def end(self) -> None:
         """Tell the agents the run is over and give them a moment to say they heard: the
@@ -145,16 +204,18 @@ class Remote:
         wait_for(self.store, [self.key(n) for n in range(1, self.nodes)], STOP_WAIT_S)
 
 
-def post_case(rdzv: str, line: str, world: int, case_port: int) -> tuple[Remote, int]:
-    """Announce a case to the other nodes; returns their handle and node 0's rank count."""
+def post_case(rdzv: str, line: str, world: int) -> tuple[Remote, int, str, str]:
+    """Announce a case to the other nodes; returns their handle, node 0's rank count, and
+    where the case's ranks meet: the run's store, under the case's own prefix."""
     host, port, count = rdzv.rsplit(":", 2)
     nodes = int(count)
     store = tcp_store(host, int(port), False, 60)
     per_node = world // nodes  # the load check refused a world the nodes do not divide
     seq = int(store.add("seq", 1))
-    store.set(f"case/{seq}", json.dumps({"request": line, "store": f"{host}:{case_port}",
+    address, prefix = f"{host}:{port}", f"dbnbench/group/{seq}"
+    store.set(f"case/{seq}", json.dumps({"request": line, "store": address, "prefix": prefix,
                                          "world": world, "per_node": per_node}))
-    return Remote(store, seq, nodes), per_node
+    return Remote(store, seq, nodes), per_node, address, prefix
 
 
 def agent(nodes: Nodes, fingerprint: dict[str, Any], say: Any = print) -> int:
@@ -163,6 +224,7 @@ def agent(nodes: Nodes, fingerprint: dict[str, Any], say: Any = print) -> int:
     store = tcp_store(nodes.host, nodes.port, False, nodes.timeout_s)
     seq = 1
     try:
+        store.set(f"cpus/{nodes.rank}", json.dumps(affinity()))
         store.set(f"node/{nodes.rank}", json.dumps(fingerprint))
         say(f"node {nodes.rank} of {nodes.count} joined {nodes.host}:{nodes.port}")
         while True:
@@ -196,7 +258,8 @@ def run_share(posted: dict[str, Any], node: int, say: Any = print) -> int:
         say(f"node {node}: {exc}")
         return 2
     procs = [start_rank(Member(posted["store"], node * per_node + i, int(posted["world"]),
-                               shares[i], line, i), sys.executable)
+                               shares[i], line, i, str(posted.get("prefix", ""))),
+                        sys.executable)
              for i in range(per_node)]
     codes = [p.wait() for p in procs]
     return next((c for c in codes if c), 0)
