@@ -304,13 +304,6 @@ def test_frameworks_without_process_groups_skip_with_their_reason(tmp_path, cli)
 
 
 # ---------------------------------------------------------------- several nodes
-def on_cpu(cpu: int):
-    """A node of a loopback run on a core of its own (two nodes sharing cores are refused)."""
-    import os
-
-    return lambda: os.sched_setaffinity(0, {cpu})
-
-
 def two_cpus() -> None:
     import os
 
@@ -319,10 +312,18 @@ def two_cpus() -> None:
 
 
 def start(args: list[str], cpu: int | None, cwd=None, env=None):
+    """A node of a loopback run, on a core of its own where `cpu` is given (two nodes sharing
+    cores are refused). Pinned by `taskset` (no fork hook in this multi-threaded process)."""
+    import shutil
     import subprocess
 
+    if cpu is not None:
+        taskset = shutil.which("taskset")
+        if taskset is None:
+            pytest.skip("no taskset (util-linux) to give each loopback node its own core")
+        args = [taskset, "-c", str(cpu), *args]
     return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=cwd, env=env, preexec_fn=None if cpu is None else on_cpu(cpu))
+                            cwd=cwd, env=env)
 
 
 def finish(*procs, timeout: float = 300) -> list[tuple[int, str, str]]:

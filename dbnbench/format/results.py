@@ -125,6 +125,9 @@ class CaseRoofline(TypedDict):
     pct_of_bandwidth: float | None
 
 
+EnergyMethod = Literal["counter", "sampled power"]
+
+
 class Metrics(TypedDict, total=False):
     items_per_s: ItemsPerS | None
     step_s: StepS | None
@@ -140,6 +143,9 @@ class Metrics(TypedDict, total=False):
     items_per_joule: NotRequired[float | None]
     avg_power_w: float | None
     energy_source: str | None
+    energy_method: NotRequired[EnergyMethod | None]
+    energy_window_s: NotRequired[float | None]
+    energy_period_s: NotRequired[float | None]
     quality: JSONObject | None
     extra: JSONObject | None
     compile: NotRequired[JSONObject]  # a compiling framework's compilations (JAX's jit)

@@ -296,6 +296,8 @@ class CaseAnswer:
     energy_j: float | None = None
     energy_source: str | None = None
     energy_reason: str | None = None
+    energy_method: str | None = None  # "counter" or "sampled power"
+    energy_period_s: float | None = None  # the meter's update or averaging period
     peak_host_memory_bytes: int | None = None
     host_memory_at_start_bytes: int | None = None  # resident before setup: the worker's own
     host_peak_exact: bool = True

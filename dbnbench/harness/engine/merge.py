@@ -6,10 +6,18 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from statistics import median
+from typing import cast
 
 from ... import __version__
 from ...format.precisions import ITEMSIZE
-from ...format.results import SCHEMA_VERSION, Calibration, CaseResult, Metrics, ResultDoc
+from ...format.results import (
+    SCHEMA_VERSION,
+    Calibration,
+    CaseResult,
+    EnergyMethod,
+    Metrics,
+    ResultDoc,
+)
 from ..measure.stats import summarize
 from ..plan.cases import Case
 from ..plan.registry import Registry
@@ -269,6 +277,14 @@ def measured(case: Case, ok: list[CaseAnswer], rounds: list[CaseAnswer | None],
         "items_per_joule": window_items / energy_j if energy_j else None,
         "avg_power_w": energy_j / window_s if energy_j is not None and window_s else None,
         "energy_source": ok[0].energy_source if energy_j is not None else None,
+        # What the energy stands on: the method, the window it was read over (every round's
+        # summed) and the slowest update period of the meters read (a window spans at least
+        # ten of them, or the energy is unmeasured).
+        "energy_method": cast(EnergyMethod | None, ok[0].energy_method)
+        if energy_j is not None else None,
+        "energy_window_s": window_s if energy_j is not None else None,
+        "energy_period_s": max((a.energy_period_s for a in ok if a.energy_period_s),
+                               default=None) if energy_j is not None else None,
         "quality": quality, "unmeasured": unmeasured,
         "extra": next((a.extra for a in ok if a.extra is not None), None),
         **({"compile": compiled} if compiled else {}),

@@ -20,12 +20,14 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from ..probes.group_energy import Reading
 from ..records import CaseRequest, JSONObject, encode
 
 MEMBER_ENV = "DBNBENCH_GROUP_MEMBER"  # a follower's orders, JSON (Member)
 RDZV_ENV = "DBNBENCH_RDZV"  # host:port:nnodes of a multi-node run, in node 0's workers
 STOP_WAIT_S = 30.0
-STOP, STEP, PROBE = 0, 1, 2  # the commands rank 0 broadcasts
+STOP, STEP, PROBE, METER_START, METER_STOP = 0, 1, 2, 3, 4  # what rank 0 broadcasts
+ENERGY_WAIT_S = 30.0  # for every rank's energy reading after the window
 
 
 def probe(group: Any, elements: int, dtype: Any) -> tuple[float | None, float]:
@@ -184,6 +186,28 @@ class CaseGroup:
             step()
 
         return steered
+
+    def meter_need_s(self) -> float | None:
+        """The longest window any rank's energy meter needs (each posts it as it joins)."""
+        needs = [json.loads(self.store.get(f"meter/{r}")) for r in range(1, self.world)
+                 if self.store.check([f"meter/{r}"])]
+        return max((float(n) for n in needs if n is not None), default=None)
+
+    def meter_start(self) -> None:
+        self.group.command(METER_START)
+
+    def meter_stop(self) -> list[Reading]:
+        """Every other rank's reading of the window just closed."""
+        self.group.command(METER_STOP)
+        keys = [f"energy/{r}" for r in range(1, self.world)]
+        deadline = time.monotonic() + ENERGY_WAIT_S
+        while not self.store.check(keys):
+            if time.monotonic() > deadline:
+                late = [k for k in keys if not self.store.check([k])]
+                return [Reading(int(k.split("/")[1]), "?", "unread", None, 0.0, None, None,
+                                None, f"no reading within {ENERGY_WAIT_S:g} s") for k in late]
+            time.sleep(0.01)
+        return [Reading.from_json(json.loads(self.store.get(k))) for k in keys]
 
     def communication(self, elements: int, dtype: Any, step_s: float) -> JSONObject:
         """All-reduce of one step's communicated values, timed alone on every rank, and the

@@ -10,8 +10,19 @@ import json
 import os
 
 from ..probes import heap
+from ..probes.group_energy import RankMeter
 from ..records import CaseRequest, decode_request
-from .case_group import MEMBER_ENV, PROBE, STEP, Member, affinity, pin, probe
+from .case_group import (
+    MEMBER_ENV,
+    METER_START,
+    METER_STOP,
+    PROBE,
+    STEP,
+    Member,
+    affinity,
+    pin,
+    probe,
+)
 from .worker import build, die_with_parent, make_framework, watch_parent
 
 
@@ -27,6 +38,8 @@ def follow(member: Member) -> None:
     fw = make_framework(c.framework, device, c.precision, settings.threads, settings.seed)
     host, port = member.store.rsplit(":", 1)
     store = fw.group_store(host, int(port), False, settings.timeout_s, member.prefix)
+    meter = RankMeter(member.rank, device, member.local_rank)  # its period, before any window
+    store.set(f"meter/{member.rank}", json.dumps(meter.need_s))
     store.set(f"ready/{member.rank}", json.dumps(affinity()))
     group = fw.open_group(store, member.rank, member.world, settings.timeout_s)
     impl = build(req, fw)
@@ -39,6 +52,10 @@ def follow(member: Member) -> None:
             impl.step()
         elif command == PROBE:
             probe(group, req.work.communicated, group.dtype)
+        elif command == METER_START:
+            meter.start()
+        elif command == METER_STOP:
+            store.set(f"energy/{member.rank}", json.dumps(meter.stop().to_json()))
         else:
             break
     fw.sync()

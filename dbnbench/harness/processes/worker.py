@@ -38,7 +38,8 @@ from ..plan.registry import load_impl
 from ..plan.workload import ContractError, Impl
 from ..probes import heap
 from ..probes.contention import ContentionMeter
-from ..probes.energy import MIN_PERIODS, EnergyMeter
+from ..probes.energy import EnergyMeter
+from ..probes.group_energy import RankMeter, total
 from ..probes.memory import HostPeak
 from ..records import (
     CPUS_ENV,
@@ -155,14 +156,20 @@ def roof_check(fw: Framework, req: CaseRequest, step_s: float
 
 
 def timed_window(impl: Impl, fw: Framework, device: str, settings: Settings,
-                 phases: Phases | None = None) -> TimedWindow:
-    """Warm-up and timed repetitions, with the energy and contention probes around them."""
+                 phases: Phases | None = None, group: CaseGroup | None = None) -> TimedWindow:
+    """Warm-up and timed repetitions, with the energy and contention probes around them; in
+    a group, every rank's energy meter over the same window, summed (group_energy.py)."""
     phases = phases or Phases()
-    meter, quiet = EnergyMeter(device), ContentionMeter(device=device)
+    meter, quiet = RankMeter(0, device, 0), ContentionMeter(device=device)
     with phases("energy"):
-        need_s = meter.min_window_s()  # found before the window opens, not inside it
+        # Found before the window opens, not inside it; the longest any rank needs.
+        needs = [n for n in (meter.need_s, group.meter_need_s() if group else None)
+                 if n is not None]
+        need_s = max(needs) if needs else None
     with phases("reference"):
         before = reference_rate(fw)
+    if group is not None:
+        group.meter_start()
     meter.start()
     quiet.start()
     marks: list[tuple[int, float] | None] = []
@@ -173,16 +180,22 @@ def timed_window(impl: Impl, fw: Framework, device: str, settings: Settings,
     contention = quiet.stop()
     phases.seconds.update(warmup=timing.warmup_s, timed=timing.timed_s)
     with phases("lengthen"):
-        extra = lengthen(impl, fw, meter, need_s)
-    joules, window_s = meter.stop()
+        extra = lengthen(impl, fw, meter.meter, need_s)
+    own = meter.stop()
+    readings = [own]
+    joules, source, reason = own.joules, own.source, own.reason
+    if group is not None:
+        readings += group.meter_stop()
+        energy = total(readings)
+        joules, source, reason = energy.joules, energy.source, energy.reason
     with phases("reference"):
         after = reference_rate(fw)
-    reason = meter.reason
-    if need_s is not None and window_s < need_s:
-        joules, reason = None, (f"energy window {window_s:.3g} s is shorter than "
-                                f"{MIN_PERIODS} updates of the counter ({need_s:.3g} s)")
-    return TimedWindow(timing, extra, window_s, contention, joules, meter.source, reason,
-                       (before, after), (marks[0], marks[-1]) if len(marks) == 2 else None)
+    measured = joules is not None
+    return TimedWindow(timing, extra, own.window_s, contention, joules, source, reason,
+                       (before, after), (marks[0], marks[-1]) if len(marks) == 2 else None,
+                       own.method if measured else None,
+                       max((r.period_s for r in readings if r.period_s), default=None)
+                       if measured else None)
 
 
 @dataclass(frozen=True)
@@ -197,6 +210,8 @@ class TimedWindow:
     reference_flops_per_s: tuple[float, float]  # the reference GEMM before and after
     # The framework's (compilations, seconds) as the timed repetitions began and ended.
     compiles: tuple[tuple[int, float] | None, tuple[int, float] | None] | None = None
+    energy_method: str | None = None  # "counter" or "sampled power"
+    energy_period_s: float | None = None  # the slowest meter's update (or averaging) period
 
     @property
     def window_steps(self) -> int:
@@ -204,10 +219,11 @@ class TimedWindow:
         return t.warmup_steps + self.extra_steps + t.steps_per_repetition * len(t.repetitions_s)
 
 
-def lengthen(impl: Impl, fw: Framework, meter: EnergyMeter, need_s: float | None) -> int:
+def lengthen(impl: Impl, fw: Framework, meter: EnergyMeter | None, need_s: float | None
+             ) -> int:
     """More (untimed) steps inside the energy window until it spans enough counter updates,
     for at most LENGTHEN_LIMIT_S; returns the steps added."""
-    if need_s is None:
+    if need_s is None or meter is None:
         return 0
     steps, start = 0, time.perf_counter()
     while time.perf_counter() - meter.started < need_s and \
@@ -300,7 +316,7 @@ def measure_case(req: CaseRequest, fw: Framework, host: HostPeak,
         if group is not None:
             group.stop()
         return CaseAnswer("failed", one_line(wrong, 400), math=math_flags)
-    w = timed_window(run, fw, c.device, settings, phases)
+    w = timed_window(run, fw, c.device, settings, phases, group)
     device_peak, device_reason = fw.peak_device_memory()
     step_s = statistics.median(w.timing.repetitions_s) / w.timing.steps_per_repetition
     parallel = None
@@ -330,6 +346,7 @@ def measure_case(req: CaseRequest, fw: Framework, host: HostPeak,
         discarded_repetitions=w.timing.discarded, items_per_step=impl.items_per_step,
         window_steps=w.window_steps, window_s=w.window_s, contention=w.contention,
         energy_j=w.energy_j, energy_source=w.energy_source, energy_reason=w.energy_reason,
+        energy_method=w.energy_method, energy_period_s=w.energy_period_s,
         reference_flops_per_s=w.reference_flops_per_s,
         peak_host_memory_bytes=host_peak, host_peak_exact=host.exact,
         host_memory_at_start_bytes=host.start_bytes,
