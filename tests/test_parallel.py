@@ -350,6 +350,9 @@ def check_two_node_result(out) -> dict:
     assert two["status"] == "ok", two["reason"]
     assert (two["parallel"]["nodes"], two["parallel"]["world"],
             two["parallel"]["local_ranks"]) == (2, 2, 1)
+    # Node 1's ranks share this host: the run's own CPU, not a neighbour's (a full core of
+    # two, 50 %, when they were counted as one).
+    assert two["contention"]["other_cpu_share"] < 0.3, two["contention"]
     assert not rank_processes()
     return doc
 

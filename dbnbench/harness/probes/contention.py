@@ -28,6 +28,13 @@ TICKS_S = 0.03
 # Set in a duet's workers: the other arm's worker computes beside this one on purpose, so
 # the parent's whole process tree is the run's own CPU, not a neighbour's.
 DUET_ENV = "DBNBENCH_DUET"
+# Set in node 0's workers when other nodes of the run share this host (loopback nodes, a
+# launcher tried on one machine): their dbnbench processes, whose trees are the run's own.
+NODES_HERE_ENV = "DBNBENCH_NODES_HERE"
+
+
+def nodes_here() -> list[int]:
+    return [int(p) for p in os.environ.get(NODES_HERE_ENV, "").split(",") if p.isdigit()]
 
 
 def _busy_and_total(t: Any) -> tuple[float, float, float]:
@@ -134,12 +141,14 @@ class ContentionMeter:
         self.cpus = psutil.cpu_count(logical=True) or 1
         self.device, self.nvml, self.children = device, nvml, children
         self.family = parents is None and bool(os.environ.get(DUET_ENV))
+        self.nodes = nodes_here() if parents is None else []
         self._w: Window | None = None
 
     def _sample(self) -> Window:
         busy, total, steal = _busy_and_total(psutil.cpu_times())
         own = _own_cpu(self.parents[0], [], True) if self.family else \
             _own_cpu(os.getpid(), self.parents, self.children)
+        own += sum(_own_cpu(pid, [], True) for pid in self.nodes)
         return Window(time.perf_counter(), busy, total, steal, own)
 
     def start(self) -> None:

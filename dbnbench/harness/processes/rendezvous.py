@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import UserError
+from ..probes.contention import NODES_HERE_ENV
 from ..records import CaseRequest, decode_request
 from .case_group import (
     RDZV_ENV,
@@ -165,6 +166,11 @@ class Host:
                             "bind each node to its own (srun --cpu-bind=cores, mpirun binds "
                             "by default, taskset -c for torchrun or --nnodes)")
         os.environ[RDZV_ENV] = self.nodes.env  # node 0's workers inherit it
+        here = [int(json.loads(self.store.get(f"pid/{r}"))) for r in range(1, n)
+                if found[r].get("hostname") == found[0].get("hostname")
+                and self.store.check([f"pid/{r}"])]
+        if here:  # their ranks are this run's CPU, not a neighbour's
+            os.environ[NODES_HERE_ENV] = ",".join(map(str, here))
         return found
 
     def missing_hint(self) -> str:
@@ -180,6 +186,7 @@ class Host:
         store lives in this process and goes with it."""
         self.store.set("end", "1")
         os.environ.pop(RDZV_ENV, None)
+        os.environ.pop(NODES_HERE_ENV, None)
         wait_for(self.store, [f"left/{r}" for r in range(1, self.nodes.count)], LEAVE_WAIT_S)
 
 
@@ -225,6 +232,7 @@ def agent(nodes: Nodes, fingerprint: dict[str, Any], say: Any = print) -> int:
     seq = 1
     try:
         store.set(f"cpus/{nodes.rank}", json.dumps(affinity()))
+        store.set(f"pid/{nodes.rank}", json.dumps(os.getpid()))
         store.set(f"node/{nodes.rank}", json.dumps(fingerprint))
         say(f"node {nodes.rank} of {nodes.count} joined {nodes.host}:{nodes.port}")
         while True:
