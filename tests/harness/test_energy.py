@@ -131,3 +131,21 @@ def test_items_per_joule_is_the_windows_items_over_its_joules():
     assert metrics["items_per_joule"] * metrics["energy_per_item_j"] == pytest.approx(1.0)
     unmeasured = merge_case(CASE, [answer(1e-3, None)], [Roofs()], {}, REGISTRY)["metrics"]
     assert unmeasured["items_per_joule"] is None
+
+
+def test_a_gpu_rank_reads_its_own_board_under_cuda_visible_devices(monkeypatch):
+    """CUDA's device 1 under CUDA_VISIBLE_DEVICES=3,1 is NVML's board 1; device 0 is board 3:
+    a rank of a group reads the board it computes on, never NVML's same-numbered one."""
+    import sys
+    import types
+
+    boards = {f"board{i}": 1000.0 * (i + 1) for i in range(4)}  # millijoules, distinct
+    fake = types.SimpleNamespace(
+        nvmlInit=lambda: None,
+        nvmlDeviceGetHandleByIndex=lambda i: f"board{i}",
+        nvmlDeviceGetTotalEnergyConsumption=lambda h: boards[h])
+    monkeypatch.setitem(sys.modules, "pynvml", fake)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "3,1")
+    assert EnergyMeter("cuda:0")._read() == 4.0  # board 3
+    assert EnergyMeter("cuda:1")._read() == 2.0  # board 1
+    assert EnergyMeter("cuda:1").method == "counter"

@@ -80,13 +80,17 @@ def test_a_two_rank_case_on_one_host_counts_its_package_once(tmp_path, cli, fake
 
     require_framework("torch")
     out = tmp_path / "out"
-    done = cli("run", "--suite", suite(tmp_path, workers="2"), "-o", str(out), "--no-html")
+    # Repetitions of 0.2 s: a window of a second or more, so a late tick of the fake counter
+    # (it moves every millisecond) is a small part of it.
+    done = cli("run", "--suite", suite(tmp_path, workers="2", min_time=0.2), "-o", str(out),
+               "--no-html")
     assert done.returncode == 0, done.stderr[-2000:]
     (case,) = cases_of(out).values()
     m = case["metrics"]
     assert case["status"] == "ok" and m["energy_j"] is not None, m["unmeasured"]
     # 1 W for the package; two ranks each counting it would read 2 W.
-    assert 0.8 < m["avg_power_w"] < 1.25, m
+    assert 0.7 < m["avg_power_w"] < 1.4, m
+    assert m["energy_window_s"] > 0.5
     assert m["energy_method"] == "counter" and m["energy_window_s"] > 0
     assert m["energy_period_s"] < 0.05
     assert "package@" in m["energy_source"] and "sum over 1 meters" in m["energy_source"]

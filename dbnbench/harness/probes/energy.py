@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..install import pip_extra
+from .contention import nvml_handle
 
 # The powercap tree RAPL is read from. DBNBENCH_POWERCAP names another (a copy, or a test's
 # fake counter); the real one is the kernel's.
@@ -114,7 +115,9 @@ class EnergyMeter:
             return None
         try:
             pynvml.nvmlInit()
-            handle = pynvml.nvmlDeviceGetHandleByIndex(int(self.device.partition(":")[2] or 0))
+            # CUDA's device N under CUDA_VISIBLE_DEVICES, not NVML's N: a rank's own board.
+            handle = nvml_handle(pynvml, int(self.device.partition(":")[2] or 0),
+                                 os.environ.get("CUDA_VISIBLE_DEVICES"))
         except Exception as exc:  # NVML raises its own error types
             self.reason = f"NVML unavailable: {exc}".strip()
             return None
