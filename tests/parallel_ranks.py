@@ -128,6 +128,12 @@ def rank(rank_: int, world: int, port: int, body: str, out: str) -> None:
     arrays = BODIES[body](fw)
     np.savez(Path(f"{out}.{rank_}.npz"), *arrays)
     fw.group.close()
+    # Rank 0 hosts the store: it leaves last, once every other rank has closed its group. A
+    # host gone while a peer still tore down its connections aborted that peer's process
+    # (or its own, "terminate called without an active exception") now and then.
+    store.set(f"closed/{rank_}", "1")
+    if rank_ == 0:
+        store.wait([f"closed/{r}" for r in range(1, world)])
 
 
 def alone(body: str) -> list[np.ndarray]:
