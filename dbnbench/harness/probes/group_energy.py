@@ -106,9 +106,7 @@ def total(readings: Sequence[Reading]) -> GroupEnergy:
         return GroupEnergy(None, f"rank {r.rank} ({r.part} on {r.host}): "
                                  f"{r.reason or 'no reading'}; the group's sum would miss it",
                            None, tuple(counted))
-    methods = sorted({r.method or "?" for r in counted.values()})
     sources = sorted({r.source or "?" for r in counted.values()})
-    source = (f"sum over {len(counted)} meters ({', '.join(counted)}): "
-              f"{'; '.join(sources)}")
+    source = f"sum over {len(counted)} meters ({', '.join(counted)}): {'; '.join(sources)}"
     joules = sum(r.joules for r in counted.values() if r.joules is not None)
-    return GroupEnergy(joules, None, source if len(methods) else None, tuple(counted))
+    return GroupEnergy(joules, None, source, tuple(counted))

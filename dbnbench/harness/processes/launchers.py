@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..errors import UserError
 
@@ -196,8 +196,7 @@ def checked(found: Launched) -> Launched:
                         "them")
     if found.one_machine and found.local_world > 1:
         # Each process of a one-host trial is a node of its own.
-        found = Launched(found.launcher, found.rank, found.world, 1, found.rank, found.world,
-                         found.host, found.port, found.agent_store)
+        found = replace(found, local_world=1, node_rank=found.rank, nnodes=found.world)
     if found.nnodes > 1 and not found.host:
         raise UserError(f"{found.launcher}: node 0's address is unknown; set MASTER_ADDR to it "
                         "(mpirun -x MASTER_ADDR=HOST, or export it before srun)")
