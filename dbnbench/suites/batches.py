@@ -40,3 +40,12 @@ class PooledBench:
         j = self.i % POOL_BATCHES
         self.i += 1
         return j
+
+
+def no_stages(pipeline_cls: type | None, params: Params) -> str | None:
+    """Why a case of pipeline stages cannot run in an implementation without a pipeline
+    class (decided when the suite is planned, before any process group forms)."""
+    if pipeline_cls is None and "stages" in params and params.integer("stages") > 1:
+        return ("this implementation has no pipeline stages (they pass activations point "
+                "to point between processes: torch.distributed's send/recv)")
+    return None

@@ -28,6 +28,7 @@ from ...format.precisions import ITEMSIZE
 from ...format.results import ResultDoc, SequentialRecord, Stopped, dump
 from ...format.shown import visible_all
 from ..errors import UserError
+from ..frameworks import FRAMEWORKS
 from ..measure.calibrate import PATIENCE, START, busy, join, reference_sweep, resweep, settle
 from ..plan.cases import MAX_CASES, Case, Suite, check_layouts, load_suite, select, unavailable
 from ..plan.registry import Registry
@@ -277,8 +278,9 @@ class Run:
             roof_bytes_per_s=roofs.bandwidth.get(case.device))
         label = self.label(f"{case.id} (round {round_ + 1}/{self.settings.rounds})", arm)
         self.progress.task(label)
+        fresh = request.work.grouped and FRAMEWORKS[case.framework].fresh_group_process
         answer = self.pool.ask(case.worker_key, impl, request, CaseAnswer, self.settings.timeout_s,
-                               arm)
+                               arm, fresh=fresh)
         with self.lock:  # a duet's two arms answer from two threads
             self.journal.append(CaseRecord(case.id, round_, answer, arm))
             self.progress.done(label, answer.status, answer.reason)

@@ -66,6 +66,9 @@ class Framework:
     # Why a case of several processes (data-parallel workers, pipeline stages) cannot run
     # in this framework; None where it can.
     groups: ClassVar[str | None] = "dbnbench runs no case of this framework as several processes"
+    # Whether a group's rank 0 needs a process that ran nothing of this framework before
+    # (the pool then gives it a fresh worker and retires that worker after the case).
+    fresh_group_process: ClassVar[bool] = False
 
     def __init__(self, device: str, precision: str, threads: int, seed: int) -> None:
         self.group: Any = None  # the case's process group, while a multi-rank case runs

@@ -18,9 +18,10 @@ VARIABLE = {"fp64": "float64", "bf16": "bfloat16"}  # otherwise float32 master w
 
 
 class TensorflowFramework(Framework):
-    groups = ("TensorFlow's MultiWorkerMirroredStrategy needs a TF_CONFIG cluster of gRPC servers, "
-              "which dbnbench does not launch yet; MirroredStrategy on a CPU would run every replica "
-              "in one process, not one CPU share each")
+    groups = None
+    # MultiWorkerMirroredStrategy configures collectives only before TensorFlow's runtime
+    # starts: a group's rank 0 runs in a fresh worker, retired after the case.
+    fresh_group_process = True
     name = "tensorflow"
     label = "tf"
     rank = 20
@@ -31,14 +32,13 @@ class TensorflowFramework(Framework):
     precisions = {p: None for p in COMPUTE}
     gpu = True
     # Set by activate(): the module, the device string ops run under, the dtype products
-    # compute in and variables are stored in, the Keras mixed policy (or None), the case's
-    # generator.
+    # compute in and variables are stored in, the Keras mixed policy (or None).
     tf: Any
     tf_device: str
     compute_dtype: Any
     dtype: Any
     keras_policy: str | None
-    generator: Any
+    _generator: Any = None
 
     @classmethod
     def supports(cls, device: str, precision: str) -> str | None:
@@ -87,14 +87,42 @@ class TensorflowFramework(Framework):
         self.dtype = getattr(tf, VARIABLE.get(self.precision, "float32"))
         self.keras_policy = {"bf16-mixed": "mixed_bfloat16", "fp16-mixed": "mixed_float16"}.get(
             self.precision, VARIABLE.get(self.precision, "float32"))
-        self.seed_all(self.seed)
+        # No op runs here (the generator is made at first use): a process group must be
+        # joined before TensorFlow's runtime starts.
+
+    @property
+    def generator(self) -> Any:
+        """The case's generator, seeded with the case's seed unless seed_all said otherwise."""
+        if self._generator is None:
+            self.seed_all(self.seed)
+        return self._generator
 
     def seed_all(self, seed: int) -> None:
         self.tf.random.set_seed(seed)
         # The generator's state lives where it is created: on the case's device, so draws
         # on a GPU are not made on the CPU and copied over.
         with self.tf.device(self.tf_device):
-            self.generator = self.tf.random.Generator.from_seed(seed)
+            self._generator = self.tf.random.Generator.from_seed(seed)
+
+    @classmethod
+    def group_store(cls, host: str, port: int, master: bool, timeout_s: float,
+                    prefix: str = "") -> Any:
+        """torch.distributed's TCPStore: the store every case group and a run's nodes meet
+        in; TensorFlow has none of its own that exists before its cluster does."""
+        from .torch_fw import TorchFramework
+
+        if not TorchFramework.installed():
+            raise Skip("TensorFlow's ranks meet in torch.distributed's TCPStore (as torch's "
+                       f"ranks and a run's nodes do): {TorchFramework.install_hint}")
+        return TorchFramework.group_store(host, port, master, timeout_s, prefix)
+
+    def open_group(self, store: Any, rank: int, world: int, timeout_s: float) -> Any:
+        from .tf_dist import TensorflowGroup
+
+        inner = getattr(store, "underlying_store", store)
+        self.group = TensorflowGroup(self.tf, store, str(inner.host), rank, world,
+                                     self.tf_device, self.dtype, timeout_s)
+        return self.group
 
     def sync(self) -> None:
         # Ops on the CPU run synchronously (an eager op returns when its kernel is done);

@@ -51,6 +51,9 @@ class TorchGroup:
         ids = [self.device.index] if self.device.type == "cuda" else None
         return parallel(module, device_ids=ids)
 
+    def itemsize(self, dtype: Any) -> int:
+        return int(self.torch.tensor([], dtype=dtype).element_size())
+
     def send(self, tensor: Any, dst: int) -> None:
         self.dist.send(tensor, dst)
 

@@ -217,7 +217,7 @@ class CaseGroup:
         group = self.group
         group.command(PROBE)
         allreduce_s, control_s = probe(group, elements, dtype)
-        itemsize = int(group.torch.tensor([], dtype=dtype).element_size())
+        itemsize = group.itemsize(dtype)
         out: JSONObject = {
             "elements_per_step": elements, "bytes_per_step": elements * itemsize,
             "allreduce_s": allreduce_s, "control_s": control_s, "step_s": step_s,
@@ -265,7 +265,13 @@ class CaseGroup:
             pass  # a broken group may refuse to be taken down cleanly; its processes are gone
         self.fw.group = None
 
-    def describe(self, backend: str) -> JSONObject:
-        return {"world": self.world, "backend": backend, "local_ranks": self.local,
-                "nodes": self.remote.nodes if self.remote is not None else 1,
-                "threads_per_rank": self.fw.threads, "cores_by_rank": self.cores_by_rank}
+    def describe(self) -> JSONObject:
+        group = self.fw.group
+        out: JSONObject = {
+            "world": self.world, "backend": group.backend, "local_ranks": self.local,
+            "nodes": self.remote.nodes if self.remote is not None else 1,
+            "threads_per_rank": self.fw.threads, "cores_by_rank": self.cores_by_rank}
+        cluster = getattr(group, "workers", None)  # a cluster its framework addresses itself
+        if cluster is not None:
+            out["cluster"] = list(cluster)
+        return out

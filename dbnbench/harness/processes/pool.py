@@ -276,9 +276,22 @@ class WorkerPool:
                 del self.workers[slot]
 
     def ask(self, group: Group, impl: str | None, request: Request, answer_type: type[A],
-            timeout_s: float, arm: str = "") -> A:
+            timeout_s: float, arm: str = "", fresh: bool = False) -> A:
+        """`fresh`: in a worker started for this request alone (TensorFlow's process groups
+        must form before its runtime starts), retired after it."""
         framework = group[0]
-        w = self.worker((arm, *group))
+        slot = (arm, *group)
+        if fresh and slot in self.workers:
+            self.workers.pop(slot).close()
+        w = self.worker(slot)
+        try:
+            return self._ask(w, framework, impl, request, answer_type, timeout_s, arm)
+        finally:
+            if fresh:
+                self.workers.pop(slot).close()
+
+    def _ask(self, w: WorkerProcess, framework: str, impl: str | None, request: Request,
+             answer_type: type[A], timeout_s: float, arm: str) -> A:
         if w.fresh:
             w.fresh = False
             ready = w.ask(ImportRequest(framework, impl), Answer, IMPORT_ALLOWANCE_S,

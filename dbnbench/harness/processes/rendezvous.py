@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import UserError
+from ..errors import Skip, UserError
 from ..probes.contention import NODES_HERE_ENV
 from ..records import CaseRequest, decode_request
 from .case_group import (
@@ -111,6 +111,8 @@ def tcp_store(host: str, port: int, master: bool, timeout_s: float) -> Prefixed:
                         f"(its store is the rendezvous): {hints}")
     try:
         return Prefixed(able[0].group_store(host, port, master, timeout_s))
+    except Skip as exc:
+        raise UserError(f"a run over several nodes: {exc}") from None
     except (RuntimeError, OSError) as exc:
         what = "host" if master else "reach"
         raise UserError(f"--rdzv-endpoint {host}:{port}: cannot {what} the rendezvous "

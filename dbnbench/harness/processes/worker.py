@@ -321,7 +321,7 @@ def measure_case(req: CaseRequest, fw: Framework, host: HostPeak,
     step_s = statistics.median(w.timing.repetitions_s) / w.timing.steps_per_repetition
     parallel = None
     if group is not None:
-        parallel = {**group.describe(fw.group.backend), "workers": req.work.workers,
+        parallel = {**group.describe(), "workers": req.work.workers,
                     "stages": req.work.stages,
                     "communication": group.communication(req.work.communicated, fw.group.dtype,
                                                          step_s),

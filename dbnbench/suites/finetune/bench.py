@@ -12,8 +12,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ...harness.errors import Skip
-from ..batches import POOL_BATCHES, PooledBench
+from ...harness.plan.workload import Params
+from ..batches import POOL_BATCHES, PooledBench, no_stages
 from ..data import synthetic_binary
 from ..quality import labelled
 from .plan import Plan, quality_plan, train_budget
@@ -24,13 +24,16 @@ class FinetuneBench(PooledBench):
     net_cls: ClassVar[type]
     pipeline_cls: ClassVar[type | None] = None  # the network as this rank's pipeline stage
 
+    @classmethod
+    def supports(cls, device: str, precision: str, params: Params) -> str | None:
+        return no_stages(cls.pipeline_cls, params)
+
     def setup(self) -> None:
         p, seed = self.p, self.fw.seed
         init = glorot_init([*p.integers("layers"), p.integer("classes")], seed)
         # Pipeline stages: this rank's layers (the spec allows stages where a group runs).
         cls = self.pipeline_cls if p.integer("stages", 1) > 1 else self.net_cls
-        if cls is None:
-            raise Skip(f"{self.fw.name} has no pipeline stages")
+        assert cls is not None  # supports() refused stages without a pipeline class
         self.net = cls(self.fw, init, lr=p.number("lr"), momentum=p.number("momentum"),
                        accumulate=p.integer("accumulate"))
         n = POOL_BATCHES * self.rows()

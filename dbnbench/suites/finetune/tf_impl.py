@@ -1,6 +1,8 @@
 """dbn-finetune in TensorFlow: a Keras model, tf.GradientTape inside one tf.function, Keras
 SGD with momentum. Mixed modes use Keras's mixed dtype policies (fp32 variables) and, for
-fp16, a LossScaleOptimizer; the loss is computed in float32 (float64 in fp64)."""
+fp16, a LossScaleOptimizer; the loss is computed in float32 (float64 in fp64). Data parallel,
+the gradients are all-reduced through MultiWorkerMirroredStrategy and averaged before the
+update."""
 
 from __future__ import annotations
 
@@ -68,6 +70,11 @@ class KerasNet:
                 scaled = self.opt.scale_loss(loss / self.accumulate)
             grads = tape.gradient(scaled, variables)
             total = list(grads) if not total else [a + b for a, b in zip(total, grads, strict=True)]
+        group = self.fw.group
+        if group is not None:
+            # Data parallel: every replica's mean-loss gradient, averaged over the replicas
+            # (the global batch's mean loss), the same on each before its update.
+            total = [g / group.world for g in group.all_reduce_sum(total)]
         self.opt.apply_gradients(zip(total, variables, strict=True))
 
     def logits(self, x: Any) -> np.ndarray:

@@ -13,7 +13,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ...harness.errors import Skip
-from ..batches import POOL_BATCHES, PooledBench, split
+from ...harness.plan.workload import Params
+from ..batches import POOL_BATCHES, PooledBench, no_stages, split
 from ..data import synthetic_binary
 from ..finetune.numpy_impl import NumpyNet
 from ..finetune.plan import Init, Plan, quality_plan, train_budget
@@ -46,6 +47,10 @@ def percentiles_ms(samples_s: list[float]) -> dict[str, float]:
 class InferenceBench(PooledBench):
     forward_cls: ClassVar[type]
     pipeline_cls: ClassVar[type | None] = None  # the forward pass as this rank's stage
+
+    @classmethod
+    def supports(cls, device: str, precision: str, params: Params) -> str | None:
+        return no_stages(cls.pipeline_cls, params)
 
     def setup(self) -> None:
         p, seed = self.p, self.fw.seed

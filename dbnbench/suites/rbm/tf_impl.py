@@ -1,7 +1,8 @@
 """rbm-cdk in TensorFlow: the update is one tf.function over tf.Variables.
 
 Mixed modes cast the operands of every product to the compute dtype (bf16/fp16) and keep
-float32 variables, as Keras's mixed policies do; `bf16` stores everything in bfloat16. With
+float32 variables, as Keras's mixed policies do; `bf16` stores everything in bfloat16. Data
+parallel, the statistics are all-reduced over the replicas before the update. With
 accumulation the traced graph runs the micro-batches one after another (a Python loop, unrolled
 when traced), each with its own chain, and adds their statistics; one update applies the sum."""
 
@@ -32,6 +33,10 @@ class TensorflowRBM:
                                          (self.w, self.b, self.c))
             self.chain = tf.Variable(tf.zeros((batch, hidden), dt)) if persistent else None
         self.shape_h, self.shape_v = (k, hidden), (k, visible)
+        # Data parallel: each replica's statistics are all-reduced (summed) through
+        # MultiWorkerMirroredStrategy before the one update every replica applies alike.
+        self.group = fw.group
+        self.world = self.group.world if self.group is not None else 1
         self.update = tf.function(self._update)
         self.train_step = tf.function(self._train_step)
 
@@ -110,10 +115,14 @@ class TensorflowRBM:
         return grad, tf.reduce_sum(v0 - vk, 0), tf.reduce_sum(ph0 - phk, 0), h
 
     def _step(self, v0: Any, grad: Any, sum_b: Any, sum_c: Any) -> None:
-        """The momentum step from the statistics summed over the batch v0, scaled by lr/B."""
+        """The momentum step from the statistics summed over the batch v0 (and, data
+        parallel, over every replica's rows: the global batch), scaled by lr/B."""
         tf = self.tf
         dt = self.fw.dtype
-        scale = tf.cast(self.lr / tf.cast(tf.shape(v0)[0], tf.float64), dt)
+        if self.group is not None:
+            grad, sum_b, sum_c = self.group.all_reduce_sum([grad, sum_b, sum_c])
+        rows = tf.cast(tf.shape(v0)[0] * self.world, tf.float64)
+        scale = tf.cast(self.lr / rows, dt)
         m = tf.constant(self.momentum, dt)
         step_w = m * self.vw + scale * grad
         if self.decay:
