@@ -4,6 +4,7 @@ group through the harness."""
 
 from __future__ import annotations
 
+import json
 import socket
 
 import numpy as np
@@ -22,6 +23,11 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def saved_arrays(path: str) -> list[np.ndarray]:
+    saved = np.load(path)
+    return [saved[f"arr_{i}"] for i in range(len(saved.files))]
+
+
 def ranks_of(body: str, world: int, tmp_path) -> list[list[np.ndarray]]:
     """What every rank of a `world`-process gloo group returned, by rank."""
     import torch.multiprocessing as mp
@@ -29,22 +35,51 @@ def ranks_of(body: str, world: int, tmp_path) -> list[list[np.ndarray]]:
     out = tmp_path / "rank"
     mp.spawn(parallel_ranks.rank, args=(world, free_port(), body, str(out)), nprocs=world,
              join=True)
-    found = []
-    for r in range(world):
-        saved = np.load(f"{out}.{r}.npz")
-        found.append([saved[f"arr_{i}"] for i in range(len(saved.files))])
-    return found
+    return [saved_arrays(f"{out}.{r}.npz") for r in range(world)]
 
 
 def replicated(body: str, world: int, tmp_path) -> list[np.ndarray]:
     return ranks_of(body, world, tmp_path)[0]
 
 
+def tf_ranks_of(body: str, world: int, tmp_path) -> tuple[list[list[np.ndarray]],
+                                                           list[np.ndarray]]:
+    """What every rank of a `world`-worker MultiWorkerMirroredStrategy group returned, by
+    rank, and what one process alone returned: each a fresh interpreter (collectives are
+    configured before TensorFlow starts)."""
+    import subprocess
+    import sys
+
+    out, port = tmp_path / "rank", free_port()
+    ranks = [[str(r), str(world), str(port), body, str(out)] for r in range(world)]
+    procs = [subprocess.Popen([sys.executable, "-m", "tests.tf_parallel_ranks", *args],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+             for args in [*ranks, ["alone", body, str(out)]]]
+    try:
+        errors = [p.communicate(timeout=300)[1] for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+    for p, err in zip(procs, errors, strict=True):
+        assert p.returncode == 0, err[-3000:]
+    return ([saved_arrays(f"{out}.{r}.npz") for r in range(world)],
+            saved_arrays(f"{out}.alone.npz"))
+
+
+@pytest.mark.parametrize("framework", ["torch", "tensorflow"])
 @pytest.mark.parametrize("body", ["finetune", "rbm", "pretrain"])
-def test_two_replicas_on_half_batches_make_the_whole_batch_update(body, tmp_path):
-    require_framework("torch")
-    together = replicated(body, 2, tmp_path)
-    alone = parallel_ranks.alone(body)
+def test_two_replicas_on_half_batches_make_the_whole_batch_update(framework, body, tmp_path):
+    require_framework(framework)
+    if framework == "torch":
+        together, alone = replicated(body, 2, tmp_path), parallel_ranks.alone(body)
+    else:
+        require_framework("torch")  # its TCPStore is where TensorFlow's ranks meet
+        by_rank, alone = tf_ranks_of(body, 2, tmp_path)
+        for other in by_rank[1:]:  # every replica applied the same update
+            for a, b in zip(by_rank[0], other, strict=True):
+                np.testing.assert_array_equal(a, b)
+        together = by_rank[0]
     assert len(together) == len(alone)
     for a, b in zip(together, alone, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
@@ -129,19 +164,32 @@ def cases_of(out) -> dict:
     return {c["id"]: c for c in results.load(path)["cases"]}
 
 
-def test_a_two_worker_case_runs_as_a_group_and_says_what_ran(tmp_path, cli):
+BACKEND = {"torch": "gloo", "tensorflow": "grpc ring (MultiWorkerMirroredStrategy)"}
+
+
+@pytest.mark.parametrize("framework", ["torch", "tensorflow"])
+def test_a_two_worker_case_runs_as_a_group_and_says_what_ran(tmp_path, cli, framework):
     require_framework("torch")
+    require_framework(framework)
     out = tmp_path / "out"
-    done = cli("run", "--suite", suite(tmp_path), "-o", str(out), "--no-html")
+    done = cli("run", "--suite", suite(tmp_path, frameworks=f'["{framework}"]'), "-o", str(out),
+               "--no-html")
     assert done.returncode == 0, done.stderr[-2000:]
     cases = cases_of(out)
-    one, two = cases["rbm-cdk/torch/cpu/fp32/v64-h64-b32-k1"], \
-        cases["rbm-cdk/torch/cpu/fp32/v64-h64-b32-k1-w2"]
+    one, two = cases[f"rbm-cdk/{framework}/cpu/fp32/v64-h64-b32-k1"], \
+        cases[f"rbm-cdk/{framework}/cpu/fp32/v64-h64-b32-k1-w2"]
     assert one["status"] == two["status"] == "ok"
     assert "parallel" not in one or one["parallel"] is None
     group = two["parallel"]
     assert (group["world"], group["workers"], group["backend"], group["nodes"]) == \
-        (2, 2, "gloo", 1)
+        (2, 2, BACKEND[framework], 1)
+    # Every rank's energy meter answered (a rank out of step with rank 0 would not).
+    assert "no reading within" not in json.dumps(two)
+    if framework == "tensorflow":  # the TF_CONFIG cluster: one loopback server per rank
+        hosts = [address.rsplit(":", 1) for address in group["cluster"]]
+        assert [h for h, _ in hosts] == ["127.0.0.1"] * 2 and hosts[0][1] != hosts[1][1]
+    else:
+        assert "cluster" not in group
     assert group["threads_per_rank"] == 1
     cores = group["cores_by_rank"]
     assert [len(c) for c in cores] == [1, 1] and cores[0] != cores[1]
@@ -250,21 +298,34 @@ def test_one_replica_can_run_through_torch_distributed(tmp_path, cli):
     assert case["parallel"]["communication"]["allreduce_s"] > 0
 
 
-def test_killing_a_rank_fails_its_case_and_the_run_goes_on(tmp_path):
+def formed(rank) -> bool:
+    """Whether a follower is joining its group: once it listens for its peers (gloo's pairs,
+    TensorFlow's gRPC server). Before, it imports for seconds, and a kill then is a group
+    that never formed."""
+    try:
+        return any(c.status == "LISTEN" for c in rank.net_connections("tcp"))
+    except Exception:  # gone, or not ours to read: not formed as far as this test can see
+        return False
+
+
+@pytest.mark.parametrize("framework", ["torch", "tensorflow"])
+def test_killing_a_rank_fails_its_case_and_the_run_goes_on(tmp_path, framework):
     require_framework("torch")
+    require_framework(framework)
     import subprocess
     import sys
     import time
 
     out = tmp_path / "out"
-    path = suite(tmp_path, workers="[2, 1]", repetitions=400, min_time=0.05)
+    path = suite(tmp_path, workers="[2, 1]", repetitions=400, min_time=0.05,
+                 frameworks=f'["{framework}"]')
     run = subprocess.Popen([sys.executable, "-m", "dbnbench", "run", "--suite", path, "-o",
                             str(out), "--no-html"], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120
-        while not (ranks := rank_processes()):
-            assert run.poll() is None and time.monotonic() < deadline, "no rank started"
+        while not (ranks := rank_processes()) or not formed(ranks[0]):
+            assert run.poll() is None and time.monotonic() < deadline, "no group formed"
             time.sleep(0.1)
         time.sleep(1.0)  # into the case: set up, stepping
         ranks[0].kill()
@@ -274,10 +335,11 @@ def test_killing_a_rank_fails_its_case_and_the_run_goes_on(tmp_path):
             run.kill()
     assert run.returncode == 1, err[-2000:]  # a case failed
     cases = cases_of(out)
-    dead = cases["rbm-cdk/torch/cpu/fp32/v64-h64-b32-k1-w2"]
+    dead = cases[f"rbm-cdk/{framework}/cpu/fp32/v64-h64-b32-k1-w2"]
     assert dead["status"] == "failed"
     assert "rank 1 of 2 ended (signal SIGKILL)" in dead["reason"]
-    assert cases["rbm-cdk/torch/cpu/fp32/v64-h64-b32-k1"]["status"] == "ok"
+    assert "before the group formed" not in dead["reason"]  # it died in a collective
+    assert cases[f"rbm-cdk/{framework}/cpu/fp32/v64-h64-b32-k1"]["status"] == "ok"
     assert not rank_processes()
 
 

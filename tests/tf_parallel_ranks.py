@@ -2,9 +2,11 @@
 configures its collectives only before its runtime starts) that joins a
 MultiWorkerMirroredStrategy group through a TCPStore on 127.0.0.1, runs the same updates as
 tests/parallel_ranks.py on its share of the batch, and saves its weights; `alone` runs them
-in one process on the whole batch.
+in one process on the whole batch. Each runs in a process of its own: a test process may have
+started TensorFlow with other settings already.
 
-    python -m tests.tf_parallel_ranks RANK WORLD PORT BODY OUT"""
+    python -m tests.tf_parallel_ranks RANK WORLD PORT BODY OUT
+    python -m tests.tf_parallel_ranks alone BODY OUT"""
 
 from __future__ import annotations
 
@@ -109,4 +111,7 @@ def alone(body: str) -> list[np.ndarray]:
 
 
 if __name__ == "__main__":
-    rank(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5])
+    if sys.argv[1] == "alone":  # python -m tests.tf_parallel_ranks alone BODY OUT
+        np.savez(Path(f"{sys.argv[3]}.alone.npz"), *alone(sys.argv[2]))
+    else:
+        rank(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5])

@@ -246,6 +246,26 @@ def test_a_pool_starts_a_rounds_workers_together(tmp_path):
 
 
 @pytest.mark.slow
+def test_a_fresh_request_gets_a_worker_of_its_own_that_is_retired_after():
+    """TensorFlow's process groups form only before its runtime starts: such a case asks
+    for a fresh worker, which must not serve the next case either."""
+    pool = WorkerPool(1)
+    request = CalibrateRequest("numpy", "cpu", "fp32", 1, 0, check=64)
+    slot = ("", "numpy", "cpu")
+    try:
+        pool.start([slot])
+        before = pool.workers[slot]
+        answer = pool.ask(("numpy", "cpu"), None, request, CalibrationAnswer, 60, fresh=True)
+        assert answer.status == "ok"
+        assert not before.alive() and slot not in pool.workers  # the old one closed, the fresh one retired
+        again = pool.ask(("numpy", "cpu"), None, request, CalibrationAnswer, 60)
+        assert again.status == "ok" and pool.workers[slot].alive()
+        assert pool.workers[slot] is not before
+    finally:
+        pool.close()
+
+
+@pytest.mark.slow
 def test_a_run_checks_in_round_two_and_its_result_validates(tmp_path):
     from dbnbench.harness.engine.runner import execute
 

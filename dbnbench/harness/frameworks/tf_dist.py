@@ -75,6 +75,10 @@ class TensorflowGroup:
 
     # ---- rank 0 steers, the others follow ----
     def command(self, value: int) -> None:
+        if self.tf.inside_function():
+            # A step being traced (the product probe) runs nothing: announcing it would send
+            # the other ranks into a step rank 0 never takes.
+            return
         self.store.set(f"cmd/{self.sent}", str(value))
         self.sent += 1
 
@@ -135,6 +139,13 @@ class TensorflowGroup:
                 self.store.get(key)
             times.append(time.perf_counter() - t0)
         return statistics.median(times[1:])
+
+    def abort(self, why: str) -> None:
+        """Fail every collective in flight and after (called from rank 0's watcher thread
+        when a follower has died); the process is retired with its case."""
+        from tensorflow.python.eager import context
+
+        context.context().abort_collective_ops(self.tf.errors.UNAVAILABLE, why)
 
     def sync(self) -> None:
         if self.device != "/CPU:0":

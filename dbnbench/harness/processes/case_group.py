@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -28,6 +29,7 @@ RDZV_ENV = "DBNBENCH_RDZV"  # host:port:nnodes of a multi-node run, in node 0's 
 STOP_WAIT_S = 30.0
 STOP, STEP, PROBE, METER_START, METER_STOP = 0, 1, 2, 3, 4  # what rank 0 broadcasts
 ENERGY_WAIT_S = 30.0  # for every rank's energy reading after the window
+WATCH_S = 0.1  # how often rank 0 looks for a dead follower while its collectives may wait
 
 
 def probe(group: Any, elements: int, dtype: Any) -> tuple[float | None, float]:
@@ -150,6 +152,25 @@ class CaseGroup:
         except BaseException:
             self.end_followers()
             raise
+        self.ended = threading.Event()
+        self.watch()
+
+    def watch(self) -> None:
+        """Where a framework's collectives wait on a dead peer (TensorFlow's retry for tens
+        of seconds), abort them the moment a follower of this node ends: the case then fails
+        at once, naming the rank."""
+        abort = getattr(self.group, "abort", None)
+        if abort is None:
+            return
+
+        def run() -> None:
+            while not self.ended.wait(WATCH_S):
+                why = self.local_dead()
+                if why:
+                    abort(why)
+                    return
+
+        threading.Thread(target=run, name="group-watch", daemon=True).start()
 
     def wait_ready(self, timeout_s: float) -> None:
         """Every follower has started and read its orders (rank r sets ready/r), or a
@@ -170,12 +191,16 @@ class CaseGroup:
 
     def dead(self) -> str | None:
         """Why the group broke, if a follower of this node (or another node) has ended."""
+        why = self.local_dead()
+        if why is None and self.remote is not None:
+            return self.remote.dead()
+        return why
+
+    def local_dead(self) -> str | None:
         for rank, proc in enumerate(self.followers, start=1):
             code = proc.poll()
             if code is not None:
                 return f"rank {rank} of {self.world} ended ({signal_text(code)})"
-        if self.remote is not None:
-            return self.remote.dead()
         return None
 
     def stepper(self, step: Callable[[], None]) -> Callable[[], None]:
@@ -235,6 +260,7 @@ class CaseGroup:
             self.close()
 
     def close(self) -> None:
+        self.ended.set()
         deadline = time.monotonic() + STOP_WAIT_S
         for proc in self.followers:
             try:
@@ -249,6 +275,8 @@ class CaseGroup:
         self.fw.group = None
 
     def end_followers(self) -> None:
+        if hasattr(self, "ended"):
+            self.ended.set()
         for proc in self.followers:
             if proc.poll() is None:
                 proc.kill()
