@@ -419,8 +419,11 @@ def check_two_node_result(out) -> dict:
     return doc
 
 
-def test_two_nodes_meet_at_the_rendezvous_and_node_0_writes_both_fingerprints(tmp_path):
+@pytest.mark.parametrize("framework", ["torch", "tensorflow"])
+def test_two_nodes_meet_at_the_rendezvous_and_node_0_writes_both_fingerprints(tmp_path,
+                                                                              framework):
     require_framework("torch")
+    require_framework(framework)
     two_cpus()
     import sys
 
@@ -429,13 +432,16 @@ def test_two_nodes_meet_at_the_rendezvous_and_node_0_writes_both_fingerprints(tm
     run = [sys.executable, "-m", "dbnbench", "run"]
     agent = start([*run, *nodes, "--node-rank", "1"], cpu=1)
     out = tmp_path / "out"
-    node0 = start([*run, "--suite", suite(tmp_path), "-o", str(out), "--no-html", *nodes,
-                   "--node-rank", "0"], cpu=0)
+    node0 = start([*run, "--suite", suite(tmp_path, frameworks=f'["{framework}"]'), "-o",
+                   str(out), "--no-html", *nodes, "--node-rank", "0"], cpu=0)
     (code, _, err), (agent_code, _, said) = finish(node0, agent)
     assert code == 0, err[-2000:]
     assert agent_code == 0, said[-2000:]
     assert "node 1 of 2 joined" in said and "the run ended after 1 multi-rank case(s)" in said
-    check_two_node_result(out)
+    doc = check_two_node_result(out)
+    if framework == "tensorflow":  # node 1's rank was given the cluster through the run's store
+        (two,) = [c for c in doc["cases"] if c["id"].endswith("-w2")]
+        assert len(two["parallel"]["cluster"]) == 2
 
 
 def test_two_nodes_on_one_host_sharing_cores_are_refused_in_one_line(tmp_path):

@@ -116,6 +116,25 @@ def test_the_baseline_matches_every_other_parameter_and_the_arm(base):
                     "base: torch/cpu/fp32": pytest.approx(0.9)}
 
 
+def test_torch_and_tensorflow_groups_each_scale_against_their_own_one_worker_case(base):
+    tf_group = {"world": 2, "workers": 2, "backend": "grpc ring (MultiWorkerMirroredStrategy)",
+                "cluster": ["127.0.0.1:41000", "127.0.0.1:41001"],
+                "communication": {"share": 0.6}}
+    doc = doc_of(base, [
+        case(base, rate=1000.0, batch=256),
+        case(base, rate=1600.0, workers=2, batch=256,
+             parallel={"world": 2, "workers": 2, "backend": "gloo",
+                       "communication": {"share": 0.2}}),
+        case(base, rate=800.0, batch=256, framework="tensorflow"),
+        case(base, rate=1000.0, workers=2, batch=256, framework="tensorflow", parallel=tf_group),
+    ])
+    rows = {r.point.series: r for r in analyse(doc).workers}
+    torch_row, tf_row = rows["torch/cpu/fp32"], rows["tensorflow/cpu/fp32"]
+    assert torch_row.strong.value == pytest.approx(0.8) and torch_row.backend == "gloo"
+    assert tf_row.strong.value == pytest.approx(1000 / 800 / 2)
+    assert (tf_row.backend, tf_row.communication_share) == (tf_group["backend"], 0.6)
+
+
 def test_accumulation_speed_and_memory_against_accumulate_1(base):
     mib = 2**20
     doc = doc_of(base, [case(base, rate=1000.0, accumulate=1, memory=400 * mib),

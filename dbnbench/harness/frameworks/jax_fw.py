@@ -65,8 +65,8 @@ def has_cuda() -> bool:
 
 class JaxFramework(Framework):
     groups = ("JAX has no process group in dbnbench (jax.distributed needs a coordinator "
-              "service dbnbench does not launch): data and pipeline parallelism run in torch "
-              "(torch.distributed)")
+              "service dbnbench does not launch): data parallelism runs in torch and TensorFlow, "
+              "pipeline stages in torch")
     name = "jax"
     label: ClassVar[str] = "jax"
     rank = 30

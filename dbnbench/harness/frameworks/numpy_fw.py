@@ -13,8 +13,8 @@ NO_FP16 = "NumPy's float16 matrix product is not BLAS-accelerated (software loop
 
 
 class NumpyFramework(Framework):
-    groups = ("NumPy has no collective communication: data and pipeline parallelism run in "
-              "torch (torch.distributed)")
+    groups = ("NumPy has no collective communication: data parallelism runs in torch and "
+              "TensorFlow, pipeline stages in torch")
     name = "numpy"
     label = "np"
     rank = 0
