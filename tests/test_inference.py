@@ -108,3 +108,44 @@ def test_tf_xla_mode_runs(fw_factory):
 ])
 def test_bad_parameters_rejected_at_load(tmp_path, params, field):
     assert_rejected(tmp_path, "dbn-inference", params, field)
+
+
+@pytest.mark.parametrize("params,field", [
+    ('{ scenario = "burst" }', "field 'scenario': must be one of"),
+    ('{ scenario = "server", batch = 4, max_batch = 8 }', "field 'max_batch': 8 is over the batch"),
+    ('{ scenario = "server", stages = 2 }', "field 'scenario': server runs in one process"),
+])
+def test_bad_scenarios_rejected_at_load(tmp_path, params, field):
+    assert_rejected(tmp_path, "dbn-inference", params, field)
+
+
+def test_a_scenario_is_in_the_id_with_what_sets_its_outcome():
+    spec = InferenceSpec()
+    tag = spec.tag(Params({**spec.defaults(), "scenario": "server", "latency_bound_ms": 5.0,
+                           "max_batch": 8, "max_wait_ms": 2.0}))
+    assert tag.endswith("-server-p99le5ms-wait2ms-mb8")
+    assert spec.tag(Params(spec.defaults())).endswith("-eager")  # today's ids unchanged
+
+
+def test_the_scenarios_run_on_the_forward_pass_and_say_what_they_measured(fw_factory):
+    single = make_impl("dbn-inference", fw_factory("numpy"), layers=[16, 8], batch=8,
+                       scenario="single-stream")
+    single.setup()
+    s = single.metrics()["serving"]
+    assert s["scenario"] == "single-stream" and s["queries"] >= 500 and s["duration_s"] >= 1.0
+    assert 0 < s["p50_ms"] <= s["p90_ms"] <= s["p99_ms"] < 50
+    off = make_impl("dbn-inference", fw_factory("numpy"), layers=[16, 8], batch=8,
+                    scenario="offline", max_batch=8)
+    off.setup()
+    o = off.metrics()["serving"]
+    assert o["scenario"] == "offline" and o["best_batch"] in (1, 2, 4, 8)
+    assert o["achieved_per_s"] > s["achieved_per_s"] * 0.5  # batching is no slower than one by one
+    server = make_impl("dbn-inference", fw_factory("numpy"), layers=[16, 8], batch=8,
+                       scenario="server", latency_bound_ms=20.0, max_batch=4, max_wait_ms=0.5)
+    server.setup()
+    r = server.metrics()["serving"]
+    assert r["scenario"] == "server" and r["latency_bound_ms"] == 20.0
+    assert len(r["tried"]) >= 2 and all(t["queries"] >= 500 for t in r["tried"])
+    # A 16-8 forward pass takes microseconds: a thirty-second of the offline rate passes.
+    assert r["best_per_s"] is not None and r["at_best"]["p99_ms"] <= 20.0
+    assert r["best_per_s"] <= r["offline_per_s"]

@@ -23,6 +23,7 @@ from . import format as fmt
 from . import summaries
 from .columns import Column, Form, Layout, fit
 from .scaling import Point, Ratio, analyse, ratio_text
+from .serving import serving_rows
 
 STATUS_STYLE = {"ok": "green", "skipped": "yellow", "failed": "bold red", "timeout": "bold red",
                 "interrupted": "magenta"}
@@ -292,6 +293,19 @@ def scaling_lines(doc: ResultDoc, width: int) -> list[Text]:
     return out
 
 
+def serving_lines(doc: ResultDoc) -> list[Text]:
+    """Each serving scenario's outcome (dbn-inference's single-stream, server, offline)."""
+    rows = serving_rows(doc)
+    if not rows:
+        return []
+    out = [Text("serving", style="bold").append(" (scenarios after each case's timed window; "
+                                                "latency from the scheduled arrival)", style="dim")]
+    for case_id, line in rows:
+        out.append(Text("  ").append(case_id, style="cyan"))
+        out.append(Text("    " + line))
+    return out
+
+
 def failures(doc: ResultDoc) -> list[Text]:
     """Every failed, timed-out or interrupted case with its reason (never summarised)."""
     out = []
@@ -409,6 +423,7 @@ class ResultView:
         if rows:
             yield from case_table(doc, rows, width)
         yield from scaling_lines(doc, width)
+        yield from serving_lines(doc)
         yield from failures(doc)
         yield from warning_lines(doc, self.verbose)
         yield from skip_lines(doc)

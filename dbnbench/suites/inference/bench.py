@@ -20,6 +20,7 @@ from ..finetune.numpy_impl import NumpyNet
 from ..finetune.plan import Init, Plan, quality_plan, train_budget
 from ..finetune.spec import glorot_init
 from ..quality import labelled
+from .serving import run_offline, run_server, run_single_stream
 from .spec import quality_report, reference_probs
 
 # Latency at batch 1: single calls, each synced, until both bounds are met (or the cap).
@@ -78,8 +79,12 @@ class InferenceBench(PooledBench):
             self.out = self.net(self.batches[i])
 
     def metrics(self) -> dict[str, Any]:
-        """Latency percentiles of single synced calls, at batch 1 only (larger batches are
-        throughput cases; their per-call time is the step time already measured)."""
+        """A serving scenario's outcome; else latency percentiles of single synced calls, at
+        batch 1 only (larger batches are throughput cases; their per-call time is the step
+        time already measured)."""
+        scenario = self.p.text("scenario")
+        if scenario != "batch":
+            return {"serving": self.serving(scenario)}
         if self.p.integer("batch") != 1:
             return {}
         sync, start = self.fw.sync, time.perf_counter()
@@ -95,6 +100,24 @@ class InferenceBench(PooledBench):
                     or elapsed >= LATENCY["max_s"]:
                 break
         return {"latency_ms": percentiles_ms(samples)}
+
+    def serving(self, scenario: str) -> dict[str, Any]:
+        """The scenario on this forward pass: a call on n queries runs the first n rows of a
+        staged batch and waits for the result."""
+        x, net, sync = self.batches[0], self.net, self.fw.sync
+
+        def serve(n: int) -> None:
+            net(x[:n])
+            sync()
+
+        p = self.p
+        if scenario == "single-stream":
+            return run_single_stream(serve)
+        if scenario == "offline":
+            return run_offline(serve, p.integer("max_batch"))
+        return run_server(serve, bound_ms=p.number("latency_bound_ms"),
+                          max_batch=p.integer("max_batch"), max_wait_ms=p.number("max_wait_ms"),
+                          seed=self.fw.seed)
 
     def quality(self) -> dict[str, Any]:
         """dbn-finetune's float64 quality network (at the case's shape on MNIST where the data

@@ -14,6 +14,7 @@ from ...harness.plan.workload import STAGES, Param, Params, Spec, divides
 from ..accumulation import stages, stages_error, stages_tag
 from ..dbn.spec import layers_error, layers_tag
 from ..finetune.spec import CLASSES, net_sizes, pairs
+from .serving import SCENARIOS
 
 MODES = ("eager", "graph", "compiled")
 # Quality: dbn-finetune's quality network (at the case's shape on MNIST where the data allows,
@@ -35,7 +36,8 @@ TOP1_BAR = 0.98  # top-1 agreement with the reference over the test set
 class InferenceSpec(Spec):
     name = "dbn-inference"
     description = "forward pass of the fine-tuned DBN (sigmoid layers, softmax) on one batch"
-    extras = {"latency_ms": "latency"}  # percentiles of single synced calls, at batch 1
+    # Percentiles of single synced calls at batch 1; a serving scenario's outcome.
+    extras = {"latency_ms": "latency", "serving": "other"}
     params = {
         "layers": Param(list, [784, 500, 500, 2000], "layer sizes, input first", minimum=1),
         "classes": Param(int, CLASSES, "softmax outputs", minimum=2),
@@ -46,18 +48,29 @@ class InferenceSpec(Spec):
         "microbatches": Param(int, 1, "micro-batches the batch flows through the pipeline "
                               "stages in (with stages > 1)", minimum=1, maximum=4096,
                               layout=True),
+        "scenario": Param(str, "batch", "batch (back-to-back calls of the batch) | "
+                          "single-stream | server (Poisson arrivals, highest rate within "
+                          "the bound) | offline (every query at once, best batch), each run "
+                          "after the timed window", choices=SCENARIOS),
+        "latency_bound_ms": Param(float, 10.0, "server: the p99 latency a rate must keep",
+                                  minimum=0.001),
+        "max_batch": Param(int, 1, "server and offline: the largest batch the server "
+                           "forms from the queries that have arrived (at most batch)",
+                           minimum=1),
+        "max_wait_ms": Param(float, 0.0, "server: how long a batch that is not full waits "
+                             "for more queries", minimum=0.0),
     }
 
     def check(self, params: Params) -> str | None:
         return (super().check(params) or layers_error(params.integers("layers"))
                 or stages_error(params, len(net_sizes(params)) - 1)
-                or divides(params, "microbatches", "micro-batches"))
+                or divides(params, "microbatches", "micro-batches") or scenario_error(params))
 
     def tag(self, params: Params) -> str:
         m = params.integer("microbatches")
         return (f"{layers_tag(params.integers('layers'))}-c{params.integer('classes')}"
                 f"-b{params.integer('batch')}-{params.text('mode')}{stages_tag(params)}"
-                + (f"-m{m}" if m > 1 else ""))
+                + (f"-m{m}" if m > 1 else "") + scenario_tag(params))
 
     def items_per_step(self, params: Params) -> int:
         return params.integer("batch")
@@ -78,6 +91,33 @@ class InferenceSpec(Spec):
             return (f"pipeline stages run eagerly (blocking send/recv between processes); "
                     f"no {mode} mode")
         return None
+
+
+def scenario_error(params: Params) -> str | None:
+    scenario = params.text("scenario")
+    if scenario == "batch":
+        return None
+    if stages(params) > 1:
+        return f"field 'scenario': {scenario} runs in one process, not in pipeline stages"
+    if params.integer("max_batch") > params.integer("batch"):
+        return (f"field 'max_batch': {params.integer('max_batch')} is over the batch "
+                f"({params.integer('batch')}), the rows staged for the scenario")
+    return None
+
+
+def scenario_tag(params: Params) -> str:
+    """The scenario and what sets its outcome apart: the server's bound and batcher."""
+    scenario = params.text("scenario")
+    if scenario == "batch":
+        return ""
+    tag = f"-{scenario}"
+    if scenario == "server":
+        tag += f"-p99le{params.number('latency_bound_ms'):g}ms"
+        if params.number("max_wait_ms") > 0:
+            tag += f"-wait{params.number('max_wait_ms'):g}ms"
+    if scenario != "single-stream" and params.integer("max_batch") > 1:
+        tag += f"-mb{params.integer('max_batch')}"
+    return tag
 
 
 def reference_probs(weights: list[tuple[np.ndarray, np.ndarray]], x: np.ndarray) -> np.ndarray:
