@@ -146,6 +146,7 @@ def test_the_scenarios_run_on_the_forward_pass_and_say_what_they_measured(fw_fac
     r = server.metrics()["serving"]
     assert r["scenario"] == "server" and r["latency_bound_ms"] == 20.0
     assert len(r["tried"]) >= 2 and all(t["queries"] >= 500 for t in r["tried"])
-    # A 16-8 forward pass takes microseconds: a thirty-second of the offline rate passes.
+    # A 16-8 forward pass takes microseconds: some rate passes a 20 ms bound.
     assert r["best_per_s"] is not None and r["at_best"]["p99_ms"] <= 20.0
-    assert r["best_per_s"] <= r["offline_per_s"]
+    assert r["lowest_rate_per_s"] <= r["best_per_s"] <= r["offline_per_s"]
+    assert all(t["duration_s"] < 10 for t in r["tried"])  # every trial bounded in time

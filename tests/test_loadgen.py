@@ -115,13 +115,28 @@ def test_the_search_finds_the_highest_rate_within_the_bound_and_keeps_every_tria
     def run_at(rate: float) -> Served:
         return fake_served(0.005 if rate <= threshold else 0.02)
 
-    search = highest_rate(run_at, 10.0, 100.0, 2000.0, steps=10)
-    assert len(search.tried) == 12
+    search = highest_rate(run_at, 10.0, 500.0, 2000.0, 100.0, steps=10)
+    assert len(search.tried) == 11  # the start passed, then ten bisections
     best = search.best
     assert best is not None and best[0] <= threshold
-    assert best[0] > threshold * (2000 / 100) ** (-1 / 2 ** 10) * 0.999  # within one step
-    failing = highest_rate(lambda r: fake_served(1.0), 10.0, 100.0, 2000.0)
-    assert failing.best is None and len(failing.tried) == 2
+    assert best[0] > threshold * (2000 / 500) ** (-1 / 2 ** 10) * 0.999  # within one step
+
+
+def test_the_search_steps_down_from_a_failing_start_and_stops_at_its_floor():
+    """Slow when idle, fine under moderate load, failing when overloaded: the search steps
+    down from a failing start, never below its floor, and never past a failure."""
+    def run_at(rate: float) -> Served:
+        return fake_served(0.005 if 150 <= rate <= 600 else 0.02)
+
+    search = highest_rate(run_at, 10.0, 1000.0, 4000.0, 100.0, steps=6)
+    rates = [r for r, _ in search.tried]
+    assert rates[:2] == [1000.0, 250.0]  # quartered once: 250 passed
+    assert all(250.0 <= r < 1000.0 for r in rates[2:])  # bisected between 250 and 1000
+    assert search.best is not None and 590 < search.best[0] <= 600
+    hopeless = highest_rate(lambda r: fake_served(1.0), 10.0, 1000.0, 4000.0, 100.0)
+    assert [r for r, _ in hopeless.tried] == [1000.0, 250.0, 100.0] and hopeless.best is None
+    with pytest.raises(ValueError):
+        highest_rate(run_at, 10.0, 50.0, 4000.0, 100.0)
 
 
 def test_poisson_arrivals_have_the_offered_rate_and_refuse_nonsense():

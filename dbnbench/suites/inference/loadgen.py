@@ -153,28 +153,36 @@ class Search:
         return max(passed, key=lambda t: t[0]) if passed else None
 
 
-def highest_rate(run_at: Callable[[float], Served], bound_ms: float, low: float, high: float,
-                 steps: int = 8) -> Search:
-    """Bisect the offered rate between `low` (expected to pass) and `high` (expected to
-    fail) on a log scale for `steps` trials after the two ends. p99 latency rises with the
-    offered load, but each trial is a sample: the search reports every rate it tried, and
-    the best is the highest rate that passed, not an interpolation."""
-    if not 0 < low < high:
-        raise ValueError("the search needs 0 < low < high")
+def highest_rate(run_at: Callable[[float], Served], bound_ms: float, start: float,
+                 high: float, floor: float, steps: int = 7) -> Search:
+    """The highest offered rate whose p99 latency is within the bound, between `floor` and
+    `high` (a rate the server cannot keep up with). From `start`, the rate is quartered
+    until a trial passes (or the floor fails: nothing is asked below it); then bisected on a
+    log scale between the highest rate that passed and the lowest above it that failed, for
+    `steps` trials. p99 latency need not fall with the load (a server idle between queries
+    can answer slower than a busy one), so the search never extrapolates below a failure:
+    it reports every rate it tried, and the best is the highest that passed."""
+    if not 0 < floor <= start <= high:
+        raise ValueError("the search needs 0 < floor <= start <= high")
     search = Search(bound_ms)
-    for rate in (low, high):
-        search.tried.append((rate, run_at(rate)))
-    ok = [r for r, s in search.tried if s.percentile_ms(99) <= bound_ms]
-    if not ok:  # even the low end fails: nothing below it was asked for
-        return search
-    lo, hi = max(ok), high
-    if lo >= hi:  # the high end passed: the bound holds over the whole range
+
+    def passes(rate: float) -> bool:
+        served = run_at(rate)
+        search.tried.append((rate, served))
+        return served.percentile_ms(99) <= bound_ms
+
+    rate, failed_above = start, high
+    while not passes(rate):
+        failed_above = rate
+        if rate <= floor:
+            return search
+        rate = max(floor, rate / 4)
+    lo, hi = rate, failed_above
+    if lo == hi:  # the start was the high end and it passed
         return search
     for _ in range(steps):
         mid = math.sqrt(lo * hi)
-        served = run_at(mid)
-        search.tried.append((mid, served))
-        if served.percentile_ms(99) <= bound_ms:
+        if passes(mid):
             lo = mid
         else:
             hi = mid
