@@ -39,7 +39,8 @@ def test_ci_suite_end_to_end(tmp_path):
     assert "rbm-cdk" in proc.stdout and "items/s" in proc.stdout
     # Every workload a case names is described, as its spec lays it out, for the readers.
     assert set(doc["workloads"]) == {c["workload"] for c in doc["cases"]}
-    assert doc["workloads"]["dbn-inference"]["extras"] == {"latency_ms": "latency"}
+    assert doc["workloads"]["dbn-inference"]["extras"] == {"latency_ms": "latency",
+                                                           "serving": "other"}
     # Beside the result: the HTML report (with batch-1 latency percentiles) and the history.
     html = path.with_suffix(".html").read_text()
     assert re.search(r"<td>[\d.]+ / [\d.]+ / [\d.]+</td>", html), "no latency percentiles"

@@ -42,19 +42,25 @@ def replicated(body: str, world: int, tmp_path) -> list[np.ndarray]:
     return ranks_of(body, world, tmp_path)[0]
 
 
-def tf_ranks_of(body: str, world: int, tmp_path) -> tuple[list[list[np.ndarray]],
-                                                           list[np.ndarray]]:
-    """What every rank of a `world`-worker MultiWorkerMirroredStrategy group returned, by
-    rank, and what one process alone returned: each a fresh interpreter (collectives are
-    configured before TensorFlow starts)."""
+TF_BODIES = ("finetune", "rbm", "pretrain")
+
+
+@pytest.fixture(scope="module")
+def tf_updates(tmp_path_factory) -> dict[str, tuple[list[list[np.ndarray]], list[np.ndarray]]]:
+    """What every rank of a 2-worker MultiWorkerMirroredStrategy group returned for each
+    body, by rank, and what one process alone returned: each a fresh interpreter
+    (collectives are configured before TensorFlow starts), every body in the same group."""
     import subprocess
     import sys
 
-    out, port = tmp_path / "rank", free_port()
-    ranks = [[str(r), str(world), str(port), body, str(out)] for r in range(world)]
+    require_framework("tensorflow")
+    require_framework("torch")  # its TCPStore is where TensorFlow's ranks meet
+    world, bodies = 2, ",".join(TF_BODIES)
+    out, port = tmp_path_factory.mktemp("tf") / "rank", free_port()
+    ranks = [[str(r), str(world), str(port), bodies, str(out)] for r in range(world)]
     procs = [subprocess.Popen([sys.executable, "-m", "tests.tf_parallel_ranks", *args],
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-             for args in [*ranks, ["alone", body, str(out)]]]
+             for args in [*ranks, ["alone", bodies, str(out)]]]
     try:
         errors = [p.communicate(timeout=300)[1] for p in procs]
     finally:
@@ -63,19 +69,19 @@ def tf_ranks_of(body: str, world: int, tmp_path) -> tuple[list[list[np.ndarray]]
                 p.kill()
     for p, err in zip(procs, errors, strict=True):
         assert p.returncode == 0, err[-3000:]
-    return ([saved_arrays(f"{out}.{r}.npz") for r in range(world)],
-            saved_arrays(f"{out}.alone.npz"))
+    return {body: ([saved_arrays(f"{out}.{body}.{r}.npz") for r in range(world)],
+                   saved_arrays(f"{out}.{body}.alone.npz")) for body in TF_BODIES}
 
 
 @pytest.mark.parametrize("framework", ["torch", "tensorflow"])
 @pytest.mark.parametrize("body", ["finetune", "rbm", "pretrain"])
-def test_two_replicas_on_half_batches_make_the_whole_batch_update(framework, body, tmp_path):
+def test_two_replicas_on_half_batches_make_the_whole_batch_update(framework, body, tmp_path,
+                                                                    request):
     require_framework(framework)
     if framework == "torch":
         together, alone = replicated(body, 2, tmp_path), parallel_ranks.alone(body)
     else:
-        require_framework("torch")  # its TCPStore is where TensorFlow's ranks meet
-        by_rank, alone = tf_ranks_of(body, 2, tmp_path)
+        by_rank, alone = request.getfixturevalue("tf_updates")[body]
         for other in by_rank[1:]:  # every replica applied the same update
             for a, b in zip(by_rank[0], other, strict=True):
                 np.testing.assert_array_equal(a, b)
@@ -317,7 +323,7 @@ def test_killing_a_rank_fails_its_case_and_the_run_goes_on(tmp_path, framework):
     import time
 
     out = tmp_path / "out"
-    path = suite(tmp_path, workers="[2, 1]", repetitions=400, min_time=0.05,
+    path = suite(tmp_path, workers="[2, 1]", repetitions=400, min_time=0.02,
                  frameworks=f'["{framework}"]')
     run = subprocess.Popen([sys.executable, "-m", "dbnbench", "run", "--suite", path, "-o",
                             str(out), "--no-html"], stdout=subprocess.PIPE,

@@ -82,7 +82,7 @@ def test_a_run_writes_every_workload_s_layout_from_its_spec():
 
     registry = default_registry()
     described = registry.spec("dbn-inference").described()
-    assert described["extras"] == {"latency_ms": "latency"}
+    assert described["extras"] == {"latency_ms": "latency", "serving": "other"}
     assert {"stages", "microbatches"} <= set(described["layout"])
     assert "batch" not in described["layout"]
     assert described["params"] == list(registry.spec("dbn-inference").params)

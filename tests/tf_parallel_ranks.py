@@ -5,8 +5,8 @@ tests/parallel_ranks.py on its share of the batch, and saves its weights; `alone
 in one process on the whole batch. Each runs in a process of its own: a test process may have
 started TensorFlow with other settings already.
 
-    python -m tests.tf_parallel_ranks RANK WORLD PORT BODY OUT
-    python -m tests.tf_parallel_ranks alone BODY OUT"""
+    python -m tests.tf_parallel_ranks RANK WORLD PORT BODY[,BODY...] OUT
+    python -m tests.tf_parallel_ranks alone BODY[,BODY...] OUT"""
 
 from __future__ import annotations
 
@@ -93,14 +93,15 @@ def pretrain(fw: Any) -> list[np.ndarray]:
 BODIES = {"finetune": finetune, "rbm": rbm, "pretrain": pretrain}
 
 
-def rank(rank_: int, world: int, port: int, body: str, out: str) -> None:
-    """One rank; saves what it returned to OUT.RANK.npz. Rank 0 hosts the store and leaves
-    last, once every other rank has saved."""
+def rank(rank_: int, world: int, port: int, bodies: str, out: str) -> None:
+    """One rank running each of the comma-separated bodies in turn, in one group (a group
+    costs a process and TensorFlow's import); saves what each returned to OUT.BODY.RANK.npz.
+    Rank 0 hosts the store and leaves last, once every other rank has saved."""
     fw = framework()
     store = fw.group_store("127.0.0.1", port, rank_ == 0, 120)
     fw.open_group(store, rank_, world, 120)
-    arrays = BODIES[body](fw)
-    np.savez(Path(f"{out}.{rank_}.npz"), *arrays)
+    for body in bodies.split(","):
+        np.savez(Path(f"{out}.{body}.{rank_}.npz"), *BODIES[body](fw))
     store.set(f"closed/{rank_}", "1")
     if rank_ == 0:
         store.wait([f"closed/{r}" for r in range(1, world)])
@@ -111,7 +112,8 @@ def alone(body: str) -> list[np.ndarray]:
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "alone":  # python -m tests.tf_parallel_ranks alone BODY OUT
-        np.savez(Path(f"{sys.argv[3]}.alone.npz"), *alone(sys.argv[2]))
+    if sys.argv[1] == "alone":  # python -m tests.tf_parallel_ranks alone BODIES OUT
+        for name in sys.argv[2].split(","):
+            np.savez(Path(f"{sys.argv[3]}.{name}.alone.npz"), *alone(name))
     else:
         rank(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5])
