@@ -76,8 +76,9 @@ def test_a_stall_is_charged_to_every_query_it_delays_not_only_its_own():
     assert slow == 56
     assert served.percentile_ms(99) > 50
     t2 = SimulatedTime()
-    closed = single_stream(1000, t2.model(lambda call, n: 0.1 if call == 100 else 1e-4),
+    closed = single_stream(t2.model(lambda call, n: 0.1 if call == 100 else 1e-4), 1000,
                            clock=t2.clock)
+    assert closed.queries == 1000
     assert int(np.sum(closed.latencies_s > 0.05)) == 1
     assert closed.percentile_ms(99) < 1
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import importlib.metadata
 import importlib.util
+import statistics
 import time
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, ClassVar, Literal
@@ -20,6 +21,15 @@ GPU_ONLY = "TF32 is a tensor-core mode of NVIDIA GPUs (Ampere and later); CPUs h
 # what an RBM's products reach.
 Operands = Literal["uniform", "binary"]
 OPERANDS: tuple[Operands, ...] = ("uniform", "binary")
+
+
+PROBE_REPEATS = 7  # timed calls of a group's communication probe
+
+
+def probe_median(op: Callable[[], Any], sync: Callable[[], None] = lambda: None) -> float:
+    """Median seconds of one call of `op`, a collective every rank of a group makes at the
+    same time: one untimed call, then PROBE_REPEATS timed ones."""
+    return statistics.median(timed_repeats(op, sync, PROBE_REPEATS, 1))
 
 
 def timed_repeats(op: Callable[[], Any], sync: Callable[[], None], repeats: int,

@@ -11,11 +11,10 @@ from __future__ import annotations
 import json
 import os
 import socket
-import statistics
-import time
 from typing import Any
 
-PROBE_REPEATS = 7
+from .base import probe_median
+
 CONFIG_ENV = "TF_CONFIG"
 
 
@@ -52,17 +51,12 @@ class TensorflowGroup:
         self.tf, self.store, self.rank, self.world = tf, store, rank, world
         self.device, self.dtype = device, dtype
         host = own_address(store_host)
-        address = f"[{host}]:{free_port(host)}" if ":" in host else f"{host}:{free_port(host)}"
-        store.set(f"tf/worker/{rank}", address)
+        port = free_port(host)
+        store.set(f"tf/worker/{rank}", f"[{host}]:{port}" if ":" in host else f"{host}:{port}")
         keys = [f"tf/worker/{r}" for r in range(world)]
-        deadline = time.monotonic() + timeout_s
-        while not store.check(keys):
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"not every rank posted its address within {timeout_s:g} s")
-            time.sleep(0.01)
+        store.wait(keys)  # every rank's address, within the store's timeout (the case's)
         self.workers = [bytes(store.get(k)).decode() for k in keys]
-        self.config = cluster_config(self.workers, rank)
-        os.environ[CONFIG_ENV] = json.dumps(self.config)
+        os.environ[CONFIG_ENV] = json.dumps(cluster_config(self.workers, rank))
         options = tf.distribute.experimental.CommunicationOptions(
             implementation=tf.distribute.experimental.CommunicationImplementation.RING,
             timeout_seconds=timeout_s)
@@ -117,28 +111,21 @@ class TensorflowGroup:
         with tf.device(self.device):
             buf = tf.ones((max(elements, 1),), dtype=dtype)
         reduce = tf.function(lambda x: self.all_reduce_sum([x])[0])
-        times = []
-        for _ in range(PROBE_REPEATS + 1):
-            self.sync()
-            t0 = time.perf_counter()
-            reduce(buf).numpy()  # .numpy() waits for the value, wherever it was computed
-            times.append(time.perf_counter() - t0)
-        return statistics.median(times[1:])
+        # .numpy() waits for the value, wherever it was computed.
+        return probe_median(lambda: reduce(buf).numpy(), self.sync)
 
     def control_seconds(self) -> float:
         """Median seconds of one command through the store: a set on rank 0 (what each step
         costs it), the blocking read on the others."""
-        times = []
-        for _ in range(PROBE_REPEATS + 1):
-            key = f"probe/{self.probes}"
-            self.probes += 1
-            t0 = time.perf_counter()
-            if self.rank == 0:
-                self.store.set(key, "1")
-            else:
-                self.store.get(key)
-            times.append(time.perf_counter() - t0)
-        return statistics.median(times[1:])
+        return probe_median(self.probe_command)
+
+    def probe_command(self) -> None:
+        key = f"probe/{self.probes}"
+        self.probes += 1
+        if self.rank == 0:
+            self.store.set(key, "1")
+        else:
+            self.store.get(key)
 
     def abort(self, why: str) -> None:
         """Fail every collective in flight and after (called from rank 0's watcher thread

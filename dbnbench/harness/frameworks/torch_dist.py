@@ -5,12 +5,10 @@ every step (on a gloo group of its own, so NCCL's data path carries only the wor
 
 from __future__ import annotations
 
-import statistics
-import time
 from datetime import timedelta
 from typing import Any
 
-PROBE_REPEATS = 7
+from .base import probe_median
 
 
 class TorchGroup:
@@ -64,25 +62,12 @@ class TorchGroup:
     def allreduce_seconds(self, elements: int, dtype: Any) -> float:
         """Median seconds of one all-reduce of `elements` values, what one step of the
         workload sends, timed alone (after a warm-up call) on every rank together."""
-        t = self.torch
-        buf = t.ones(max(elements, 1), dtype=dtype, device=self.device)
-        times = []
-        for _ in range(PROBE_REPEATS + 1):
-            self.sync()
-            t0 = time.perf_counter()
-            self.dist.all_reduce(buf)
-            self.sync()
-            times.append(time.perf_counter() - t0)
-        return statistics.median(times[1:])
+        buf = self.torch.ones(max(elements, 1), dtype=dtype, device=self.device)
+        return probe_median(lambda: self.dist.all_reduce(buf), self.sync)
 
     def control_seconds(self) -> float:
         """Median seconds of the one-integer command broadcast (rank 0's clock matters)."""
-        times = []
-        for _ in range(PROBE_REPEATS + 1):
-            t0 = time.perf_counter()
-            self.dist.broadcast(self.flag, 0, group=self.control)
-            times.append(time.perf_counter() - t0)
-        return statistics.median(times[1:])
+        return probe_median(lambda: self.dist.broadcast(self.flag, 0, group=self.control))
 
     def sync(self) -> None:
         if self.device.type == "cuda":

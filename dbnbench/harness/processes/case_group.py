@@ -138,6 +138,7 @@ class CaseGroup:
             self.store = fw.group_store("127.0.0.1", 0, True, settings.timeout_s)
             address, prefix = f"127.0.0.1:{self.store.port}", ""
         threads = settings.threads
+        self.ended = threading.Event()  # set when the group ends: the watcher stops
         # The worker's CPUs before this group pins it; restored when the group ends, so the
         # next case (a group's or not) starts from the same share.
         self.usable = affinity()
@@ -152,7 +153,6 @@ class CaseGroup:
         except BaseException:
             self.end_followers()
             raise
-        self.ended = threading.Event()
         self.watch()
 
     def watch(self) -> None:
@@ -275,8 +275,7 @@ class CaseGroup:
         self.fw.group = None
 
     def end_followers(self) -> None:
-        if hasattr(self, "ended"):
-            self.ended.set()
+        self.ended.set()
         for proc in self.followers:
             if proc.poll() is None:
                 proc.kill()

@@ -6,7 +6,6 @@ first, and offers `to_device(x)`, `__call__(x)` (class probabilities, on the dev
 
 from __future__ import annotations
 
-import time
 from types import SimpleNamespace
 from typing import Any, ClassVar
 
@@ -20,6 +19,7 @@ from ..finetune.numpy_impl import NumpyNet
 from ..finetune.plan import Init, Plan, quality_plan, train_budget
 from ..finetune.spec import glorot_init
 from ..quality import labelled
+from .loadgen import single_stream
 from .serving import run_offline, run_server, run_single_stream
 from .spec import quality_report, reference_probs
 
@@ -87,19 +87,16 @@ class InferenceBench(PooledBench):
             return {"serving": self.serving(scenario)}
         if self.p.integer("batch") != 1:
             return {}
-        sync, start = self.fw.sync, time.perf_counter()
-        samples: list[float] = []
-        while len(samples) < LATENCY["max_calls"]:
-            sync()
-            t0 = time.perf_counter()
+        sync = self.fw.sync
+
+        def call(_: int) -> None:
             self.step()
             sync()
-            samples.append(time.perf_counter() - t0)
-            elapsed = time.perf_counter() - start
-            if (len(samples) >= LATENCY["min_calls"] and elapsed >= LATENCY["min_s"]) \
-                    or elapsed >= LATENCY["max_s"]:
-                break
-        return {"latency_ms": percentiles_ms(samples)}
+
+        sync()  # nothing queued before the first timed call
+        served = single_stream(call, int(LATENCY["min_calls"]), LATENCY["min_s"],
+                               int(LATENCY["max_calls"]), LATENCY["max_s"])
+        return {"latency_ms": percentiles_ms(list(served.latencies_s))}
 
     def serving(self, scenario: str) -> dict[str, Any]:
         """The scenario on this forward pass: a call on n queries runs the first n rows of a

@@ -111,17 +111,22 @@ def open_loop(arrivals: np.ndarray, serve: Callable[[int], None], *, max_batch: 
     return Served(done - arrivals, sizes, duration, rate_per_s)
 
 
-def single_stream(queries: int, serve: Callable[[int], None],
+def single_stream(serve: Callable[[int], None], min_queries: int, min_s: float = 0.0,
+                  max_queries: int | None = None, max_s: float = math.inf,
                   clock: Clock = time.perf_counter) -> Served:
     """One query at a time, each issued when the last completes (MLPerf's single-stream:
-    here a closed loop is the scenario itself, not a shortcut)."""
-    latencies = np.empty(queries)
+    here a closed loop is the scenario itself, not a shortcut), until at least `min_queries`
+    over at least `min_s`, or either cap is reached."""
+    latencies: list[float] = []
     start = clock()
-    for q in range(queries):
+    while max_queries is None or len(latencies) < max_queries:
         t0 = clock()
         serve(1)
-        latencies[q] = clock() - t0
-    return Served(latencies, [1] * queries, clock() - start)
+        latencies.append(clock() - t0)
+        elapsed = clock() - start
+        if (len(latencies) >= min_queries and elapsed >= min_s) or elapsed >= max_s:
+            break
+    return Served(np.array(latencies), [1] * len(latencies), clock() - start)
 
 
 def offline(queries: int, batch: int, serve: Callable[[int], None],
@@ -147,9 +152,12 @@ class Search:
     bound_ms: float
     tried: list[tuple[float, Served]] = field(default_factory=list)
 
+    def within(self, served: Served) -> bool:
+        return served.percentile_ms(99) <= self.bound_ms
+
     @property
     def best(self) -> tuple[float, Served] | None:
-        passed = [(r, s) for r, s in self.tried if s.percentile_ms(99) <= self.bound_ms]
+        passed = [(r, s) for r, s in self.tried if self.within(s)]
         return max(passed, key=lambda t: t[0]) if passed else None
 
 
@@ -169,7 +177,7 @@ def highest_rate(run_at: Callable[[float], Served], bound_ms: float, start: floa
     def passes(rate: float) -> bool:
         served = run_at(rate)
         search.tried.append((rate, served))
-        return served.percentile_ms(99) <= bound_ms
+        return search.within(served)
 
     rate, failed_above = start, high
     while not passes(rate):

@@ -9,11 +9,8 @@ percentile of a few hundred to a few thousand latencies: its rank error is state
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from typing import Any
-
-import numpy as np
 
 from .loadgen import Served, highest_rate, offline, open_loop, poisson_arrivals, single_stream
 
@@ -41,12 +38,8 @@ def served_json(served: Served) -> dict[str, Any]:
 def run_single_stream(serve: Callable[[int], None]) -> dict[str, Any]:
     """One query at a time, at least MIN_QUERIES of them over at least SINGLE_S."""
     warm(serve, range(1, 2))
-    start, parts = time.perf_counter(), list[Served]()
-    while sum(p.queries for p in parts) < MIN_QUERIES or time.perf_counter() - start < SINGLE_S:
-        parts.append(single_stream(100, serve))
-    latencies = np.concatenate([p.latencies_s for p in parts])
-    served = Served(latencies, [1] * len(latencies), time.perf_counter() - start)
-    return {"scenario": "single-stream", **served_json(served)}
+    return {"scenario": "single-stream",
+            **served_json(single_stream(serve, MIN_QUERIES, SINGLE_S))}
 
 
 def best_offline(serve: Callable[[int], None], max_batch: int, queries: int) -> tuple[int, Served]:
