@@ -1,7 +1,8 @@
-"""Rank bodies for the data-parallel tests, importable by the processes torch spawns. Each
-rank joins a gloo group through a TCPStore on 127.0.0.1, runs the same updates on its share
-of the batch, and rank 0 saves the weights; `alone` runs them in one process on the whole
-batch for comparison."""
+"""Rank bodies for the data-parallel tests, importable by the processes torch spawns (and by
+tests/tf_parallel_ranks.py's, for TensorFlow: the data-parallel bodies take either). Each
+rank joins a group through a TCPStore on 127.0.0.1, runs the same updates on its share of
+the batch, and rank 0 saves the weights; `alone` runs them in one process on the whole batch
+for comparison."""
 
 from __future__ import annotations
 
@@ -15,24 +16,56 @@ BATCH = 8
 STEPS = 2
 
 
-def framework(precision: str = "fp32") -> Any:
-    from dbnbench.harness.frameworks.torch_fw import TorchFramework
+def framework(precision: str = "fp32", name: str = "torch") -> Any:
+    from dbnbench.harness.frameworks import FRAMEWORKS
 
-    fw = TorchFramework("cpu", precision, 1, 0)
+    fw = FRAMEWORKS[name]("cpu", precision, 1, 0)
     fw.activate()
     return fw
 
 
-def finetune(fw: Any) -> list[np.ndarray]:
-    """Two DDP (or plain) SGD + momentum updates of a small MLP."""
-    from dbnbench.suites.finetune.spec import glorot_init
+def models(fw: Any) -> tuple[type, type]:
+    """The framework's fine-tuning network and RBM classes (imported in its own process)."""
+    if fw.name == "tensorflow":
+        from dbnbench.suites.finetune.tf_impl import KerasNet
+        from dbnbench.suites.rbm.tf_impl import TensorflowRBM
+
+        return KerasNet, TensorflowRBM
     from dbnbench.suites.finetune.torch_impl import TorchNet
+    from dbnbench.suites.rbm.torch_impl import TorchRBM
+
+    return TorchNet, TorchRBM
+
+
+def tensor(fw: Any, a: np.ndarray) -> Any:
+    """Draws on the framework's side, in the case's dtype."""
+    if fw.name == "tensorflow":
+        return fw.tf.constant(a, dtype=fw.dtype)
+    return fw.torch.as_tensor(a, dtype=fw.dtype)
+
+
+def hidden(fw: Any, x: Any, model: Any) -> Any:
+    """p(h|x) of one layer of the stack, as pretraining feeds the next layer."""
+    if fw.name == "tensorflow":
+        return fw.tf.sigmoid(fw.tf.matmul(x, model.w) + model.c)
+    return fw.torch.sigmoid(x @ model.w + model.c)
+
+
+def rows_of(fw: Any) -> slice:
+    """This replica's rows of the batch, or all of them in one process."""
+    return fw.group.rows(BATCH) if fw.group is not None else slice(None)
+
+
+def finetune(fw: Any) -> list[np.ndarray]:
+    """Two SGD + momentum updates of a small MLP (DDP or all-reduced gradients when
+    grouped)."""
+    from dbnbench.suites.finetune.spec import glorot_init
 
     init = glorot_init([20, 16, 12, 4], seed=3)
     rng = np.random.default_rng(5)
     x, y = rng.random((STEPS, BATCH, 20)), rng.integers(0, 4, (STEPS, BATCH))
-    net = TorchNet(fw, init, lr=0.5, momentum=0.9)
-    rows = fw.group.rows(BATCH) if fw.group is not None else slice(None)
+    net = models(fw)[0](fw, init, lr=0.5, momentum=0.9)
+    rows = rows_of(fw)
     for s in range(STEPS):
         net.train_step(*net.to_device(x[s][rows], y[s][rows]))
     return [a for pair in net.weights() for a in pair]
@@ -41,19 +74,18 @@ def finetune(fw: Any) -> list[np.ndarray]:
 def rbm(fw: Any) -> list[np.ndarray]:
     """Two CD-1 updates on given uniform draws (each replica takes its rows' draws)."""
     from dbnbench.suites.rbm.spec import init_weights
-    from dbnbench.suites.rbm.torch_impl import TorchRBM
 
-    v, h, t = 12, 9, fw.torch
+    v, h = 12, 9
     rng = np.random.default_rng(7)
     x = (rng.random((STEPS, BATCH, v)) < 0.4).astype(float)
     uh, uv = rng.random((STEPS, 1, BATCH, h)), rng.random((STEPS, 1, BATCH, v))
-    rows = fw.group.rows(BATCH) if fw.group is not None else slice(None)
+    rows = rows_of(fw)
     n = len(range(BATCH)[rows])
-    model = TorchRBM(fw, v, h, n, k=1, persistent=False, lr=0.1, momentum=0.5,
-                     weight_decay=1e-3, init=init_weights(v, h, 0))
+    model = models(fw)[1](fw, v, h, n, k=1, persistent=False, lr=0.1, momentum=0.5,
+                          weight_decay=1e-3, init=init_weights(v, h, 0))
     for s in range(STEPS):
-        model.update(model.to_device(x[s][rows]), t.as_tensor(uh[s][:, rows], dtype=fw.dtype),
-                     t.as_tensor(uv[s][:, rows], dtype=fw.dtype))
+        model.update(model.to_device(x[s][rows]), tensor(fw, uh[s][:, rows]),
+                     tensor(fw, uv[s][:, rows]))
     return list(model.weights())
 
 
@@ -61,25 +93,22 @@ def pretrain(fw: Any) -> list[np.ndarray]:
     """Two steps of a 3-layer stack as dbn-pretrain takes them (each layer updated on the
     hidden probabilities of the layer below), on given draws."""
     from dbnbench.suites.dbn.stack import build_stack
-    from dbnbench.suites.rbm.torch_impl import TorchRBM
 
-    sizes, t = [12, 9, 7, 5], fw.torch
+    sizes = [12, 9, 7, 5]
     rng = np.random.default_rng(11)
     x = (rng.random((STEPS, BATCH, sizes[0])) < 0.4).astype(float)
-    rows = fw.group.rows(BATCH) if fw.group is not None else slice(None)
+    rows = rows_of(fw)
     n = len(range(BATCH)[rows])
     hyper = {"k": 1, "lr": 0.1, "momentum": 0.5, "weight_decay": 1e-3}
-    models = build_stack(TorchRBM, fw, sizes, n, hyper)
+    stack = build_stack(models(fw)[1], fw, sizes, n, hyper)
     for s in range(STEPS):
-        data = models[0].to_device(x[s][rows])
-        inputs = [data]
-        for model in models[:-1]:
-            inputs.append(t.sigmoid(inputs[-1] @ model.w + model.c))
-        for model, xs, (v, h) in zip(models, inputs, pairwise(sizes), strict=True):
+        inputs = [stack[0].to_device(x[s][rows])]
+        for model in stack[:-1]:
+            inputs.append(hidden(fw, inputs[-1], model))
+        for model, xs, (v, h) in zip(stack, inputs, pairwise(sizes), strict=True):
             uh, uv = rng.random((1, BATCH, h)), rng.random((1, BATCH, v))
-            model.update(xs, t.as_tensor(uh[:, rows], dtype=fw.dtype),
-                         t.as_tensor(uv[:, rows], dtype=fw.dtype))
-    return [a for model in models for a in model.weights()]
+            model.update(xs, tensor(fw, uh[:, rows]), tensor(fw, uv[:, rows]))
+    return [a for model in stack for a in model.weights()]
 
 
 SIZES = [20, 16, 12, 8, 4]  # four weight layers: stages split them
