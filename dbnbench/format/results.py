@@ -175,6 +175,20 @@ class CaseContention(TypedDict):
     limits: NotRequired[dict[str, float]]
 
 
+class Published(TypedDict):
+    """A published figure a case reproduces (the history suite), as its suite entry gave it."""
+
+    source: str
+    url: str
+    quote: str
+    machine: str
+    covers: str
+    seconds: float
+    epochs: float
+    examples: int
+    note: NotRequired[str]
+
+
 class CaseResult(TypedDict):
     id: str
     workload: str
@@ -199,6 +213,7 @@ class CaseResult(TypedDict):
     # GEMMs at the case's own shapes per operand kind, in rounds where it passed the roof
     own_shape_gemm_by_round: NotRequired[list[dict[str, float] | None]]
     parallel: NotRequired[JSONObject | None]  # the process group of a multi-rank case
+    published: NotRequired[Published]  # the published figure it reproduces (history suite)
 
 
 class WorkloadLayout(TypedDict):

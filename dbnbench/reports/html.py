@@ -10,7 +10,7 @@ from typing import Any
 import jinja2
 
 from ..format.results import ResultDoc
-from . import charts
+from . import charts, history
 from . import format as fmt
 from . import report_data as data
 from .html_sections import Report, sections
@@ -26,7 +26,8 @@ def environment() -> jinja2.Environment:
                              autoescape=True, undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True)
     env.globals.update(si=fmt.si, pct=fmt.pct, bytes_=fmt.bytes_, joules=joules,
-                       ratio=ratio_text)
+                       ratio=ratio_text, duration=history.duration, times=history.times,
+                       projected=history.projected)
     return env
 
 

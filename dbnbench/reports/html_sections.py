@@ -3,8 +3,8 @@
 A section is one function registered with @section(order): it reads the report's rows and
 documents and yields `Section`s, each rendered by its template under templates/sections/
 with its data as `d`. A section with nothing to say yields none. What matters leads:
-findings and the machine's roofs first, then the headline, each workload, scaling, every
-case, what went wrong, the machines."""
+findings and the machine's roofs first, then the headline, each workload, scaling,
+serving, the published figures, every case, what went wrong, the machines."""
 
 from __future__ import annotations
 
@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..format.results import ResultDoc
-from . import charts, scaling_charts
+from . import charts, scaling_charts, serving_charts
 from . import report_data as data
+from .history import by_figure, projections, published_cases
 from .scaling import analyse
+from .serving import by_precision, serving_cases
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,41 @@ def scaling(report: Report) -> Iterable[Section]:
                         "accumulation": s.accumulation})
     if out:
         yield Section("scaling", "Scaling", "scaling.html.j2", {"scaling": out})
+
+
+@section(55)
+def serving(report: Report) -> Iterable[Section]:
+    """Per result with serving scenarios: p99 against offered load per precision, and one
+    row per scenario case."""
+    out = []
+    for d in report.docs:
+        cases = serving_cases(d)
+        if cases:
+            panels = [p for precision, mine in by_precision(cases).items()
+                      if (p := serving_charts.load_panel(precision, mine)) is not None]
+            out.append({"machine": data.machine_label(d, report.several), "panels": panels,
+                        "cases": cases})
+    if out:
+        yield Section("serving", "Serving", "serving.html.j2", {"serving": out})
+
+
+@section(57)
+def history(report: Report) -> Iterable[Section]:
+    """Per result with published figures: each figure with its source, and under it every
+    case that reproduces it, projected."""
+    out = []
+    for d in report.docs:
+        cases = published_cases(d)
+        if cases:
+            done = {p.case.id: p for p in projections(d)}
+            out.append({"machine": data.machine_label(d, report.several), "figures": [
+                {"published": mine[0].case["published"],
+                 "rate": next((p for c in mine if (p := done.get(c.id))), None),
+                 "rows": [(c, done.get(c.id)) for c in mine]}
+                for mine in by_figure(cases)]})
+    if out:
+        yield Section("history", "Against the published figures", "history.html.j2",
+                      {"history": out})
 
 
 @section(60)

@@ -22,6 +22,8 @@ from ..format.view import CaseView, views
 from . import format as fmt
 from . import summaries
 from .columns import Column, Form, Layout, fit
+from .history import projections, published_cases
+from .history import summary as history_summary
 from .scaling import Point, Ratio, analyse, ratio_text
 from .serving import serving_rows
 
@@ -306,6 +308,25 @@ def serving_lines(doc: ResultDoc) -> list[Text]:
     return out
 
 
+def history_lines(doc: ResultDoc) -> list[Text]:
+    """The history suite's cases against their published figures, each with its source."""
+    cases = published_cases(doc)
+    if not cases:
+        return []
+    out = [Text("against the published figures", style="bold").append(
+        " (the whole run projected from the timed steps: epochs × examples ÷ items/s)",
+        style="dim")]
+    done = {p.case.id: p for p in projections(doc)}
+    for c in cases:
+        out.append(Text("  ").append(c.id, style="cyan"))
+        p = done.get(c.id)
+        out.append(Text("    " + (history_summary(p) if p else
+                                  f"{c.status}: nothing to project ({c.reason or 'no rate'})")))
+        if (source := c.case.get("published")) is not None:
+            out.append(Text(f"    source: {source['source']} — {source['url']}", style="dim"))
+    return out
+
+
 def failures(doc: ResultDoc) -> list[Text]:
     """Every failed, timed-out or interrupted case with its reason (never summarised)."""
     out = []
@@ -424,6 +445,7 @@ class ResultView:
             yield from case_table(doc, rows, width)
         yield from scaling_lines(doc, width)
         yield from serving_lines(doc)
+        yield from history_lines(doc)
         yield from failures(doc)
         yield from warning_lines(doc, self.verbose)
         yield from skip_lines(doc)

@@ -83,6 +83,8 @@ def empty_case(case: Case, status: str, reason: str | None,
         "contention": None}
     if math:
         entry["math"] = math  # what the product probe saw, when it failed the case
+    if case.published:
+        entry["published"] = case.published
     return entry
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jsonschema
 
@@ -25,6 +25,7 @@ from ...format.checks import plain_problem
 from ...format.inputs import read_bounded
 from ...format.precisions import ITEMSIZE
 from ...format.precisions import NAMES as PRECISIONS
+from ...format.results import Published
 from ..errors import UserError
 from ..frameworks import FRAMEWORKS
 from ..probes.system import usable_cpus
@@ -47,6 +48,14 @@ class Case:
     precision: str
     params_items: tuple[tuple[str, Any], ...]
     tag: str
+    # The published figure its suite entry reproduces (canonical JSON; "" for none): the
+    # history suite's time, machine and source, carried into the result unchanged.
+    published_json: str = ""
+
+    @property
+    def published(self) -> Published | None:
+        return cast(Published, json.loads(self.published_json)) if self.published_json \
+            else None
 
     @property
     def params(self) -> Params:
@@ -201,6 +210,7 @@ def expand(entry: dict[str, Any], where: str, registry: Registry,
         axes = grid(entry, where, registry)[0]
     spec = registry.spec(entry["workload"])
     frameworks, devices, precisions = modes_of(entry, registry)
+    published = json.dumps(entry["published"], sort_keys=True) if "published" in entry else ""
     itemsize = max(ITEMSIZE[p] for p in precisions)
     cases = []
     for combo in itertools.product(*axes.values()):
@@ -216,7 +226,7 @@ def expand(entry: dict[str, Any], where: str, registry: Registry,
         items = tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in params.items()))
         for fw, dev, prec in itertools.product(frameworks, devices, precisions):
             dev = "cuda:0" if dev == "cuda" else dev
-            cases.append(Case(spec.name, fw, dev, prec, items, tag))
+            cases.append(Case(spec.name, fw, dev, prec, items, tag, published))
     return cases
 
 
