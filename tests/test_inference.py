@@ -8,6 +8,7 @@ import pytest
 from dbnbench.harness.errors import Skip
 from dbnbench.harness.plan.workload import Params
 from dbnbench.suites.finetune.spec import glorot_init
+from dbnbench.suites.inference.serving import OFFLINE_S
 from dbnbench.suites.inference.spec import REL_ERROR_BAR, InferenceSpec, reference_probs
 
 from .conftest import REGISTRY
@@ -139,6 +140,8 @@ def test_the_scenarios_run_on_the_forward_pass_and_say_what_they_measured(fw_fac
     off.setup()
     o = off.metrics()["serving"]
     assert o["scenario"] == "offline" and o["best_batch"] in (1, 2, 4, 8)
+    # Served for about OFFLINE_S after a pilot (a 16-8 network's 500 queries take a few ms).
+    assert o["duration_s"] >= OFFLINE_S / 5 and o["queries"] > 500
     assert o["achieved_per_s"] > s["achieved_per_s"] * 0.5  # batching is no slower than one by one
     server = make_impl("dbn-inference", fw_factory("numpy"), layers=[16, 8], batch=8,
                        scenario="server", latency_bound_ms=20.0, max_batch=4, max_wait_ms=0.5)

@@ -22,6 +22,8 @@ MAX_TRIAL_S = 5.0  # and at most: the lowest rate tried is MIN_QUERIES / MAX_TRI
 SINGLE_S = 1.0  # single-stream: at least this long, and MIN_QUERIES queries
 SEARCH_STEPS = 7  # bisections after the first pass
 START_FRACTION = 1 / 4  # the search's first rate, of the offline throughput
+OFFLINE_S = 0.5  # each offline batch size served for at least this long (after a pilot)
+MAX_OFFLINE_QUERIES = 200_000
 
 
 def warm(serve: Callable[[int], None], sizes: range) -> None:
@@ -49,8 +51,19 @@ def best_offline(serve: Callable[[int], None], max_batch: int, queries: int) -> 
     results = []
     for b in sizes:
         warm(serve, range(b, b + 1))
-        results.append((b, offline(max(queries, 4 * b), b, serve)))
+        results.append((b, offline_for(serve, b, max(queries, 4 * b))))
     return max(results, key=lambda r: r[1].achieved_per_s)
+
+
+def offline_for(serve: Callable[[int], None], batch: int, queries: int) -> Served:
+    """Offline at one batch size for at least about OFFLINE_S: a pilot of `queries`, then,
+    where it was shorter, as many queries as its rate serves in OFFLINE_S (a few batches
+    of a fast model take milliseconds, too short for a throughput)."""
+    pilot = offline(queries, batch, serve)
+    if pilot.duration_s >= OFFLINE_S:
+        return pilot
+    more = int(min(MAX_OFFLINE_QUERIES, pilot.achieved_per_s * OFFLINE_S))
+    return offline(max(more, queries), batch, serve)
 
 
 def run_offline(serve: Callable[[int], None], max_batch: int) -> dict[str, Any]:
