@@ -120,21 +120,56 @@ def history_docs(db: Path | None) -> list[ResultDoc]:
     return docs
 
 
+# reports.exports.FORMATS and metrics.KEYS, named here so the CLI starts without importing
+# the exporters (a test keeps the lists equal).
+EXPORT_FORMATS = ("pytest-benchmark", "github-action-benchmark", "bencher", "openmetrics",
+                  "google-benchmark")
+EXPORT_METRICS = ("throughput", "latency_p50", "latency_p90", "latency_p99", "peak_memory",
+                  "energy_per_item", "roof_share", "quality")
+MAX_COMMIT = 200
+
+
 @click.command()
 @click.argument("result", type=click.Path(path_type=Path))
-@click.option("--format", "fmt_name", type=click.Choice(["pytest-benchmark"]),
+@click.option("--format", "fmt_name", type=click.Choice(EXPORT_FORMATS),
               default="pytest-benchmark", show_default=True)
 @click.option("--output", "-o", type=click.Path(path_type=Path), default=Path("-"),
               show_default=True, help="file to write; - is standard output")
-def export(result: Path, fmt_name: str, output: Path) -> None:
-    """Write a result in another tool's format (pytest-benchmark JSON), to standard output
-    or a file."""
+@click.option("--metric", "metrics", metavar="LIST",
+              help=f"only these metrics, comma-separated ({', '.join(EXPORT_METRICS)}); "
+                   "not for pytest-benchmark, which has its own")
+@click.option("--direction", type=click.Choice(["bigger", "smaller"]),
+              help="github-action-benchmark: the file's metrics where bigger is better "
+                   "(tool: customBiggerIsBetter; the default) or smaller (customSmallerIsBetter)")
+@click.option("--commit", metavar="SHA", help="the commit measured, where the format has a "
+              "place for it (github-action-benchmark, OpenMetrics, Google Benchmark)")
+def export(result: Path, fmt_name: str, output: Path, metrics: str | None,
+           direction: str | None, commit: str | None) -> None:
+    """Write a result in another tool's format, to standard output or a file:
+    pytest-benchmark, github-action-benchmark (one file per direction), Bencher Metric
+    Format, OpenMetrics text, Google Benchmark JSON."""
     from ..format.output import check_writable
     from ..format.results import load, write_atomic
-    from ..reports.export import to_pytest_benchmark
+    from ..harness.plan.cases import parse_list
+    from ..reports.exports import FORMATS, Options
 
+    keys = tuple(parse_list("--metric", metrics) or EXPORT_METRICS)
+    unknown = [k for k in keys if k not in EXPORT_METRICS]
+    if unknown:
+        raise UserError(f"--metric: unknown metric {unknown[0][:60]!r} (known: "
+                        f"{', '.join(EXPORT_METRICS)})")
+    if metrics and fmt_name == "pytest-benchmark":
+        raise UserError("--metric: pytest-benchmark's format holds step times, not a choice "
+                        "of metrics")
+    if direction and fmt_name != "github-action-benchmark":
+        raise UserError("--direction: only github-action-benchmark splits its files by "
+                        "direction")
+    if commit is not None and (not commit or len(commit) > MAX_COMMIT
+                               or not commit.isprintable()):
+        raise UserError(f"--commit: 1 to {MAX_COMMIT} printable characters")
     check_writable(output)  # before any work: nothing half-done
-    text = to_pytest_benchmark(load(result))
+    fmt = FORMATS[fmt_name]
+    text = fmt.render(load(result), Options(keys, direction or "bigger", commit))
     write_atomic(output, text)
     if not is_stdout(output):
-        out.print(f"{fmt_name} JSON written to {output}", markup=False)
+        out.print(f"{fmt.what} written to {output}", markup=False)

@@ -317,8 +317,75 @@ def md_escape(text: str) -> str:
             .replace("|", "\\|").replace("\n", " "))
 
 
-def render_markdown(result: dict[str, Any]) -> str:
-    """For $GITHUB_STEP_SUMMARY or a PR comment."""
+# GitHub refuses a job's step summary over 1 MiB (1 048 576 bytes): the gate's stays under
+# this, leaving room for a line another step appends.
+SUMMARY_LIMIT = 1_000_000
+COLLAPSE_AFTER = 25  # more cases than this: the unalarming ones fold under <details>
+TABLE_HEAD = [("| case | baseline items/s | candidate items/s | ratio [95% CI] | p (adj.) | "
+               "min. detectable | memory | energy/item | quality | verdict |"),
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+
+
+def markdown_row(row: Row) -> str:
+    s = speed_of(row)
+    notes = "; ".join(case_notes(row))
+    verdict = f"{ICON[row['verdict']]} {row['verdict']}" + \
+        (f" — {md_escape(notes)}" if notes else "")
+    return (f"| `{md_escape(row['id'])}` | {fmt.si(s.get('baseline_items_per_s'))} | "
+            f"{fmt.si(s.get('candidate_items_per_s'))} | {ratio_text(s)} | "
+            f"{p_text(s)} | {mde_text(s)} | {scalar_text(row.get('memory'))} | "
+            f"{scalar_text(row.get('energy'))} | "
+            f"{md_escape(quality_text(row.get('quality')))} | {verdict} |")
+
+
+def size(lines: list[str]) -> int:
+    return sum(len(line.encode()) + 1 for line in lines)
+
+
+def tables(rows: list[Row], budget: int) -> list[str]:
+    """The cases as Markdown tables within `budget` bytes: all in one table when few; else
+    the alarming ones open and the rest folded under <details>. Rows past the budget are
+    left out, the folded ones first, with a line saying how many."""
+    alarms = [r for r in rows if is_alarm(r)]
+    rest = [r for r in rows if not is_alarm(r)] if len(rows) > COLLAPSE_AFTER else []
+    shown = alarms if rest else rows
+    note_room = 300
+    out = [*TABLE_HEAD] if shown else []
+    left = budget - note_room - size(out)
+    kept = 0
+    for row in shown:
+        line = markdown_row(row)
+        if size([line]) > left:
+            break
+        out.append(line)
+        left -= size([line])
+        kept += 1
+    dropped = len(shown) - kept
+    if rest:
+        fold = ["", f"<details><summary>{plural(len(rest), 'other case')} (no regression)"
+                "</summary>", "", *TABLE_HEAD]
+        closing = ["", "</details>"]
+        if dropped or size(fold + closing) > left:
+            dropped += len(rest)
+        else:
+            left -= size(fold + closing)
+            for i, row in enumerate(rest):
+                line = markdown_row(row)
+                if size([line]) > left:
+                    dropped += len(rest) - i
+                    break
+                fold.append(line)
+                left -= size([line])
+            out += fold + closing
+    if dropped:
+        out += ["", f"> ✂️ {plural(dropped, 'case')} left out here: a GitHub step summary "
+                "holds at most 1 MiB. Every case is in the comparison's JSON (`--json`)."]
+    return out
+
+
+def render_markdown(result: dict[str, Any], limit: int = SUMMARY_LIMIT) -> str:
+    """For $GITHUB_STEP_SUMMARY or a PR comment: under `limit` bytes, whatever the number of
+    cases (the alarming ones kept first)."""
     b, c, t = result["baseline"], result["candidate"], result["thresholds"]
     icon, _ = DECISION[result["decision"]]
     # The decision once, in bold, then what stands behind it (no "No change: no change").
@@ -334,19 +401,7 @@ def render_markdown(result: dict[str, Any]) -> str:
     lines += [f"> ⚠️ {md_escape(w)}" for w in result["warnings"]]
     if result["warnings"]:
         lines.append("")
-    lines += [("| case | baseline items/s | candidate items/s | ratio [95% CI] | p (adj.) | "
-               "min. detectable | memory | energy/item | quality | verdict |"),
-              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
-    for row in result["cases"]:
-        s = speed_of(row)
-        notes = "; ".join(case_notes(row))
-        verdict = f"{ICON[row['verdict']]} {row['verdict']}" + \
-            (f" — {md_escape(notes)}" if notes else "")
-        lines.append(f"| `{md_escape(row['id'])}` | {fmt.si(s.get('baseline_items_per_s'))} | "
-                     f"{fmt.si(s.get('candidate_items_per_s'))} | {ratio_text(s)} | "
-                     f"{p_text(s)} | {mde_text(s)} | {scalar_text(row.get('memory'))} | "
-                     f"{scalar_text(row.get('energy'))} | "
-                     f"{md_escape(quality_text(row.get('quality')))} | {verdict} |")
+    lines += tables(result["cases"], limit - size(lines))
     return "\n".join(lines) + "\n"
 
 

@@ -17,6 +17,8 @@ from dbnbench.format.results import validate
 from dbnbench.reports.compare import compare_docs
 from dbnbench.reports.compare_render import (
     BLIND,
+    SUMMARY_LIMIT,
+    is_alarm,
     render_html,
     render_markdown,
     render_table,
@@ -218,3 +220,43 @@ def test_compare_command_fits_COLUMNS_when_piped(tmp_path, columns):
     assert max(map(len, lines)) <= int(columns)
     per_case = 2 if columns == "80" else 1
     assert len(table_lines(lines)) == 1 + per_case * len(IDS)
+
+
+def many(result: dict, n: int, pad: int) -> dict:
+    """The comparison's rows repeated to `n` cases, each id made unique (and `pad` long)."""
+    big = copy.deepcopy(result)
+    rows = result["cases"]
+    big["cases"] = []
+    for i in range(n):
+        row = copy.deepcopy(rows[i % len(rows)])
+        row["id"] = f"{row['id']}-n{i}-" + "x" * pad
+        big["cases"].append(row)
+    return big
+
+
+def case_lines(md: str) -> list[str]:
+    return [line for line in md.splitlines() if line.startswith("| `")]
+
+
+@pytest.mark.parametrize("pad, whole", [(0, True), (600, False)])
+def test_a_2000_case_summary_stays_under_githubs_step_summary_limit(result, pad, whole):
+    big = many(result, 2000, pad)
+    md = render_markdown(big)
+    assert len(md.encode()) <= SUMMARY_LIMIT < 2**20
+    shown = case_lines(md)
+    alarming = [r["id"] for r in big["cases"] if is_alarm(r)]
+    assert 0 < len(alarming) < 2000
+    # The alarming cases first, in the open table; the others folded under <details>.
+    assert [line.split("`")[1] for line in shown[:len(alarming)]] == alarming
+    assert md.index("</summary>") > md.index(f"`{alarming[-1]}`")
+    if whole:
+        assert len(shown) == 2000 and "left out" not in md
+    else:
+        left_out = int(re.search(r"✂️ (\d+) cases left out", md).group(1))
+        assert len(shown) + left_out == 2000 and left_out > 0
+        assert len(md.encode()) > SUMMARY_LIMIT - 5000  # cut near the limit, not far below
+
+
+def test_few_cases_stay_one_table(result):
+    md = render_markdown(result)
+    assert "<details>" not in md and len(case_lines(md)) == len(result["cases"])

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from dbnbench.format.results import load
-from dbnbench.reports.export import to_pytest_benchmark
+from dbnbench.reports.exports.pytest_benchmark import to_pytest_benchmark
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "quick-cpu.json"
 

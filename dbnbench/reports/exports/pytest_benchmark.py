@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from ..format.results import ResultDoc
-from ..format.view import CaseView, views
+from ...format.results import ResultDoc
+from ...format.view import CaseView, views
 
 PYTEST_BENCHMARK_VERSION = "5.1.0"  # the file format these fields follow
 
