@@ -85,7 +85,7 @@ def test_github_action_benchmark_one_direction_per_file(doc):
     for c in ok_cases(doc):
         e = rates[f"{c['id']} · throughput"]
         m = c["metrics"]["items_per_s"]
-        assert e["value"] == m["median"] and e["unit"] == "samples/s"
+        assert e["value"] == m["median"] and e["unit"] == "items/s"  # v1 names no item
         assert e["range"] == f"95% CI [{m['ci_low']:.6g}, {m['ci_high']:.6g}]"
         assert "commit abc123" in e["extra"] and doc["run_id"] in e["extra"]
     kinds = {e["name"].rsplit(" · ", 1)[1] for e in smaller}
@@ -95,7 +95,8 @@ def test_github_action_benchmark_one_direction_per_file(doc):
                          for c in ok_cases(doc)) else set())
     first = ok_cases(doc)[0]["id"]
     assert {e["name"]: e["value"] for e in smaller}[f"{first} · latency_p99"] == 1.25
-    only = json.loads(export(doc, "github-action-benchmark", Options(keys=("throughput",))))
+    only = json.loads(export(doc, "github-action-benchmark",
+                             Options(keys=("throughput",), commit="abc123")))
     assert only == [e for e in bigger if e["name"].endswith(" · throughput")]
 
 
@@ -200,6 +201,16 @@ def test_bad_export_options_are_one_line_and_exit_2(tmp_path, cli, args, message
     done = cli("export", str(FIXTURE), "-o", str(target), *args)
     assert done.returncode == 2 and message in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and not target.exists()
+
+
+def test_units_name_the_workloads_item(doc):
+    from dbnbench.format.view import views
+    from dbnbench.reports.exports.metrics import metrics_of
+
+    first = views(doc)[0]
+    units = {m.key: m.unit for m in metrics_of(first, "samples")}
+    assert units["throughput"] == "samples/s" and units["energy_per_item"] == "J/sample"
+    assert units["latency_p99"] == "ms" and units["peak_memory"] == "bytes"
 
 
 def test_no_number_is_invented_for_what_was_not_measured(doc):

@@ -100,10 +100,11 @@ def to_openmetrics(doc: ResultDoc, keys: tuple[str, ...], commit: str | None = N
                 passed = c.case.quality.passed if c.case.quality else None
                 fam[QUALITY].add([*base, ("metric", m.unit),
                                   ("passed", str(passed).lower())], m.value)
-    m = doc["machine"]
+    machine = doc["machine"]
     info = Family(PREFIX + "run_info", "gauge", "the run these numbers come from (value 1)")
-    info.add([("run_id", doc["run_id"]), ("suite", doc["suite"]), ("hostname", m["hostname"]),
-              ("cpu", m["cpu"]["model"]), ("tool_version", doc["tool"]["version"]),
+    info.add([("run_id", doc["run_id"]), ("suite", doc["suite"]),
+              ("hostname", machine["hostname"]), ("cpu", machine["cpu"]["model"]),
+              ("tool_version", doc["tool"]["version"]),
               ("commit", commit or "")], 1.0)
     lines = info.text()
     for f in fam.values():
