@@ -171,6 +171,10 @@ def test_google_benchmark_repetitions_and_aggregates_read_back(doc):
             c["repetitions_s"])
         steps = [r / n for r, n in zip(c["repetitions_s"], c["steps_per_repetition"],
                                        strict=True)]
+        # Each repetition its own rate; the median aggregate the case's.
+        assert [b["items_per_second"] for b in runs] == pytest.approx(
+            [c["items_per_step"] * n / r for r, n in zip(c["repetitions_s"],
+                                                         c["steps_per_repetition"], strict=True)])
         aggregates = {b["aggregate_name"]: b for b in mine if b["run_type"] == "aggregate"}
         assert aggregates["median"]["real_time"] == pytest.approx(statistics.median(steps) * 1e3)
         assert aggregates["cv"]["real_time"] == pytest.approx(
