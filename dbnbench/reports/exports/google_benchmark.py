@@ -7,9 +7,9 @@ in milliseconds), followed by the mean, median, stddev and cv aggregates of thos
 repetitions, as the library writes them with `--benchmark_repetitions`. Counters carry
 items_per_second (the library's own name: each repetition's own, aggregated as the library
 does, the median aggregate's the case's median), and on the mean and median the interval of
-the case's rate, peak memory, energy per item, the roof share and quality where measured. dbnbench times wall-clock only,
-so `cpu_time` repeats `real_time` (the context says so): compare.py's CPU columns then match
-its wall-clock ones. Lost: the latency percentiles' meaning (counters, not entries), the
+the case's rate, peak memory, energy per item, the roof share and quality where measured.
+dbnbench times wall-clock only, so `cpu_time` repeats `real_time` (the context says so):
+compare.py's CPU columns then match its wall-clock ones. Lost: the latency percentiles' meaning (counters, not entries), the
 direction of non-time counters."""
 
 from __future__ import annotations
