@@ -9,8 +9,8 @@ items_per_second (the library's own name: each repetition's own, aggregated as t
 does, the median aggregate's the case's median), and on the mean and median the interval of
 the case's rate, peak memory, energy per item, the roof share and quality where measured.
 dbnbench times wall-clock only, so `cpu_time` repeats `real_time` (the context says so):
-compare.py's CPU columns then match its wall-clock ones. Lost: the latency percentiles' meaning (counters, not entries), the
-direction of non-time counters."""
+compare.py's CPU columns then match its wall-clock ones. Lost: the latency percentiles'
+meaning (counters, not entries), the direction of non-time counters."""
 
 from __future__ import annotations
 
