@@ -142,7 +142,8 @@ MAX_COMMIT = 200
               help="github-action-benchmark: the file's metrics where bigger is better "
                    "(tool: customBiggerIsBetter; the default) or smaller (customSmallerIsBetter)")
 @click.option("--commit", metavar="SHA", help="the commit measured, where the format has a "
-              "place for it (github-action-benchmark, OpenMetrics, Google Benchmark)")
+              "place for it (pytest-benchmark, github-action-benchmark, OpenMetrics, Google "
+              "Benchmark)")
 def export(result: Path, fmt_name: str, output: Path, metrics: str | None,
            direction: str | None, commit: str | None) -> None:
     """Write a result in another tool's format, to standard output or a file:

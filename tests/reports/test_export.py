@@ -23,6 +23,8 @@ def test_every_ok_case_becomes_a_benchmark_with_consistent_stats():
     step = [r / n for r, n in zip(case["repetitions_s"], case["steps_per_repetition"], strict=True)]
     assert first["stats"]["min"] == min(step) and first["stats"]["rounds"] == len(step)
     assert first["stats"]["ops"] == 1 / first["stats"]["mean"]
+    assert out["commit_info"]["id"] == doc["run_id"]
+    assert json.loads(to_pytest_benchmark(doc, "abc123"))["commit_info"]["id"] == "abc123"
 
 
 def test_pytest_benchmark_loads_and_compares_it(tmp_path, cli):

@@ -30,7 +30,7 @@ class Format:
 
 FORMATS: dict[str, Format] = {
     "pytest-benchmark": Format("pytest-benchmark JSON",
-                               lambda d, o: to_pytest_benchmark(d)),
+                               lambda d, o: to_pytest_benchmark(d, o.commit)),
     "github-action-benchmark": Format(
         "github-action-benchmark JSON",
         lambda d, o: to_action_benchmark(d, o.direction, o.keys, o.commit)),

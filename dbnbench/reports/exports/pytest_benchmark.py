@@ -56,8 +56,9 @@ def benchmark_entry(doc: ResultDoc, case: CaseView) -> dict[str, Any]:
             "stats": step_stats(step_s)}
 
 
-def to_pytest_benchmark(doc: ResultDoc) -> str:
-    """Every ok case of a validated result, in pytest-benchmark's saved-run format."""
+def to_pytest_benchmark(doc: ResultDoc, commit: str | None = None) -> str:
+    """Every ok case of a validated result, in pytest-benchmark's saved-run format; its
+    commit_info names the commit given, else the run."""
     m = doc["machine"]
     python = m["python"]
     machine_info = {"node": m["hostname"], "processor": m["cpu"]["model"],
@@ -68,7 +69,7 @@ def to_pytest_benchmark(doc: ResultDoc) -> str:
                     "cpu": {"brand_raw": m["cpu"]["model"], "count": m["cpu"]["threads"]}}
     benchmarks = [benchmark_entry(doc, c) for c in views(doc)
                   if c.ok and c.case["repetitions_s"] and c.case["steps_per_repetition"]]
-    out = {"machine_info": machine_info, "commit_info": {"id": doc["run_id"], "dirty": False,
+    out = {"machine_info": machine_info, "commit_info": {"id": commit or doc["run_id"], "dirty": False,
                                                         "project": "dbnbench", "branch": None},
            "benchmarks": benchmarks, "datetime": doc["finished_at"] or doc["started_at"],
            "version": PYTEST_BENCHMARK_VERSION}
