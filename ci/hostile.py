@@ -486,6 +486,28 @@ def option_calls(root: Path) -> list[Call]:
     return calls
 
 
+def export_option_calls(root: Path) -> list[Call]:
+    """`export`'s own options: unknown or empty metrics, a direction for a format without
+    one, commits that are empty, too long or carry controls."""
+    good = root / "export-good.json"
+    shutil.copy(FIXTURE, good)
+    values = [("bencher", "--metric", "speed"), ("bencher", "--metric", ","),
+              ("openmetrics", "--metric", "throughput,\x1b[2J"),
+              ("pytest-benchmark", "--metric", "throughput"),
+              ("bencher", "--direction", "smaller"),
+              ("openmetrics", "--commit", ""), ("openmetrics", "--commit", "a" * 500),
+              ("google-benchmark", "--commit", "abc\x1b[31m"),
+              ("github-action-benchmark", "--commit", "abc\ndef")]
+    calls = []
+    for i, (fmt, option, value) in enumerate(values):
+        d = root / "export-options" / str(i)
+        d.mkdir(parents=True)
+        calls.append(Call("export option", f"export {option}", f"{fmt} {value!r}"[:40],
+                          ["export", str(good), "--format", fmt, "-o", str(d / "out"), option,
+                           value], d, absent(d / "out")))
+    return calls
+
+
 RAW_CONTROLS = ("\x1b", "\x00", "\u202e", "\x9b", "\x07")
 
 
@@ -617,7 +639,8 @@ def main() -> int:
     try:
         shutil.copy(FIXTURE, root / "good.json")
         builders = {"suite": suite_calls, "result": result_calls, "output": output_calls,
-                    "db": db_calls, "option": option_calls, "second": second_pass_calls}
+                    "db": db_calls, "option": option_calls, "export": export_option_calls,
+                    "second": second_pass_calls}
         calls = [c for k, b in builders.items() if args.only in (None, k) for c in b(root)]
         with ThreadPoolExecutor(args.jobs) as pool:
             outcomes = list(pool.map(lambda c: execute(c, args.python, env, args.timeout),
