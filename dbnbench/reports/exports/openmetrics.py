@@ -68,7 +68,7 @@ def families() -> dict[str, Family]:
         "energy_total": Family(p + "energy_joules", "counter",
                                "energy of the case's measured window", "joules"),
         ROOF: Family(p + "roof_ratio", "gauge", "share of the machine's roof the case reached "
-                     "(bound: compute or bandwidth)", "ratio"),
+                     "(bound: compute, bandwidth, or gemm_peak in a result without a roofline)", "ratio"),
         QUALITY: Family(p + "quality", "gauge", "the workload's quality metric (metric label) "
                         "and whether it passed its bar"),
     }
@@ -95,7 +95,7 @@ def to_openmetrics(doc: ResultDoc, keys: tuple[str, ...], commit: str | None = N
                 if isinstance(total, (int, float)):
                     fam["energy_total"].add(base, float(total))
             elif m.key == ROOF:
-                fam[ROOF].add([*base, ("bound", c.case.bound or "compute")], m.value / 100)
+                fam[ROOF].add([*base, ("bound", c.case.bound or "gemm_peak")], m.value / 100)
             elif m.key == QUALITY:
                 passed = c.case.quality.passed if c.case.quality else None
                 fam[QUALITY].add([*base, ("metric", m.unit),
