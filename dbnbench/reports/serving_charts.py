@@ -17,11 +17,12 @@ from .serving import ServingCase, Trial, ms, rate
 BEST_SIZE, TRIAL_SIZE = 12, 6
 
 
-def hover(c: ServingCase) -> list[str]:
+def hover(c: ServingCase, trials: Sequence[Trial]) -> list[str]:
+    """One line of numbers per point drawn (the same trials, in the same order)."""
     return [f"{c.series}<br>offered {rate(t.offered_per_s)}, served {rate(t.achieved_per_s)}"
             f"<br>p50 {ms(t.p50_ms)}, p90 {ms(t.p90_ms)}, p99 {ms(t.p99_ms)}<br>mean batch "
-            f"{t.mean_batch if t.mean_batch is not None else '–'}, {t.queries} queries"
-            for t in c.trials]
+            f"{f'{t.mean_batch:.3g}' if t.mean_batch is not None else '–'}, {t.queries} queries"
+            for t in trials]
 
 
 def is_best(c: ServingCase, t: Trial) -> bool:
@@ -44,7 +45,7 @@ def load_panel(title: str, cases: Sequence[ServingCase]) -> Panel | None:
                         y=[t.p99_ms for t in pts], line_color=colour,
                         marker={"size": [BEST_SIZE if b else TRIAL_SIZE for b in best],
                                 "symbol": ["star" if b else "circle" for b in best]},
-                        hovertext=hover(c), hoverinfo="text")
+                        hovertext=hover(c, pts), hoverinfo="text")
         legend.append((c.series, colour))
     if not legend:
         return None

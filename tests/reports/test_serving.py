@@ -73,7 +73,8 @@ def scenario_doc(base: dict) -> dict:  # noqa: F811
             ("batch", {"latency_ms": {"p50": 0.25, "p90": 0.5, "p99": 0.75, "calls": 700}}),
             ("server", {"serving": {
                 **SERVER, "best_per_s": 12345.678901,
-                "tried": [{"offered_per_s": 40000.0, "p99_ms": 80.0, "queries": 20000},
+                "tried": [{"offered_per_s": 500.0, "queries": 0},  # no p99: not drawn
+                          {"offered_per_s": 40000.0, "p99_ms": 80.0, "queries": 20000},
                           {"offered_per_s": 1250.0, "p99_ms": 2.0, "queries": 1250},
                           {"offered_per_s": 12345.678901, "p99_ms": 8.25, "queries": 12345}]}}),
             ("offline", {"serving": {"scenario": "offline", "best_batch": 64, "queries": 512,
@@ -102,6 +103,8 @@ def test_the_html_serving_section_draws_p99_against_offered_load(base):  # noqa:
     # By offered rate, whatever order the search ran them in; the best one starred.
     assert trace["x"] == [1250.0, 12345.678901, 40000.0] and trace["y"] == [2.0, 8.25, 80.0]
     assert trace["marker"]["symbol"] == ["circle", "star", "circle"]
+    assert [h.split("<br>")[2] for h in trace["hovertext"]] == [
+        "p50 –, p90 –, p99 2 ms", "p50 –, p90 –, p99 8.25 ms", "p50 –, p90 –, p99 80 ms"]
     assert trace["name"].startswith("numpy/cpu/") and trace["name"].endswith(", batcher ≤ 8, 1 ms")
     assert figure["layout"]["xaxis"]["type"] == figure["layout"]["yaxis"]["type"] == "log"
     assert [s["y0"] for s in figure["layout"]["shapes"]] == [10.0]  # the bound
