@@ -166,11 +166,13 @@ class CaseView:
 def _quality(raw: JSONObject | None) -> Quality | None:
     if not raw:
         return None
-    value = raw.get("value")
+    metric = raw.get("metric")
+    # Results keep the score under the metric's own name ("recon_mse": 0.038).
+    value = raw.get(metric) if isinstance(metric, str) and metric in raw else raw.get("value")
     passed = raw.get("passed")
     bar = raw.get("bar")
-    metric = raw.get("metric")
-    return Quality(float(value) if isinstance(value, (int, float)) else None,
+    return Quality(float(value) if isinstance(value, (int, float))
+                   and not isinstance(value, bool) else None,
                    metric if isinstance(metric, str) else None,
                    None if bar is None else str(bar),
                    passed if isinstance(passed, bool) else None, raw)

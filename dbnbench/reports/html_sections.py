@@ -15,7 +15,7 @@ from typing import Any
 from ..format.results import ResultDoc
 from . import charts, scaling_charts, serving_charts
 from . import report_data as data
-from .history import by_figure, projections, published_cases
+from .history import by_figure, projection, published_cases
 from .scaling import analyse
 from .serving import by_precision, serving_cases
 
@@ -132,12 +132,12 @@ def history(report: Report) -> Iterable[Section]:
     for d in report.docs:
         cases = published_cases(d)
         if cases:
-            done = {p.case.id: p for p in projections(d)}
-            out.append({"machine": data.machine_label(d, report.several), "figures": [
-                {"published": mine[0].case["published"],
-                 "rate": next((p for c in mine if (p := done.get(c.id))), None),
-                 "rows": [(c, done.get(c.id)) for c in mine]}
-                for mine in by_figure(cases)]})
+            figures = []
+            for mine in by_figure(cases):
+                rows = [(c, projection(c)) for c in mine]  # each arm's case its own
+                figures.append({"published": mine[0].case["published"], "rows": rows,
+                                "rate": next((p for _, p in rows if p), None)})
+            out.append({"machine": data.machine_label(d, report.several), "figures": figures})
     if out:
         yield Section("history", "Against the published figures", "history.html.j2",
                       {"history": out})

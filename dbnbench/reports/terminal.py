@@ -22,7 +22,7 @@ from ..format.view import CaseView, views
 from . import format as fmt
 from . import summaries
 from .columns import Column, Form, Layout, fit
-from .history import projections, published_cases
+from .history import projection, published_cases
 from .history import summary as history_summary
 from .scaling import Point, Ratio, analyse, ratio_text
 from .serving import serving_rows
@@ -316,10 +316,9 @@ def history_lines(doc: ResultDoc) -> list[Text]:
     out = [Text("against the published figures", style="bold").append(
         " (the whole run projected from the timed steps: epochs × examples ÷ items/s)",
         style="dim")]
-    done = {p.case.id: p for p in projections(doc)}
     for c in cases:
         out.append(Text("  ").append(c.id, style="cyan"))
-        p = done.get(c.id)
+        p = projection(c)
         out.append(Text("    " + (history_summary(p) if p else
                                   f"{c.status}: nothing to project ({c.reason or 'no rate'})")))
         if (source := c.case.get("published")) is not None:

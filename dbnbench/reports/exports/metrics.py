@@ -66,21 +66,10 @@ def metrics_of(case: CaseView, item: str) -> tuple[Metric, ...]:
         out.append(Metric(ROOF, f"share of the {case.bound or 'GEMM'} roof", "%",
                           100.0 * case.pct_of_roof, True))
     q = case.quality
-    score = quality_score(case)
-    if q is not None and q.metric and score is not None:
-        out.append(Metric(QUALITY, f"quality ({q.metric})", q.metric, score,
+    if q is not None and q.metric and q.value is not None:
+        out.append(Metric(QUALITY, f"quality ({q.metric})", q.metric, q.value,
                           not bool(q.raw.get("lower_is_better"))))
     return tuple(out)
-
-
-def quality_score(case: CaseView) -> float | None:
-    """The quality metric's value: results keep it under the metric's own name."""
-    q = case.quality
-    if q is None or not q.metric:
-        return None
-    value = q.value if q.value is not None else q.raw.get(q.metric)
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
-        else None
 
 
 def name_of(case: CaseView) -> str:
